@@ -1,0 +1,147 @@
+//! The fully connected layer.
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::float::Float;
+use crate::init::Init;
+use crate::layer::Layer;
+use crate::rng::Rng;
+use crate::tensors::{Shape, TensorInfo, TensorName, Tensors};
+
+/// A fully connected layer: `y = weight * x + bias`.
+///
+/// `weight` has `OUT` rows and `IN` columns, the shape of PyTorch's `nn.Linear(IN, OUT)`
+/// weight. nalgebra stores it column by column, so weight files transpose it.
+#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+pub struct Dense<T: Float, const IN: usize, const OUT: usize> {
+    /// The weight matrix, `OUT x IN`.
+    pub weight: SMatrix<T, OUT, IN>,
+    /// The bias vector.
+    pub bias: SVector<T, OUT>,
+}
+
+// SAFETY: both fields are matrices of `Pod` floats, for which all-zero bytes are 0.0.
+unsafe impl<T: Float, const IN: usize, const OUT: usize> bytemuck::Zeroable for Dense<T, IN, OUT> {}
+
+/// The parameter gradients of a [`Dense`] layer, shaped like its parameters.
+#[derive(Clone, Debug, PartialEq)]
+#[repr(C)]
+pub struct DenseGrads<T: Float, const IN: usize, const OUT: usize> {
+    /// The gradient of the weight matrix.
+    pub weight: SMatrix<T, OUT, IN>,
+    /// The gradient of the bias vector.
+    pub bias: SVector<T, OUT>,
+}
+
+// SAFETY: as for `Dense`.
+unsafe impl<T: Float, const IN: usize, const OUT: usize> bytemuck::Zeroable
+    for DenseGrads<T, IN, OUT>
+{
+}
+
+impl<T: Float, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
+    /// Fills the weight with `init` and sets the bias to zero.
+    pub fn init_with(&mut self, init: Init, rng: &mut Rng) {
+        init.fill(self.weight.as_mut_slice(), IN, OUT, rng);
+        self.bias.fill(T::zero());
+    }
+}
+
+/// The tensor list shared by the layer and its gradients: weight, then bias.
+fn dense_tensor_info<const IN: usize, const OUT: usize>(i: usize) -> Option<TensorInfo> {
+    match i {
+        0 => Some(TensorInfo {
+            name: TensorName::new("weight"),
+            shape: Shape::matrix(OUT, IN),
+            column_major: true,
+        }),
+        1 => Some(TensorInfo {
+            name: TensorName::new("bias"),
+            shape: Shape::vector(OUT),
+            column_major: false,
+        }),
+        _ => None,
+    }
+}
+
+macro_rules! impl_dense_tensors {
+    ($ty:ident) => {
+        impl<T: Float, const IN: usize, const OUT: usize> Tensors<T> for $ty<T, IN, OUT> {
+            const COUNT: usize = 2;
+            const PARAMS: usize = OUT * IN + OUT;
+
+            fn tensor(&self, i: usize) -> Option<&[T]> {
+                match i {
+                    0 => Some(self.weight.as_slice()),
+                    1 => Some(self.bias.as_slice()),
+                    _ => None,
+                }
+            }
+
+            fn tensor_mut(&mut self, i: usize) -> Option<&mut [T]> {
+                match i {
+                    0 => Some(self.weight.as_mut_slice()),
+                    1 => Some(self.bias.as_mut_slice()),
+                    _ => None,
+                }
+            }
+
+            fn tensor_info(i: usize) -> Option<TensorInfo> {
+                dense_tensor_info::<IN, OUT>(i)
+            }
+        }
+    };
+}
+
+impl_dense_tensors!(Dense);
+impl_dense_tensors!(DenseGrads);
+
+impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T, IN, OUT> {
+    type Trace<const B: usize> = SMatrix<T, IN, B>;
+    type Grads = DenseGrads<T, IN, OUT>;
+    const KIND: &'static str = "Dense";
+
+    fn forward<const B: usize>(&self, x: &SMatrix<T, IN, B>) -> SMatrix<T, OUT, B> {
+        let mut y = SMatrix::<T, OUT, B>::from_fn(|row, _| self.bias[row]);
+        y.gemm(T::one(), &self.weight, x, T::one());
+        y
+    }
+
+    fn forward_train<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        _rng: &mut Rng,
+    ) -> (SMatrix<T, OUT, B>, Self::Trace<B>) {
+        (self.forward(x), *x)
+    }
+
+    fn backward<const B: usize>(
+        &self,
+        trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+        grads: &mut Self::Grads,
+    ) -> SMatrix<T, IN, B> {
+        self.accumulate_grads(trace, grad_out, grads);
+        self.weight.tr_mul(grad_out)
+    }
+
+    fn accumulate_grads<const B: usize>(
+        &self,
+        trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+        grads: &mut Self::Grads,
+    ) {
+        // Accumulate in place: the only temporary is the batch-sized transposed input.
+        grads
+            .weight
+            .gemm(T::one(), grad_out, &trace.transpose(), T::one());
+        for column in grad_out.column_iter() {
+            grads.bias += column;
+        }
+    }
+
+    fn init(&mut self, rng: &mut Rng) {
+        self.init_with(Init::GlorotUniform, rng);
+    }
+}
