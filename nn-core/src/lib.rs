@@ -15,6 +15,8 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod data;
 pub mod float;
 pub mod gradcheck;
 #[cfg(feature = "alloc")]
@@ -22,10 +24,15 @@ pub mod heap;
 pub mod init;
 pub mod layer;
 pub mod layers;
+pub mod loss;
+pub mod metrics;
 pub mod network;
+pub mod optim;
 pub mod rng;
 pub mod summary;
 pub mod tensors;
+#[cfg(feature = "std")]
+pub mod train;
 
 pub use bytemuck;
 pub use nalgebra;
