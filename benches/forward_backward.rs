@@ -1,1 +1,554 @@
-fn main() {}
+//! Generated networks against hand-written nalgebra code on one thread.
+//!
+//! The networks are 2-8-1, 64-32-10 and 784-128-10 perceptrons with a ReLU hidden layer,
+//! in `f32`. There are three workloads: a forward pass of one sample, a forward pass of a
+//! batch of [`FORWARD_BATCH`] samples, and a training step on [`TRAIN_BATCH`] samples. A
+//! training step is the training forward pass plus a backward pass that accumulates into
+//! gradient buffers allocated once. Each workload runs three implementations in the same
+//! process, with the same weights and inputs:
+//!
+//! - `generated`: the network declared with `network!`;
+//! - `static`: the same math written by hand on nalgebra `SMatrix`/`SVector` types;
+//! - `dynamic`: the same math on nalgebra `DMatrix` with buffers allocated once, so that
+//!   large products go through nalgebra's `matrixmultiply` kernel.
+//!
+//! Start-up asserts that the three implementations agree numerically; the timings are
+//! only compared after that. Run with `cargo bench --bench forward_backward`; the
+//! results and their ratios are recorded in `BENCHMARKS.md`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use static_nn::core::bytemuck;
+use static_nn::nalgebra::DMatrix;
+use static_nn::prelude::*;
+
+network! {
+    /// The 2-8-1 network (XOR-sized).
+    struct Tiny<f32> {
+        input: [2],
+        hidden: Dense(8), Relu,
+        out: Dense(1),
+    }
+
+    /// The 64-32-10 network (8x8 digits).
+    struct Small<f32> {
+        input: [64],
+        hidden: Dense(32), Relu,
+        out: Dense(10),
+    }
+
+    /// The 784-128-10 network (MNIST-sized).
+    struct Mnist<f32> {
+        input: [784],
+        hidden: Dense(128), Relu,
+        out: Dense(10),
+    }
+}
+
+/// The batch size of the batched forward pass.
+const FORWARD_BATCH: usize = 64;
+
+/// The batch size of the training step.
+const TRAIN_BATCH: usize = 32;
+
+/// The seed of the weights, inputs and output gradients.
+const SEED: u64 = 2024;
+
+/// ReLU written the way nn-core writes it, so NaN handling cannot differ.
+fn relu(value: f32) -> f32 {
+    if value < 0.0 { 0.0 } else { value }
+}
+
+/// Multiplies the incoming gradient `g` by the derivative of ReLU at pre-activation `z`.
+fn relu_backward(g: f32, z: f32) -> f32 {
+    if z > 0.0 { g } else { 0.0 }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hand-written network on statically sized nalgebra types.
+
+/// A perceptron with one ReLU hidden layer, written by hand on `SMatrix`. The same type
+/// holds the gradients.
+#[derive(Clone)]
+struct StaticMlp<const I: usize, const H: usize, const O: usize> {
+    w1: SMatrix<f32, H, I>,
+    b1: SVector<f32, H>,
+    w2: SMatrix<f32, O, H>,
+    b2: SVector<f32, O>,
+}
+
+/// What the hand-written training forward pass records for the backward pass.
+struct StaticTrace<const I: usize, const H: usize, const B: usize> {
+    input: SMatrix<f32, I, B>,
+    pre_activation: SMatrix<f32, H, B>,
+    hidden: SMatrix<f32, H, B>,
+}
+
+/// Computes `w * x + b` with `b` added to every column.
+fn affine<const R: usize, const C: usize, const B: usize>(
+    w: &SMatrix<f32, R, C>,
+    b: &SVector<f32, R>,
+    x: &SMatrix<f32, C, B>,
+) -> SMatrix<f32, R, B> {
+    let mut y = w * x;
+    for mut column in y.column_iter_mut() {
+        column += b;
+    }
+    y
+}
+
+impl<const I: usize, const H: usize, const O: usize> StaticMlp<I, H, O> {
+    /// Copies the weights of a generated network, whose tensors are hidden weight, hidden
+    /// bias, output weight and output bias, each stored column by column.
+    fn from_tensors(network: &impl Tensors<f32>) -> Box<Self> {
+        let tensor = |i| {
+            network
+                .tensor(i)
+                .expect("the generated network has 4 tensors")
+        };
+        Box::new(Self {
+            w1: SMatrix::from_column_slice(tensor(0)),
+            b1: SVector::from_column_slice(tensor(1)),
+            w2: SMatrix::from_column_slice(tensor(2)),
+            b2: SVector::from_column_slice(tensor(3)),
+        })
+    }
+
+    fn zeros() -> Box<Self> {
+        Box::new(Self {
+            w1: SMatrix::zeros(),
+            b1: SVector::zeros(),
+            w2: SMatrix::zeros(),
+            b2: SVector::zeros(),
+        })
+    }
+
+    fn tensors(&self) -> [&[f32]; 4] {
+        [
+            self.w1.as_slice(),
+            self.b1.as_slice(),
+            self.w2.as_slice(),
+            self.b2.as_slice(),
+        ]
+    }
+
+    fn forward<const B: usize>(&self, x: &SMatrix<f32, I, B>) -> SMatrix<f32, O, B> {
+        let hidden = affine(&self.w1, &self.b1, x).map(relu);
+        affine(&self.w2, &self.b2, &hidden)
+    }
+
+    fn forward_train<const B: usize>(
+        &self,
+        x: &SMatrix<f32, I, B>,
+    ) -> (SMatrix<f32, O, B>, StaticTrace<I, H, B>) {
+        let pre_activation = affine(&self.w1, &self.b1, x);
+        let hidden = pre_activation.map(relu);
+        let output = affine(&self.w2, &self.b2, &hidden);
+        let trace = StaticTrace {
+            input: *x,
+            pre_activation,
+            hidden,
+        };
+        (output, trace)
+    }
+
+    /// Adds the parameter gradients to `grads` and returns the input gradient.
+    fn backward_into<const B: usize>(
+        &self,
+        trace: &StaticTrace<I, H, B>,
+        grad_out: &SMatrix<f32, O, B>,
+        grads: &mut Self,
+    ) -> SMatrix<f32, I, B> {
+        grads.w2.gemm(1.0, grad_out, &trace.hidden.transpose(), 1.0);
+        for column in grad_out.column_iter() {
+            grads.b2 += column;
+        }
+
+        let grad_hidden = self.w2.tr_mul(grad_out);
+        let grad_pre = grad_hidden.zip_map(&trace.pre_activation, relu_backward);
+
+        grads.w1.gemm(1.0, &grad_pre, &trace.input.transpose(), 1.0);
+        for column in grad_pre.column_iter() {
+            grads.b1 += column;
+        }
+        self.w1.tr_mul(&grad_pre)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hand-written network on dynamically sized nalgebra types.
+
+/// The same perceptron on `DMatrix`. The same type holds the gradients.
+struct DynamicMlp {
+    w1: DMatrix<f32>,
+    b1: DMatrix<f32>,
+    w2: DMatrix<f32>,
+    b2: DMatrix<f32>,
+}
+
+/// Buffers for one batch size, allocated once so the timed code does not allocate.
+struct DynamicBuffers {
+    pre_activation: DMatrix<f32>,
+    hidden: DMatrix<f32>,
+    output: DMatrix<f32>,
+    grad_pre: DMatrix<f32>,
+    grad_input: DMatrix<f32>,
+    input_transposed: DMatrix<f32>,
+    hidden_transposed: DMatrix<f32>,
+}
+
+impl DynamicBuffers {
+    fn new(inputs: usize, hidden: usize, outputs: usize, batch: usize) -> Self {
+        Self {
+            pre_activation: DMatrix::zeros(hidden, batch),
+            hidden: DMatrix::zeros(hidden, batch),
+            output: DMatrix::zeros(outputs, batch),
+            grad_pre: DMatrix::zeros(hidden, batch),
+            grad_input: DMatrix::zeros(inputs, batch),
+            input_transposed: DMatrix::zeros(batch, inputs),
+            hidden_transposed: DMatrix::zeros(batch, hidden),
+        }
+    }
+}
+
+/// Sets `y = w * x + b`, with `b` added to every column.
+fn affine_into(y: &mut DMatrix<f32>, w: &DMatrix<f32>, b: &DMatrix<f32>, x: &DMatrix<f32>) {
+    y.gemm(1.0, w, x, 0.0);
+    for mut column in y.column_iter_mut() {
+        column += b;
+    }
+}
+
+/// Adds the sum of the columns of `values` to the column vector `sum`.
+fn add_column_sums(sum: &mut DMatrix<f32>, values: &DMatrix<f32>) {
+    let mut sum = sum.column_mut(0);
+    for column in values.column_iter() {
+        sum += column;
+    }
+}
+
+impl DynamicMlp {
+    fn from_static<const I: usize, const H: usize, const O: usize>(
+        network: &StaticMlp<I, H, O>,
+    ) -> Self {
+        Self {
+            w1: DMatrix::from_column_slice(H, I, network.w1.as_slice()),
+            b1: DMatrix::from_column_slice(H, 1, network.b1.as_slice()),
+            w2: DMatrix::from_column_slice(O, H, network.w2.as_slice()),
+            b2: DMatrix::from_column_slice(O, 1, network.b2.as_slice()),
+        }
+    }
+
+    fn zeros(inputs: usize, hidden: usize, outputs: usize) -> Self {
+        Self {
+            w1: DMatrix::zeros(hidden, inputs),
+            b1: DMatrix::zeros(hidden, 1),
+            w2: DMatrix::zeros(outputs, hidden),
+            b2: DMatrix::zeros(outputs, 1),
+        }
+    }
+
+    fn tensors(&self) -> [&[f32]; 4] {
+        [
+            self.w1.as_slice(),
+            self.b1.as_slice(),
+            self.w2.as_slice(),
+            self.b2.as_slice(),
+        ]
+    }
+
+    /// Runs the forward pass; the output is left in `buffers.output`, and the
+    /// pre-activation and hidden values in their buffers for a backward pass.
+    fn forward(&self, x: &DMatrix<f32>, buffers: &mut DynamicBuffers) {
+        affine_into(&mut buffers.pre_activation, &self.w1, &self.b1, x);
+        buffers.hidden.copy_from(&buffers.pre_activation);
+        buffers.hidden.apply(|value| *value = relu(*value));
+        affine_into(&mut buffers.output, &self.w2, &self.b2, &buffers.hidden);
+    }
+
+    /// Adds the parameter gradients of the last `forward` on `x` to `grads`; the input
+    /// gradient is left in `buffers.grad_input`.
+    fn backward_into(
+        &self,
+        x: &DMatrix<f32>,
+        grad_out: &DMatrix<f32>,
+        buffers: &mut DynamicBuffers,
+        grads: &mut Self,
+    ) {
+        buffers.hidden.transpose_to(&mut buffers.hidden_transposed);
+        grads
+            .w2
+            .gemm(1.0, grad_out, &buffers.hidden_transposed, 1.0);
+        add_column_sums(&mut grads.b2, grad_out);
+
+        buffers.grad_pre.gemm_tr(1.0, &self.w2, grad_out, 0.0);
+        buffers
+            .grad_pre
+            .zip_apply(&buffers.pre_activation, |g, z| *g = relu_backward(*g, z));
+
+        x.transpose_to(&mut buffers.input_transposed);
+        grads
+            .w1
+            .gemm(1.0, &buffers.grad_pre, &buffers.input_transposed, 1.0);
+        add_column_sums(&mut grads.b1, &buffers.grad_pre);
+        buffers
+            .grad_input
+            .gemm_tr(1.0, &self.w1, &buffers.grad_pre, 0.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Agreement checks.
+
+/// Panics unless `actual` equals `expected` within a tolerance for `f32` sums of up to a
+/// few hundred terms: `1e-4` times the largest magnitude in `expected`, at least `1e-4`.
+fn assert_close(case: &str, expected: &[f32], actual: &[f32]) {
+    assert_eq!(expected.len(), actual.len(), "{case}: lengths differ");
+    let scale = expected
+        .iter()
+        .fold(1.0f32, |max, value| max.max(value.abs()));
+    for (index, (e, a)) in expected.iter().zip(actual).enumerate() {
+        assert!(
+            (e - a).abs() <= 1e-4 * scale,
+            "{case}: value {index} is {a}, expected {e} (tolerance {})",
+            1e-4 * scale
+        );
+    }
+}
+
+/// Compares the gradient tensors of the three implementations.
+fn assert_grads_close<G: Tensors<f32>>(
+    label: &str,
+    generated: &G,
+    hand_static: [&[f32]; 4],
+    dynamic: [&[f32]; 4],
+) {
+    for i in 0..4 {
+        let expected = generated.tensor(i).expect("the gradients have 4 tensors");
+        assert_close(
+            &format!("{label} static gradient {i}"),
+            expected,
+            hand_static[i],
+        );
+        assert_close(
+            &format!("{label} dynamic gradient {i}"),
+            expected,
+            dynamic[i],
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Benchmarks.
+
+/// Returns a matrix of uniform values in `[-1, 1)`.
+fn random_matrix<const R: usize, const C: usize>(rng: &mut Rng) -> Box<SMatrix<f32, R, C>> {
+    let mut matrix: Box<SMatrix<f32, R, C>> = bytemuck::zeroed_box();
+    for value in matrix.iter_mut() {
+        *value = rng.uniform(-1.0, 1.0);
+    }
+    matrix
+}
+
+fn to_dynamic<const R: usize, const C: usize>(matrix: &SMatrix<f32, R, C>) -> DMatrix<f32> {
+    DMatrix::from_column_slice(R, C, matrix.as_slice())
+}
+
+/// The three implementations of one architecture, with identical weights.
+struct Contestants<N, const I: usize, const H: usize, const O: usize> {
+    label: String,
+    generated: Box<N>,
+    hand_static: Box<StaticMlp<I, H, O>>,
+    dynamic: DynamicMlp,
+}
+
+impl<N, const I: usize, const H: usize, const O: usize> Contestants<N, I, H, O>
+where
+    N: Layer<f32, I, O> + HeapNew,
+{
+    fn new() -> Self {
+        let generated = N::new_boxed(SEED);
+        let hand_static = StaticMlp::<I, H, O>::from_tensors(&*generated);
+        let dynamic = DynamicMlp::from_static(&hand_static);
+        Self {
+            label: format!("{I}-{H}-{O}"),
+            generated,
+            hand_static,
+            dynamic,
+        }
+    }
+
+    fn group<'a>(
+        &self,
+        criterion: &'a mut Criterion,
+        workload: &str,
+        batch: usize,
+    ) -> BenchmarkGroup<'a, WallTime> {
+        let mut group = criterion.benchmark_group(format!("{workload}/{}", self.label));
+        group.throughput(Throughput::Elements(batch as u64));
+        group
+    }
+
+    /// Benchmarks inference on a batch of `B` samples (`B = 1` is a single sample).
+    fn bench_forward<const B: usize>(&self, criterion: &mut Criterion, workload: &str) {
+        let mut rng = Rng::seed_from_u64(SEED + 1);
+        let x = random_matrix::<I, B>(&mut rng);
+        let x_dynamic = to_dynamic(&x);
+        let mut buffers = DynamicBuffers::new(I, H, O, B);
+
+        let generated = self.generated.forward(&*x);
+        let hand_static = self.hand_static.forward(&*x);
+        self.dynamic.forward(&x_dynamic, &mut buffers);
+        let case = format!("{workload} {}", self.label);
+        assert_close(
+            &format!("{case} static"),
+            generated.as_slice(),
+            hand_static.as_slice(),
+        );
+        assert_close(
+            &format!("{case} dynamic"),
+            generated.as_slice(),
+            buffers.output.as_slice(),
+        );
+
+        let mut group = self.group(criterion, workload, B);
+        group.bench_function("generated", |b| {
+            b.iter(|| black_box(&self.generated.forward(black_box(&*x))).sum())
+        });
+        group.bench_function("static", |b| {
+            b.iter(|| black_box(&self.hand_static.forward(black_box(&*x))).sum())
+        });
+        group.bench_function("dynamic", |b| {
+            b.iter(|| {
+                self.dynamic.forward(black_box(&x_dynamic), &mut buffers);
+                black_box(&buffers.output);
+            })
+        });
+        group.finish();
+    }
+
+    /// Benchmarks a training step on `B` samples: training forward pass, then a backward
+    /// pass that accumulates into gradients allocated once.
+    fn bench_train<const B: usize>(&self, criterion: &mut Criterion) {
+        // The same RNG then feeds `forward_train`, which only uses it for dropout.
+        let mut rng = Rng::seed_from_u64(SEED + 2);
+        let x = random_matrix::<I, B>(&mut rng);
+        let grad_out = random_matrix::<O, B>(&mut rng);
+        let (x_dynamic, grad_out_dynamic) = (to_dynamic(&x), to_dynamic(&grad_out));
+        let mut buffers = DynamicBuffers::new(I, H, O, B);
+
+        let mut generated_grads: Box<<N as Layer<f32, I, O>>::Grads> = bytemuck::zeroed_box();
+        let mut static_grads = StaticMlp::<I, H, O>::zeros();
+        let mut dynamic_grads = DynamicMlp::zeros(I, H, O);
+
+        let (generated_y, trace) = self.generated.forward_train(&*x, &mut rng);
+        let generated_dx = self
+            .generated
+            .backward(&trace, &grad_out, &mut generated_grads);
+        let (static_y, static_trace) = self.hand_static.forward_train(&*x);
+        let static_dx = self
+            .hand_static
+            .backward_into(&static_trace, &grad_out, &mut static_grads);
+        self.dynamic.forward(&x_dynamic, &mut buffers);
+        self.dynamic.backward_into(
+            &x_dynamic,
+            &grad_out_dynamic,
+            &mut buffers,
+            &mut dynamic_grads,
+        );
+
+        let case = format!("train {}", self.label);
+        assert_close(
+            &format!("{case} static output"),
+            generated_y.as_slice(),
+            static_y.as_slice(),
+        );
+        assert_close(
+            &format!("{case} dynamic output"),
+            generated_y.as_slice(),
+            buffers.output.as_slice(),
+        );
+        assert_close(
+            &format!("{case} static input gradient"),
+            generated_dx.as_slice(),
+            static_dx.as_slice(),
+        );
+        assert_close(
+            &format!("{case} dynamic input gradient"),
+            generated_dx.as_slice(),
+            buffers.grad_input.as_slice(),
+        );
+        assert_grads_close(
+            &case,
+            &*generated_grads,
+            static_grads.tensors(),
+            dynamic_grads.tensors(),
+        );
+
+        let mut group = self.group(criterion, "train", B);
+        group.bench_function("generated", |b| {
+            b.iter(|| {
+                let (y, trace) = self.generated.forward_train(black_box(&*x), &mut rng);
+                let dx =
+                    self.generated
+                        .backward(&trace, black_box(&*grad_out), &mut generated_grads);
+                black_box((&y, &dx));
+            })
+        });
+        group.bench_function("static", |b| {
+            b.iter(|| {
+                let (y, trace) = self.hand_static.forward_train(black_box(&*x));
+                let dx = self.hand_static.backward_into(
+                    &trace,
+                    black_box(&*grad_out),
+                    &mut static_grads,
+                );
+                black_box((&y, &dx));
+            })
+        });
+        group.bench_function("dynamic", |b| {
+            b.iter(|| {
+                self.dynamic.forward(black_box(&x_dynamic), &mut buffers);
+                self.dynamic.backward_into(
+                    &x_dynamic,
+                    black_box(&grad_out_dynamic),
+                    &mut buffers,
+                    &mut dynamic_grads,
+                );
+                black_box((&buffers.output, &buffers.grad_input));
+            })
+        });
+        group.finish();
+    }
+
+    fn bench_all(&self, criterion: &mut Criterion) {
+        self.bench_forward::<1>(criterion, "forward");
+        self.bench_forward::<FORWARD_BATCH>(criterion, "forward_batch");
+        self.bench_train::<TRAIN_BATCH>(criterion);
+    }
+}
+
+fn forward_backward(criterion: &mut Criterion) {
+    Contestants::<Tiny, 2, 8, 1>::new().bench_all(criterion);
+    Contestants::<Small, 64, 32, 10>::new().bench_all(criterion);
+    Contestants::<Mnist, 784, 128, 10>::new().bench_all(criterion);
+}
+
+/// Short measurements, so that all 27 benchmarks finish in about two minutes on two
+/// cores; pass `--measurement-time` for longer runs.
+fn config() -> Criterion {
+    Criterion::default()
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(20)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = forward_backward
+}
+criterion_main!(benches);

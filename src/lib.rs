@@ -45,6 +45,20 @@ pub mod prelude {
         Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, Layer, LeakyRelu, Network,
         Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, Tanh, Tensors,
     };
+    pub use nn_core::loss::{
+        BinaryCrossEntropyWithLogits, ClassLoss, Huber, Loss, MeanSquaredError,
+        SoftmaxCrossEntropy,
+    };
+    pub use nn_core::optim::{
+        Adam, AdamConfig, AdamW, AdamWConfig, Constant, CosineAnnealing, LearningRate,
+        Optimizer, RmsProp, RmsPropConfig, Schedule, Sgd, SgdConfig, StepDecay, Warmup,
+        clip_grad_norm,
+    };
+    #[cfg(feature = "std")]
+    pub use nn_core::train::{EarlyStopping, History, TrainConfig, evaluate, fit};
+    pub use nn_core::{ConfusionMatrix, Standardize, argmax};
+    #[cfg(feature = "std")]
+    pub use nn_core::data::{DataError, Dataset, PartialBatch, Standardizer};
     pub use nn_macros::network;
 }
 

@@ -27,6 +27,10 @@ pub trait Float:
 
     /// The error function, from libm.
     fn erf(self) -> Self;
+
+    /// The complementary error function `1 - erf(x)`, from libm; accurate where `erf` is
+    /// close to -1 or 1.
+    fn erfc(self) -> Self;
 }
 
 impl Float for f32 {
@@ -44,6 +48,10 @@ impl Float for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
     }
+
+    fn erfc(self) -> Self {
+        libm::erfcf(self)
+    }
 }
 
 impl Float for f64 {
@@ -60,6 +68,10 @@ impl Float for f64 {
 
     fn erf(self) -> Self {
         libm::erf(self)
+    }
+
+    fn erfc(self) -> Self {
+        libm::erfc(self)
     }
 }
 

@@ -37,7 +37,9 @@ pub enum GradCheckTarget {
 pub struct GradCheck {
     /// The largest error over all checked derivatives, `|a - n| / max(|a|, |n|, 1)` for the
     /// analytic derivative `a` and the numeric one `n`: relative for derivatives above 1,
-    /// absolute below, so derivatives near zero do not inflate it.
+    /// absolute below, so derivatives near zero do not inflate it. NaN if any derivative
+    /// is NaN or infinite, or if a gradient tensor's length differs from its parameter
+    /// tensor's.
     pub max_error: f64,
     /// The derivative with the largest error, or `None` if nothing was checked.
     pub worst: Option<GradCheckTarget>,
@@ -54,8 +56,14 @@ impl GradCheck {
         let scale = analytic.abs().max(numeric.abs()).max(1.0);
         let error = (analytic - numeric).abs() / scale;
         self.checked += 1;
-        // `!(error <= max)` also records a NaN error, which must not hide.
-        if self.worst.is_none() || !(error <= self.max_error) {
+        // A NaN error ranks above every number, and once recorded no later error
+        // replaces it, so it cannot hide.
+        let worse = match (self.max_error.is_nan(), error.is_nan()) {
+            (true, _) => false,
+            (false, true) => true,
+            (false, false) => error > self.max_error,
+        };
+        if self.worst.is_none() || worse {
             self.max_error = error;
             self.worst = Some(target);
             self.analytic = analytic;
@@ -105,16 +113,24 @@ where
     let step_t = T::from_f64_lossy(step);
 
     for i in 0..L::COUNT {
-        let (Some(info), Some(analytic)) = (L::tensor_info(i), grads.tensor(i)) else {
-            continue;
-        };
-        for index in 0..analytic.len() {
-            let Some(original) = layer.tensor(i).map(|values| values[index]) else {
+        let name = L::tensor_info(i).map_or(TensorName::new("<unnamed>"), |info| info.name);
+        let param_len = layer.tensor(i).map_or(0, <[T]>::len);
+        let grad_len = grads.tensor(i).map_or(0, <[T]>::len);
+        for index in 0..param_len.max(grad_len) {
+            let target = GradCheckTarget::Param { name, index };
+            // A value without a partner in the other tensor is a NaN error, so a gradient
+            // shaped unlike its parameter fails the check instead of panicking or
+            // leaving values unchecked.
+            let analytic = grads.tensor(i).and_then(|values| values.get(index));
+            let original = layer.tensor(i).and_then(|values| values.get(index));
+            let (Some(analytic), Some(&original)) = (analytic, original) else {
+                report.record(target, f64::NAN, f64::NAN);
                 continue;
             };
+            let analytic = analytic.as_f64();
             let mut evaluate = |value: T| {
-                if let Some(values) = layer.tensor_mut(i) {
-                    values[index] = value;
+                if let Some(slot) = layer.tensor_mut(i).and_then(|values| values.get_mut(index)) {
+                    *slot = value;
                 }
                 objective(layer, x)
             };
@@ -122,11 +138,7 @@ where
             let minus = evaluate(original - step_t);
             evaluate(original);
             let numeric = (plus - minus) / (2.0 * step);
-            let target = GradCheckTarget::Param {
-                name: info.name,
-                index,
-            };
-            report.record(target, analytic[index].as_f64(), numeric);
+            report.record(target, analytic, numeric);
         }
     }
 
@@ -143,4 +155,52 @@ where
         }
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(row: usize) -> GradCheckTarget {
+        GradCheckTarget::Input { row, column: 0 }
+    }
+
+    fn empty_report() -> GradCheck {
+        GradCheck {
+            max_error: 0.0,
+            worst: None,
+            analytic: 0.0,
+            numeric: 0.0,
+            checked: 0,
+        }
+    }
+
+    #[test]
+    fn nan_error_stays_worst() {
+        let mut report = empty_report();
+        report.record(input(0), 1.0, 1.5);
+        report.record(input(1), f64::NAN, 1.0);
+        report.record(input(2), 4.0, 1.0);
+        report.record(input(3), 1.0, 1.0);
+        assert!(report.max_error.is_nan(), "{report:?}");
+        assert_eq!(report.worst, Some(input(1)));
+        assert_eq!(report.checked, 4);
+    }
+
+    #[test]
+    fn infinite_derivative_is_nan_error() {
+        let mut report = empty_report();
+        report.record(input(0), f64::INFINITY, 1.0);
+        assert!(report.max_error.is_nan(), "{report:?}");
+    }
+
+    #[test]
+    fn error_is_relative_above_one_and_absolute_below() {
+        let mut report = empty_report();
+        report.record(input(0), 200.0, 202.0);
+        assert!((report.max_error - 2.0 / 202.0).abs() < 1e-15);
+        report.record(input(1), 0.01, 0.5);
+        assert!((report.max_error - 0.49).abs() < 1e-15);
+        assert_eq!(report.worst, Some(input(1)));
+    }
 }

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod network;
 pub mod optim;
 pub mod rng;
+pub mod standardize;
 pub mod summary;
 pub mod tensors;
 #[cfg(feature = "std")]
@@ -47,6 +48,8 @@ pub use layers::{
     Tanh,
 };
 pub use network::Network;
+pub use metrics::{ConfusionMatrix, argmax};
 pub use rng::Rng;
+pub use standardize::Standardize;
 pub use summary::{Summary, SummaryRow};
 pub use tensors::{Shape, TensorInfo, TensorName, Tensors};

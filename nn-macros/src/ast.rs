@@ -5,7 +5,6 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
-use syn::spanned::Spanned;
 use syn::{
     AngleBracketedGenericArguments, Attribute, Ident, Path, PathArguments, PathSegment, Token,
     Visibility, braced, bracketed, parenthesized,
@@ -156,20 +155,6 @@ pub struct LayerDecl {
     pub output: Option<ShapeDecl>,
 }
 
-impl LayerDecl {
-    /// The span of the whole layer, for errors about it.
-    pub fn span(&self) -> Span {
-        let start = self.path.span();
-        let end = self
-            .output
-            .as_ref()
-            .map(|shape| shape.span)
-            .or(self.args_span)
-            .unwrap_or(start);
-        start.join(end).unwrap_or(start)
-    }
-}
-
 impl Parse for LayerDecl {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let path = parse_layer_path(input)?;
@@ -299,8 +284,18 @@ impl Value {
         first.join(last).unwrap_or(first)
     }
 
-    /// The tokens as the user wrote them, for messages.
+    /// The tokens as the user wrote them, for messages: `-0.2`, not `- 0.2`.
     pub fn text(&self) -> String {
-        self.tokens.to_string()
+        let mut text = String::new();
+        let mut previous_was_word = false;
+        for token in self.tokens.clone() {
+            let is_word = matches!(token, TokenTree::Ident(_) | TokenTree::Literal(_));
+            if is_word && previous_was_word {
+                text.push(' ');
+            }
+            text.push_str(&token.to_string());
+            previous_was_word = is_word;
+        }
+        text
     }
 }

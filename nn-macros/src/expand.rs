@@ -4,17 +4,19 @@
 //! works in `#![no_implicit_prelude]` modules and next to user items named `Option` or
 //! `f32`. The macro emits one call per layer and leaves loops over weights to nn-core;
 //! it never writes code per weight.
+//!
+//! The macro cannot see whether a user layer (a custom type or a nested network) maps the
+//! previous layer's output to the stated size, so the compiler checks it. Each such layer
+//! gets one dedicated check spanned on the layer's tokens (see `expand_checks`), where
+//! `Layer`'s `#[diagnostic::on_unimplemented]` message appears. Every item that relies on
+//! the fit carries it as a `where` clause instead of assuming it, so a layer that does not
+//! fit is reported once, by its check, and not again by each generated method.
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use crate::validate::{Activation, Kind, LayerModel, Model, Scalar, Size, activation_type_name};
-
-/// The facade's private module that the expansion refers to.
-fn private() -> TokenStream {
-    quote!(::static_nn::__private)
-}
+use crate::validate::{Activation, Kind, LayerModel, Model, Scalar, Size};
 
 /// Everything the per-layer snippets need.
 struct Context<'a> {
@@ -24,34 +26,37 @@ struct Context<'a> {
     grads: Ident,
     trace: Ident,
     output: Size,
+    /// The `where` clause of every item that needs user layers to fit, or nothing.
+    where_clause: TokenStream,
 }
 
 pub fn expand(model: &Model) -> TokenStream {
-    let private = private();
-    let scalar = match model.scalar {
-        Scalar::F32 => quote!(#private::f32),
-        Scalar::F64 => quote!(#private::f64),
-    };
+    let private = quote!(::static_nn::__private);
     let output = model
         .layers
         .last()
         .map(|layer| layer.output.clone())
         .unwrap_or(Size::Known(model.input));
-    let context = Context {
+    let mut context = Context {
         model,
-        scalar,
+        scalar: scalar_type(model.scalar, Span::call_site()),
         private,
         grads: format_ident!("{}Grads", model.name),
         trace: format_ident!("{}Trace", model.name),
         output,
+        where_clause: TokenStream::new(),
     };
+    context.where_clause = where_clause(&context);
+
     let types = expand_types(&context);
+    let checks = expand_checks(&context);
     let inherent = expand_inherent(&context);
     let layer = expand_layer_impl(&context);
     let tensors = expand_tensors(&context);
     let network = expand_network_impl(&context);
     quote! {
         #types
+        #checks
         #inherent
         #layer
         #tensors
@@ -59,34 +64,40 @@ pub fn expand(model: &Model) -> TokenStream {
     }
 }
 
+/// The primitive scalar type through the facade, so a user type named `f32` cannot
+/// shadow it.
+fn scalar_type(scalar: Scalar, span: Span) -> TokenStream {
+    match scalar {
+        Scalar::F32 => quote_spanned!(span=> ::static_nn::__private::f32),
+        Scalar::F64 => quote_spanned!(span=> ::static_nn::__private::f64),
+    }
+}
+
 impl Context<'_> {
-    /// The layer's Rust type.
+    /// The layer's Rust type. A `Dense` with a stated input takes that many inputs.
     fn layer_type(&self, layer: &LayerModel) -> TokenStream {
-        let p = &self.private;
-        let t = &self.scalar;
-        let (input, output) = (&layer.input, &layer.output);
-        match &layer.kind {
-            Kind::Dense { .. } => quote!(#p::Dense<#t, #input, #output>),
-            Kind::Activation(activation) => {
-                let name = Ident::new(activation_type_name(*activation), Span::call_site());
-                match activation {
-                    Activation::LeakyRelu(_) | Activation::Elu(_) => quote!(#p::#name<#t>),
-                    _ => quote!(#p::#name),
-                }
-            }
-            Kind::Dropout(_) => quote!(#p::Dropout<#t>),
-            Kind::Custom(path) | Kind::Network(path) => quote!(#path),
-        }
+        layer_type_spanned(layer, self.model.scalar, Span::call_site())
     }
 
-    /// `<Type as Layer<T, IN, OUT>>`, spanned on the user's layer so that a layer that
-    /// does not fit is reported there.
+    /// `<Type as Layer<T, IN, OUT>>` for the layer's position: `IN` is what the previous
+    /// layer produces and `OUT` what this layer must produce.
     fn layer_trait(&self, layer: &LayerModel) -> TokenStream {
         let p = &self.private;
         let t = &self.scalar;
         let ty = self.layer_type(layer);
         let (input, output) = (&layer.input, &layer.output);
-        quote_spanned!(layer.span=> <#ty as #p::Layer<#t, #input, #output>>)
+        quote!(<#ty as #p::Layer<#t, #input, #output>>)
+    }
+
+    /// `<Type as Layer<T, IN, OUT>>` with the sizes of the type itself, which always
+    /// holds for built-in layers.
+    fn own_layer_trait(&self, layer: &LayerModel) -> TokenStream {
+        let p = &self.private;
+        let t = &self.scalar;
+        let ty = self.layer_type(layer);
+        let input = type_input(layer);
+        let output = &layer.output;
+        quote!(<#ty as #p::Layer<#t, #input, #output>>)
     }
 
     /// An expression for the layer value: a field, or a constant for parameter-free layers.
@@ -94,6 +105,7 @@ impl Context<'_> {
         let p = &self.private;
         let field = &layer.field;
         let literal = |value: f64| match self.model.scalar {
+            // `validate` checked that the value is finite as `f32`.
             Scalar::F32 => Literal::f32_suffixed(value as f32),
             Scalar::F64 => Literal::f64_suffixed(value),
         };
@@ -108,7 +120,7 @@ impl Context<'_> {
                 quote!(#p::Elu::new(#alpha))
             }
             Kind::Activation(activation) => {
-                let name = Ident::new(activation_type_name(*activation), Span::call_site());
+                let name = Ident::new(activation.type_name(), Span::call_site());
                 quote!(#p::#name)
             }
             Kind::Dropout(rate) => {
@@ -122,8 +134,128 @@ impl Context<'_> {
         self.model.layers.iter().filter(|layer| layer.kind.has_field())
     }
 
+    /// The layers that are user types: custom layers and nested networks.
+    fn user_layers(&self) -> impl Iterator<Item = &LayerModel> {
+        self.model
+            .layers
+            .iter()
+            .filter(|layer| matches!(layer.kind, Kind::Custom(_) | Kind::Network(_)))
+    }
+
     fn input(&self) -> Literal {
         Literal::usize_unsuffixed(self.model.input)
+    }
+}
+
+/// The number of inputs of the layer's type: the stated input of a `Dense`, otherwise
+/// what the previous layer produces.
+fn type_input(layer: &LayerModel) -> Size {
+    match &layer.kind {
+        Kind::Dense {
+            stated_input: Some(stated),
+            ..
+        } => Size::Known(*stated),
+        _ => layer.input.clone(),
+    }
+}
+
+/// The layer's Rust type, with the tokens the macro writes spanned at `span`.
+fn layer_type_spanned(layer: &LayerModel, scalar: Scalar, span: Span) -> TokenStream {
+    let p = quote_spanned!(span=> ::static_nn::__private);
+    let t = scalar_type(scalar, span);
+    match &layer.kind {
+        Kind::Dense { .. } => {
+            let input = type_input(layer);
+            let output = &layer.output;
+            quote_spanned!(span=> #p::Dense<#t, #input, #output>)
+        }
+        Kind::Activation(activation) => {
+            let name = Ident::new(activation.type_name(), span);
+            match activation {
+                Activation::LeakyRelu(_) | Activation::Elu(_) => quote_spanned!(span=> #p::#name<#t>),
+                _ => quote_spanned!(span=> #p::#name),
+            }
+        }
+        Kind::Dropout(_) => quote_spanned!(span=> #p::Dropout<#t>),
+        Kind::Custom(path) | Kind::Network(path) => quote!(#path),
+    }
+}
+
+/// `where` predicates stating that each user layer fits its position and can be created
+/// zeroed.
+///
+/// Each predicate is higher-ranked over an unused lifetime (`for<'__fit>`) and names it
+/// in an outlives bound. rustc rejects an unsatisfiable bound without generic parameters
+/// where it is written ("trivial bounds"), but skips that check for higher-ranked
+/// bounds, so an item whose bound fails is simply unusable and the dedicated check
+/// reports the failure once. The types involved have no lifetime parameters, so the
+/// outlives part always holds.
+fn where_clause(context: &Context) -> TokenStream {
+    let Context { scalar: t, private: p, .. } = context;
+    let predicates: Vec<TokenStream> = context
+        .model
+        .layers
+        .iter()
+        .filter(|layer| layer.needs_fit_check())
+        .flat_map(|layer| {
+            let ty = context.layer_type(layer);
+            let (input, output) = (&layer.input, &layer.output);
+            let fits = quote!(for<'__fit> #ty: #p::Layer<#t, #input, #output> + '__fit);
+            let zeroable = layer
+                .kind
+                .has_field()
+                .then(|| quote!(for<'__fit> #ty: #p::Zeroable + '__fit));
+            [Some(fits), zeroable].into_iter().flatten()
+        })
+        .collect();
+    if predicates.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(where #(#predicates,)*)
+}
+
+/// One compile-time check per user layer, spanned on its tokens: that it maps the
+/// previous layer's output to the stated size, and that it can be created zeroed.
+fn expand_checks(context: &Context) -> TokenStream {
+    let checks = context
+        .model
+        .layers
+        .iter()
+        .filter(|layer| layer.needs_fit_check())
+        .map(|layer| {
+            let span = layer.fit_span;
+            let p = quote_spanned!(span=> ::static_nn::__private);
+            let t = scalar_type(context.model.scalar, span);
+            let ty = layer_type_spanned(layer, context.model.scalar, span);
+            let (input, output) = (&layer.input, &layer.output);
+            // A network is `Zeroable` by construction, and a type that is not a network is
+            // reported by the `Network` bound in its output size.
+            let zeroable = matches!(layer.kind, Kind::Custom(_)).then(|| zeroable_check(layer, &ty, span));
+            quote_spanned! {span=>
+                const _: () = {
+                    let _ = <#ty as #p::Layer<#t, #input, #output>>::KIND;
+                    #zeroable
+                };
+            }
+        });
+    quote!(#(#checks)*)
+}
+
+/// Checks that a user layer implements `Zeroable`, through a local trait whose message
+/// names the layer and says why.
+fn zeroable_check(layer: &LayerModel, ty: &TokenStream, span: Span) -> TokenStream {
+    let message = format!(
+        "`{{Self}}`, the type of layer `{}`, must implement `bytemuck::Zeroable`, because networks are created zeroed and then initialised",
+        layer.field
+    );
+    let note = "implement `Zeroable` for `{Self}` if all-zero bytes are a valid value, as for structs of floats; static_nn re-exports `bytemuck` as `static_nn::core::bytemuck`";
+    quote_spanned! {span=>
+        #[diagnostic::on_unimplemented(message = #message, label = "`{Self}` does not implement `Zeroable`", note = #note)]
+        trait __ZeroableLayer {
+            const CHECKED: () = ();
+        }
+        impl<L: ::static_nn::__private::Zeroable> __ZeroableLayer for L {}
+        let _ = <#ty as __ZeroableLayer>::CHECKED;
     }
 }
 
@@ -139,7 +271,7 @@ fn field_attrs(layer: &LayerModel) -> TokenStream {
 }
 
 fn expand_types(context: &Context) -> TokenStream {
-    let Context { model, private: p, grads, trace, .. } = context;
+    let Context { model, private: p, grads, trace, where_clause, .. } = context;
     let name = &model.name;
     let vis = &model.vis;
     let attrs = &model.attrs;
@@ -161,14 +293,12 @@ fn expand_types(context: &Context) -> TokenStream {
         let layer_trait = context.layer_trait(layer);
         quote!(#[doc = "What this layer recorded."] pub #field: #layer_trait::Trace<B>,)
     });
-    let field_types: Vec<_> = context.field_layers().map(|layer| context.layer_type(layer)).collect();
-    let grad_types: Vec<_> = context
-        .field_layers()
-        .map(|layer| {
-            let layer_trait = context.layer_trait(layer);
-            quote!(#layer_trait::Grads)
-        })
-        .collect();
+    let user_types: Vec<_> = context.user_layers().map(|layer| context.layer_type(layer)).collect();
+    let zeroable_where = if user_types.is_empty() {
+        TokenStream::new()
+    } else {
+        where_clause.clone()
+    };
 
     let grads_doc = format!("The parameter gradients of [`{name}`], one field per layer with parameters.");
     let trace_doc = format!("What the training forward pass of [`{name}`] records for a batch of `B` samples.");
@@ -180,34 +310,49 @@ fn expand_types(context: &Context) -> TokenStream {
 
         #[doc = #grads_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        #vis struct #grads {
+        #vis struct #grads #where_clause {
             #(#grad_fields)*
         }
 
         #[doc = #trace_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        #vis struct #trace<const B: #p::usize> {
+        #vis struct #trace<const B: #p::usize> #where_clause {
             #(#trace_fields)*
         }
 
-        // SAFETY: every field is `Zeroable` (the bounds check it), so the all-zero struct
-        // is valid.
-        unsafe impl #p::Zeroable for #name where #(#field_types: #p::Zeroable,)* {}
+        // SAFETY: every field is a `Dense` (matrices of floats, for which all-zero bytes
+        // are 0.0) or a user layer, which the `where` clause requires to be `Zeroable`.
+        unsafe impl #p::Zeroable for #name #zeroable_where {}
 
-        // SAFETY: as above.
-        unsafe impl #p::Zeroable for #grads where #(#grad_types: #p::Zeroable,)* {}
+        // SAFETY: every field is the `Grads` of a `Layer`, which that trait requires to be
+        // `Zeroable`.
+        unsafe impl #p::Zeroable for #grads #where_clause {}
     }
 }
 
 fn expand_inherent(context: &Context) -> TokenStream {
-    let Context { model, scalar: t, private: p, grads, trace, output, .. } = context;
+    let Context { model, scalar: t, private: p, grads, trace, output, where_clause, .. } = context;
     let name = &model.name;
     let vis = &model.vis;
     let input = context.input();
+    // The methods are spanned on the network's name, so that rustc's "method defined
+    // here" notes point at the declaration instead of the whole macro call.
+    let method = |name: &str| Ident::new(name, model.name.span());
+    let method_new = method("new");
+    let method_forward = method("forward");
+    let method_forward_batch = method("forward_batch");
+    let method_forward_train = method("forward_train");
+    let method_backward = method("backward");
+    let method_backward_into = method("backward_into");
+    let method_accumulate_grads = method("accumulate_grads");
+    let method_zero_grads = method("zero_grads");
+    let method_summary = method("summary");
+    let method_gradient_check = method("gradient_check");
+    let method_gradient_check_batch = method("gradient_check_batch");
     quote! {
         #[automatically_derived]
         #[allow(dead_code)]
-        impl #name {
+        impl #name #where_clause {
             /// The number of input values per sample.
             #vis const INPUT: #p::usize = #input;
             /// The number of output values per sample.
@@ -218,7 +363,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
             /// Creates the network with every layer initialised from `seed`.
             ///
             /// The network is built on the stack; for large networks use `new_boxed`.
-            #vis fn new(seed: #p::u64) -> Self {
+            #vis fn #method_new(seed: #p::u64) -> Self {
                 let mut network = <Self as #p::Zeroable>::zeroed();
                 <Self as #p::Network>::init(&mut network, &mut #p::Rng::seed_from_u64(seed));
                 network
@@ -226,13 +371,13 @@ fn expand_inherent(context: &Context) -> TokenStream {
 
             /// Runs inference on one sample. Allocates nothing.
             #[inline]
-            #vis fn forward(&self, x: &#p::SVector<#t, #input>) -> #p::SVector<#t, #output> {
+            #vis fn #method_forward(&self, x: &#p::SVector<#t, #input>) -> #p::SVector<#t, #output> {
                 <Self as #p::Layer<#t, #input, #output>>::forward(self, x)
             }
 
             /// Runs inference on a batch with one sample per column.
             #[inline]
-            #vis fn forward_batch<const B: #p::usize>(
+            #vis fn #method_forward_batch<const B: #p::usize>(
                 &self,
                 x: &#p::SMatrix<#t, #input, B>,
             ) -> #p::SMatrix<#t, #output, B> {
@@ -242,7 +387,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
             /// Runs the training forward pass (dropout active, drawing from `rng`) on a batch
             /// and returns the output with the trace that `backward` needs. A single sample
             /// is the batch size 1 (`SVector`).
-            #vis fn forward_train<const B: #p::usize>(
+            #vis fn #method_forward_train<const B: #p::usize>(
                 &self,
                 x: &#p::SMatrix<#t, #input, B>,
                 rng: &mut #p::Rng,
@@ -255,7 +400,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
             ///
             /// The gradients are built on the stack; for large networks use
             /// `backward_into` with gradients from `zero_grads_boxed`.
-            #vis fn backward<const B: #p::usize>(
+            #vis fn #method_backward<const B: #p::usize>(
                 &self,
                 trace: &#trace<B>,
                 grad_out: &#p::SMatrix<#t, #output, B>,
@@ -267,7 +412,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
 
             /// Adds the parameter gradients to `grads` in place and returns the input
             /// gradient.
-            #vis fn backward_into<const B: #p::usize>(
+            #vis fn #method_backward_into<const B: #p::usize>(
                 &self,
                 trace: &#trace<B>,
                 grad_out: &#p::SMatrix<#t, #output, B>,
@@ -277,7 +422,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
             }
 
             /// Adds the parameter gradients to `grads` in place, skipping the input gradient.
-            #vis fn accumulate_grads<const B: #p::usize>(
+            #vis fn #method_accumulate_grads<const B: #p::usize>(
                 &self,
                 trace: &#trace<B>,
                 grad_out: &#p::SMatrix<#t, #output, B>,
@@ -287,24 +432,24 @@ fn expand_inherent(context: &Context) -> TokenStream {
             }
 
             /// Returns zero gradients, built on the stack.
-            #vis fn zero_grads() -> #grads {
+            #vis fn #method_zero_grads() -> #grads {
                 <#grads as #p::Zeroable>::zeroed()
             }
 
             /// Returns the table of layers, output shapes and parameter counts; print it
             /// with `{}`.
-            #vis fn summary() -> #p::Summary {
+            #vis fn #method_summary() -> #p::Summary {
                 <Self as #p::Network>::summary()
             }
 
             /// Compares the backward pass with central finite differences at `x` and
             /// returns the worst error (see `static_nn::core::gradient_check`).
-            #vis fn gradient_check(&mut self, x: &#p::SVector<#t, #input>) -> #p::GradCheck {
+            #vis fn #method_gradient_check(&mut self, x: &#p::SVector<#t, #input>) -> #p::GradCheck {
                 self.gradient_check_batch(x)
             }
 
             /// Like `gradient_check`, for a batch.
-            #vis fn gradient_check_batch<const B: #p::usize>(
+            #vis fn #method_gradient_check_batch<const B: #p::usize>(
                 &mut self,
                 x: &#p::SMatrix<#t, #input, B>,
             ) -> #p::GradCheck {
@@ -315,8 +460,14 @@ fn expand_inherent(context: &Context) -> TokenStream {
     }
 }
 
+/// The local variable holding layer `layer`'s trace in `forward_train`. A prefix keeps it
+/// apart from the method's own parameters (a layer may be named `rng`).
+fn trace_local(layer: &LayerModel) -> Ident {
+    format_ident!("__trace_{}", layer.field)
+}
+
 fn expand_layer_impl(context: &Context) -> TokenStream {
-    let Context { model, scalar: t, private: p, grads, trace, output, .. } = context;
+    let Context { model, scalar: t, private: p, grads, trace, output, where_clause, .. } = context;
     let name = &model.name;
     let input = context.input();
     let kind = name.to_string();
@@ -335,18 +486,22 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let (x_in, x_out) = (&activations[k], &activations[k + 1]);
-        let field = &layer.field;
-        quote!(let (#x_out, #field) = #layer_trait::forward_train(&#value, &#x_in, rng);)
+        let local = trace_local(layer);
+        quote!(let (#x_out, #local) = #layer_trait::forward_train(&#value, &#x_in, rng);)
     });
-    let trace_fields = layers.iter().map(|layer| &layer.field);
+    let trace_fields = layers.iter().map(|layer| {
+        let field = &layer.field;
+        let local = trace_local(layer);
+        quote!(#field: #local)
+    });
     let last = &activations[n];
 
-    let backward_steps = backward_steps(context, false);
-    let accumulate_steps = backward_steps_accumulate(context);
+    let backward_steps = backward_steps(context);
+    let accumulate_steps = accumulate_steps(context);
 
     quote! {
         #[automatically_derived]
-        impl #p::Layer<#t, #input, #output> for #name {
+        impl #p::Layer<#t, #input, #output> for #name #where_clause {
             type Trace<const B: #p::usize> = #trace<B>;
             type Grads = #grads;
             const KIND: &'static #p::str = #kind;
@@ -408,7 +563,7 @@ fn grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
 }
 
 /// Backward from the last layer to the first, returning the input gradient.
-fn backward_steps(context: &Context, _accumulate: bool) -> TokenStream {
+fn backward_steps(context: &Context) -> TokenStream {
     let layers = &context.model.layers;
     let mut steps = Vec::new();
     let mut current = quote!(grad_out);
@@ -421,17 +576,16 @@ fn backward_steps(context: &Context, _accumulate: bool) -> TokenStream {
         steps.push(quote!(let #next = #layer_trait::backward(&#value, &trace.#field, #current, #grads);));
         current = quote!(&#next);
     }
-    let result = format_ident!("__g0");
     quote! {
         let _ = &grads;
         #(#steps)*
-        #result
+        __g0
     }
 }
 
 /// Backward from the last layer down to the first layer with parameters, which only
 /// accumulates its gradients; layers before it need nothing.
-fn backward_steps_accumulate(context: &Context) -> TokenStream {
+fn accumulate_steps(context: &Context) -> TokenStream {
     let layers = &context.model.layers;
     let Some(first_param) = layers.iter().position(|layer| layer.kind.has_field()) else {
         return quote!(let _ = (trace, grad_out, grads););
@@ -457,7 +611,7 @@ fn backward_steps_accumulate(context: &Context) -> TokenStream {
 /// `Tensors` for the network and for its gradients: tensor `i` is found by subtracting
 /// the tensor counts of the layers before it.
 fn expand_tensors(context: &Context) -> TokenStream {
-    let Context { model, scalar: t, grads, .. } = context;
+    let Context { model, grads, .. } = context;
     let network_types: Vec<_> = context.field_layers().map(|layer| context.layer_type(layer)).collect();
     let grad_types: Vec<_> = context
         .field_layers()
@@ -467,23 +621,22 @@ fn expand_tensors(context: &Context) -> TokenStream {
         })
         .collect();
     let fields: Vec<_> = context.field_layers().map(|layer| &layer.field).collect();
-    let network_impl = tensors_impl(context, &model.name, t, &fields, &network_types);
-    let grads_impl = tensors_impl(context, grads, t, &fields, &grad_types);
+    let network_impl = tensors_impl(context, &model.name, &fields, &network_types);
+    let grads_impl = tensors_impl(context, grads, &fields, &grad_types);
     quote!(#network_impl #grads_impl)
 }
 
 fn tensors_impl(
     context: &Context,
     self_type: &Ident,
-    t: &TokenStream,
     fields: &[&Ident],
     types: &[TokenStream],
 ) -> TokenStream {
-    let p = &context.private;
+    let Context { scalar: t, private: p, where_clause, .. } = context;
     let names: Vec<String> = fields.iter().map(|field| field.to_string()).collect();
     quote! {
         #[automatically_derived]
-        impl #p::Tensors<#t> for #self_type {
+        impl #p::Tensors<#t> for #self_type #where_clause {
             const COUNT: #p::usize = 0 #(+ <#types as #p::Tensors<#t>>::COUNT)*;
             const PARAMS: #p::usize = 0 #(+ <#types as #p::Tensors<#t>>::PARAMS)*;
 
@@ -525,7 +678,7 @@ fn tensors_impl(
 }
 
 fn expand_network_impl(context: &Context) -> TokenStream {
-    let Context { model, scalar: t, private: p, grads, output, .. } = context;
+    let Context { model, scalar: t, private: p, grads, output, where_clause, .. } = context;
     let name = &model.name;
     let input = context.input();
     let name_text = name.to_string();
@@ -537,28 +690,18 @@ fn expand_network_impl(context: &Context) -> TokenStream {
     let inits = context.field_layers().map(|layer| {
         let field = &layer.field;
         match &layer.kind {
-            Kind::Dense { init } => quote!(self.#field.init_with(#p::Init::#init, rng);),
+            Kind::Dense { init, .. } => quote!(self.#field.init_with(#p::Init::#init, rng);),
             _ => {
                 let layer_trait = context.layer_trait(layer);
                 quote!(#layer_trait::init(&mut self.#field, rng);)
             }
         }
     });
-    let rows = model.layers.iter().map(|layer| {
-        let layer_name = layer.name.as_ref().map(|n| n.to_string()).unwrap_or_default();
-        let kind = match &layer.kind {
-            Kind::Custom(path) | Kind::Network(path) => quote!(#path).to_string().replace(' ', ""),
-            _ => {
-                let layer_trait = context.layer_trait(layer);
-                return summary_row(p, &layer_name, quote!(#layer_trait::KIND), &layer.output, quote!(0), layer.kind.has_field().then(|| context.layer_type(layer)), t);
-            }
-        };
-        summary_row(p, &layer_name, quote!(#kind), &layer.output, quote!(0), Some(context.layer_type(layer)), t)
-    });
+    let rows = model.layers.iter().map(|layer| summary_row(context, layer));
 
     quote! {
         #[automatically_derived]
-        impl #p::Network for #name {
+        impl #p::Network for #name #where_clause {
             type Scalar = #t;
             type Grads = #grads;
             const INPUT: #p::usize = #input;
@@ -570,30 +713,39 @@ fn expand_network_impl(context: &Context) -> TokenStream {
             }
 
             fn summary() -> #p::Summary {
-                const ROWS: &[#p::SummaryRow] = &[#(#rows,)*];
+                // An inline `const` block has the `where` clause of this impl in scope,
+                // unlike a nested `const` item.
                 #p::Summary {
                     name: #name_text,
                     scalar: #scalar_text,
                     input: #input,
-                    rows: ROWS,
+                    rows: const { &[#(#rows,)*] },
                 }
             }
         }
     }
 }
 
-fn summary_row(
-    p: &TokenStream,
-    name: &str,
-    kind: TokenStream,
-    output: &Size,
-    zero: TokenStream,
-    param_type: Option<TokenStream>,
-    t: &TokenStream,
-) -> TokenStream {
-    let params = match param_type {
-        Some(ty) => quote!(<#ty as #p::Tensors<#t>>::PARAMS),
-        None => zero,
+/// The summary row of one layer: its name, kind, output width and parameter count.
+fn summary_row(context: &Context, layer: &LayerModel) -> TokenStream {
+    let Context { scalar: t, private: p, .. } = context;
+    let name = layer.name.as_ref().map(Ident::to_string).unwrap_or_default();
+    let kind = match &layer.kind {
+        Kind::Custom(path) | Kind::Network(path) => {
+            let text = quote!(#path).to_string().replace(' ', "");
+            quote!(#text)
+        }
+        _ => {
+            let own_trait = context.own_layer_trait(layer);
+            quote!(#own_trait::KIND)
+        }
+    };
+    let output = &layer.output;
+    let params = if layer.kind.has_field() {
+        let ty = context.layer_type(layer);
+        quote!(<#ty as #p::Tensors<#t>>::PARAMS)
+    } else {
+        quote!(0)
     };
     quote!(#p::SummaryRow { name: #name, kind: #kind, output: #output, params: #params })
 }

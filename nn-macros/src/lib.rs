@@ -30,7 +30,11 @@ use proc_macro::TokenStream;
 /// See the `static-nn` crate documentation for the full grammar and what is generated.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    let declarations = syn::parse_macro_input!(input as ast::Declarations);
+    let input = proc_macro2::TokenStream::from(input);
+    let declarations = match syn::parse2::<ast::Declarations>(input.clone()) {
+        Ok(declarations) => declarations,
+        Err(error) => return fallback::expand_unparsed(input, error).into(),
+    };
     declarations
         .networks
         .iter()

@@ -3,7 +3,7 @@
 //! Independent mistakes are collected and reported together, each on its own tokens.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, Ident, Path, Visibility};
 
@@ -64,11 +64,30 @@ impl Activation {
             Activation::Relu | Activation::LeakyRelu(_) | Activation::Elu(_) | Activation::Gelu
         )
     }
+
+    /// The name of the activation's type in nn-core.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Activation::Identity => "Identity",
+            Activation::Relu => "Relu",
+            Activation::LeakyRelu(_) => "LeakyRelu",
+            Activation::Elu(_) => "Elu",
+            Activation::Gelu => "Gelu",
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::Softmax => "Softmax",
+        }
+    }
 }
 
 /// What a layer is.
 pub enum Kind {
-    Dense { init: Ident },
+    /// A dense layer with its initialiser and, when the declaration states it as in
+    /// `Dense(64 -> 32)`, its number of inputs.
+    Dense {
+        init: Ident,
+        stated_input: Option<usize>,
+    },
     Activation(Activation),
     Dropout(f64),
     /// A user type implementing `Layer`, with its stated output width.
@@ -82,6 +101,16 @@ impl Kind {
     pub fn has_field(&self) -> bool {
         matches!(self, Kind::Dense { .. } | Kind::Custom(_) | Kind::Network(_))
     }
+
+    /// The layer's kind as the declaration spells it, for messages.
+    fn display_name(&self) -> String {
+        match self {
+            Kind::Dense { .. } => "Dense".into(),
+            Kind::Activation(activation) => activation.type_name().into(),
+            Kind::Dropout(_) => "Dropout".into(),
+            Kind::Custom(path) | Kind::Network(path) => path.to_token_stream().to_string(),
+        }
+    }
 }
 
 pub struct LayerModel {
@@ -90,9 +119,26 @@ pub struct LayerModel {
     /// The struct and trace field: the layer's name, or `layer_<index>` when unnamed.
     pub field: Ident,
     pub kind: Kind,
+    /// The number of values the previous layer produces.
     pub input: Size,
     pub output: Size,
-    pub span: Span,
+    /// Where a compile-time error should point if the layer does not map `input` to
+    /// `output` values: the layer type, or the stated input of a `Dense`.
+    pub fit_span: Span,
+}
+
+impl LayerModel {
+    /// Whether only the compiler can tell if the layer maps `input` to `output` values:
+    /// user layers, and a `Dense` with a stated input after a nested network.
+    pub fn needs_fit_check(&self) -> bool {
+        match &self.kind {
+            Kind::Custom(_) | Kind::Network(_) => true,
+            Kind::Dense { stated_input, .. } => {
+                stated_input.is_some() && matches!(self.input, Size::Deferred(_))
+            }
+            Kind::Activation(_) | Kind::Dropout(_) => false,
+        }
+    }
 }
 
 /// Collected errors, combined into one `syn::Error` at the end.
@@ -102,8 +148,14 @@ struct Errors {
 }
 
 impl Errors {
+    /// Records an error at one token.
     fn push(&mut self, span: Span, message: impl std::fmt::Display) {
         self.list.push(syn::Error::new(span, message));
+    }
+
+    /// Records an error that underlines `tokens` from the first to the last.
+    fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        self.list.push(syn::Error::new_spanned(tokens, message));
     }
 
     fn finish(self) -> Result<(), syn::Error> {
@@ -133,34 +185,53 @@ const BUILT_IN: &[&str] = &[
 
 const INITIALISERS: &[&str] = &["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros"];
 
+/// What feeds the next layer: its size, and the last layer with parameters that set it
+/// (`None` for the input), for messages.
+struct Source {
+    layer: Option<String>,
+    size: Size,
+}
+
+impl Source {
+    /// Describes the source producing `size` values: "layer `hidden` produces 32".
+    fn produces(&self, size: usize) -> String {
+        match &self.layer {
+            Some(name) => format!("layer `{name}` produces {size}"),
+            None => format!("the input has {size} values"),
+        }
+    }
+}
+
 /// Checks a declaration and infers its shapes.
 pub fn validate(declaration: &Declaration) -> Result<Model, syn::Error> {
     let mut errors = Errors::default();
     let scalar = check_scalar(declaration, &mut errors);
     let (input, layer_entries) = split_input(declaration, &mut errors);
-    check_duplicate_names(declaration, &mut errors);
 
     let mut layers = Vec::new();
-    let mut previous = Size::Known(input.unwrap_or(1));
-    let mut previous_name = String::from("the input");
+    let mut source = Source {
+        layer: None,
+        size: Size::Known(input.unwrap_or(1)),
+    };
+    let mut names: Vec<&Ident> = Vec::new();
     for (index, entry) in layer_entries {
         let EntryBody::Layer(layer) = &entry.body else {
             continue;
         };
-        let Some(model) = check_layer(index, entry, layer, &previous, &previous_name, &mut errors)
-        else {
+        check_duplicate_name(entry, &mut names, &mut errors);
+        let Some(model) = check_layer(index, entry, layer, &source, scalar, &mut errors) else {
             // The layer's output is unknown; later size checks would only repeat the error.
-            previous = Size::Deferred(quote!(0));
+            source.size = Size::Deferred(quote!(0));
             continue;
         };
-        previous = model.output.clone();
-        previous_name = match &model.name {
-            Some(name) => format!("`{name}`"),
-            None => format!("the `{}` before it", model_kind_name(&model.kind)),
-        };
+        if model.kind.has_field() {
+            source.layer = model.name.as_ref().map(Ident::to_string);
+        }
+        source.size = model.output.clone();
         layers.push(model);
     }
     choose_default_inits(&mut layers);
+    rename_colliding_fields(&mut layers);
 
     errors.finish()?;
     Ok(Model {
@@ -171,28 +242,6 @@ pub fn validate(declaration: &Declaration) -> Result<Model, syn::Error> {
         input: input.unwrap_or(0),
         layers,
     })
-}
-
-fn model_kind_name(kind: &Kind) -> String {
-    match kind {
-        Kind::Dense { .. } => "Dense".into(),
-        Kind::Activation(activation) => activation_name(*activation).into(),
-        Kind::Dropout(_) => "Dropout".into(),
-        Kind::Custom(path) | Kind::Network(path) => path.to_token_stream().to_string(),
-    }
-}
-
-fn activation_name(activation: Activation) -> &'static str {
-    match activation {
-        Activation::Identity => "Identity",
-        Activation::Relu => "Relu",
-        Activation::LeakyRelu(_) => "LeakyRelu",
-        Activation::Elu(_) => "Elu",
-        Activation::Gelu => "Gelu",
-        Activation::Sigmoid => "Sigmoid",
-        Activation::Tanh => "Tanh",
-        Activation::Softmax => "Softmax",
-    }
 }
 
 fn check_scalar(declaration: &Declaration, errors: &mut Errors) -> Scalar {
@@ -229,7 +278,7 @@ fn split_input<'a>(
         EntryBody::Shape(shape) => check_input_shape(first, shape, errors),
         EntryBody::Layer(layer) => {
             errors.push(
-                layer.span(),
+                layer.path.span(),
                 format!("network `{name}` is missing its input shape; start the layer list with `input: [N]`"),
             );
             None
@@ -257,7 +306,7 @@ fn check_input_shape(entry: &Entry, shape: &ShapeDecl, errors: &mut Errors) -> O
         Some(name) if name == "input" => {}
         Some(name) => errors.push(
             name.span(),
-            format!("the input shape must be named `input`, found `{name}`"),
+            format!("the input shape must be named `input`, found `{name}`; write `input: [N]`"),
         ),
         None => errors.push(shape.span, "name the input shape: `input: [N]`"),
     }
@@ -265,37 +314,50 @@ fn check_input_shape(entry: &Entry, shape: &ShapeDecl, errors: &mut Errors) -> O
         errors.push(shape.span, "the input shape needs at least one dimension, such as `[64]`");
         return None;
     }
-    let mut width = 1usize;
+    let mut width = Some(1usize);
     for dim in &shape.dims {
-        let value = parse_width(dim, "input dimension", errors)?;
-        width = width.saturating_mul(value);
+        let value = parse_width(dim, "each input dimension", errors);
+        width = match (width, value) {
+            (Some(width), Some(value)) => width.checked_mul(value),
+            _ => None,
+        };
     }
-    Some(width)
+    if width.is_none() && shape.dims.len() > 1 {
+        // Each dimension parsed, so the product overflowed (or an error is already out).
+        errors.push(shape.span, "the input shape has more values than `usize` can count");
+    }
+    width
 }
 
 /// Parses a positive integer literal, reporting zero and non-numbers.
 fn parse_width(value: &Value, what: &str, errors: &mut Errors) -> Option<usize> {
-    let parsed = syn::parse2::<syn::LitInt>(value.tokens.clone())
-        .ok()
-        .and_then(|lit| lit.base10_parse::<usize>().ok());
-    match parsed {
-        Some(0) => {
-            errors.push(value.span(), format!("{what} is zero; a width must be at least 1"));
+    let literal = syn::parse2::<syn::LitInt>(value.tokens.clone()).ok();
+    let Some(literal) = literal else {
+        errors.push_spanned(
+            &value.tokens,
+            format!("expected {what} as an integer literal such as `32`, found `{}`; the macro needs the number itself, so a constant or an expression cannot be used", value.text()),
+        );
+        return None;
+    };
+    match literal.base10_parse::<usize>() {
+        Ok(0) => {
+            errors.push_spanned(&value.tokens, format!("{what} must be at least 1, found `0`"));
             None
         }
-        Some(width) => Some(width),
-        None => {
-            errors.push(
-                value.span(),
-                format!("expected the {what} as an integer literal, found `{}`", value.text()),
+        Ok(width) => Some(width),
+        Err(_) => {
+            errors.push_spanned(
+                &value.tokens,
+                format!("expected {what} as an unsuffixed `usize` literal such as `32`, found `{}`", value.text()),
             );
             None
         }
     }
 }
 
-/// Parses a float literal, which may be negative or written as an integer.
-fn parse_float(value: &Value, what: &str, errors: &mut Errors) -> Option<f64> {
+/// Parses a float literal, which may be negative or written as an integer, and checks
+/// that it is finite in the network's scalar type.
+fn parse_float(value: &Value, what: &str, scalar: Scalar, errors: &mut Errors) -> Option<f64> {
     let expr = syn::parse2::<syn::Expr>(value.tokens.clone()).ok();
     let (negative, lit) = match &expr {
         Some(syn::Expr::Unary(unary)) if matches!(unary.op, syn::UnOp::Neg(_)) => {
@@ -309,16 +371,26 @@ fn parse_float(value: &Value, what: &str, errors: &mut Errors) -> Option<f64> {
         Some(syn::Lit::Int(lit)) => lit.base10_parse::<f64>().ok(),
         _ => None,
     };
-    match parsed {
-        Some(v) if v.is_finite() => Some(if negative { -v } else { v }),
-        _ => {
-            errors.push(
-                value.span(),
-                format!("expected the {what} as a number literal, found `{}`", value.text()),
-            );
-            None
-        }
+    let Some(parsed) = parsed else {
+        errors.push_spanned(
+            &value.tokens,
+            format!("expected the {what} as a number literal such as `0.5`, found `{}`", value.text()),
+        );
+        return None;
+    };
+    let fits = match scalar {
+        Scalar::F32 => (parsed as f32).is_finite(),
+        Scalar::F64 => parsed.is_finite(),
+    };
+    if !fits {
+        let name = if scalar == Scalar::F32 { "f32" } else { "f64" };
+        errors.push_spanned(
+            &value.tokens,
+            format!("the {what} `{}` is too large for `{name}`", value.text()),
+        );
+        return None;
     }
+    Some(if negative { -parsed } else { parsed })
 }
 
 fn literal_of(expr: &syn::Expr) -> Option<&syn::Lit> {
@@ -328,19 +400,16 @@ fn literal_of(expr: &syn::Expr) -> Option<&syn::Lit> {
     }
 }
 
-fn check_duplicate_names(declaration: &Declaration, errors: &mut Errors) {
-    let mut seen: Vec<&Ident> = Vec::new();
-    for entry in &declaration.entries {
-        let Some(name) = &entry.name else { continue };
-        if let Some(first) = seen.iter().find(|seen| *seen == &name) {
-            errors.push(
-                name.span(),
-                format!("duplicate layer name `{name}`; every layer needs its own name"),
-            );
-            errors.push(first.span(), format!("`{name}` is first used here"));
-        } else {
-            seen.push(name);
-        }
+/// Reports a layer name used before; `names` holds the names seen so far.
+fn check_duplicate_name<'a>(entry: &'a Entry, names: &mut Vec<&'a Ident>, errors: &mut Errors) {
+    let Some(name) = &entry.name else { return };
+    if names.contains(&name) {
+        errors.push(
+            name.span(),
+            format!("duplicate layer name `{name}`; rename this layer, because each name is a struct field and the prefix of the layer's weights"),
+        );
+    } else {
+        names.push(name);
     }
 }
 
@@ -349,22 +418,29 @@ fn check_layer(
     index: usize,
     entry: &Entry,
     layer: &LayerDecl,
-    previous: &Size,
-    previous_name: &str,
+    source: &Source,
+    scalar: Scalar,
     errors: &mut Errors,
 ) -> Option<LayerModel> {
     let built_in = built_in_name(&layer.path);
-    let (kind, input, output) = match built_in.as_deref() {
-        Some("Dense") => check_dense(entry, layer, previous, previous_name, errors)?,
-        Some(name) => {
-            let kind = check_parameter_free(name, layer, errors)?;
-            (kind, previous.clone(), previous.clone())
+    let mut fit_span = layer.path.span();
+    let (kind, output) = match built_in.as_deref() {
+        Some("Dense") => {
+            let dense = check_dense(entry, layer, source, errors)?;
+            if let Some(span) = dense.stated_input_span {
+                fit_span = span;
+            }
+            (dense.kind, dense.output)
         }
-        None => check_user_layer(entry, layer, previous, errors)?,
+        Some(name) => {
+            let kind = check_parameter_free(name, layer, scalar, errors)?;
+            (kind, source.size.clone())
+        }
+        None => check_user_layer(entry, layer, errors)?,
     };
 
     if let (Some(stated), true) = (&layer.output, built_in.is_some()) {
-        check_stated_output(stated, &output, errors);
+        check_stated_output(entry, &kind, stated, &output, errors);
     }
 
     let field = match &entry.name {
@@ -376,9 +452,9 @@ fn check_layer(
         name: entry.name.clone(),
         field,
         kind,
-        input,
+        input: source.size.clone(),
         output,
-        span: layer.span(),
+        fit_span,
     })
 }
 
@@ -420,28 +496,38 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-fn unknown_layer(layer: &LayerDecl, errors: &mut Errors) {
+/// Reports a layer that is neither built in nor written the way a user layer is.
+fn unknown_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) {
     let name = layer.path.to_token_stream().to_string();
-    let hint = match suggestion(&name) {
-        Some(built_in) => format!("; did you mean `{built_in}`?"),
-        None => String::new(),
+    let field = entry.name.as_ref().map_or_else(|| "name".to_string(), Ident::to_string);
+    let custom = if layer.args.is_some() {
+        format!("a custom layer takes no arguments: `{field}: {name} -> [outputs]`")
+    } else {
+        format!("a custom layer needs a name and its output shape: `{field}: {name} -> [outputs]`")
     };
-    errors.push(
-        layer.path.span(),
-        format!(
-            "unknown layer `{name}`{hint} Built-in layers are {}; a custom layer is written `name: Type -> [outputs]`",
-            BUILT_IN.join(", ")
+    let message = match suggestion(&name) {
+        Some(built_in) => format!("unknown layer `{name}`; did you mean `{built_in}`? ({custom})"),
+        None => format!(
+            "unknown layer `{name}`; the built-in layers are `{}`, and {custom}",
+            BUILT_IN.join("`, `")
         ),
-    );
+    };
+    errors.push_spanned(&layer.path, message);
+}
+
+/// A checked `Dense`: its kind and output, and where its stated input is, if stated.
+struct DenseCheck {
+    kind: Kind,
+    output: Size,
+    stated_input_span: Option<Span>,
 }
 
 fn check_dense(
     entry: &Entry,
     layer: &LayerDecl,
-    previous: &Size,
-    previous_name: &str,
+    source: &Source,
     errors: &mut Errors,
-) -> Option<(Kind, Size, Size)> {
+) -> Option<DenseCheck> {
     let span = layer.path.span();
     if entry.name.is_none() {
         errors.push(span, "a `Dense` layer needs a name, such as `hidden: Dense(32)`; the name is its field and the prefix of its weights (`hidden.weight`)");
@@ -462,8 +548,8 @@ fn check_dense(
                 key.span(),
                 format!("unknown `Dense` option `{key}`; the only option is `init = <initialiser>`"),
             ),
-            Arg::Positional(value) | Arg::Sizes(value, _) => errors.push(
-                value.span(),
+            Arg::Positional(value) | Arg::Sizes(value, _) => errors.push_spanned(
+                &value.tokens,
                 "`Dense` takes one size, such as `Dense(32)` or `Dense(64 -> 32)`",
             ),
         }
@@ -473,44 +559,69 @@ fn check_dense(
         return None;
     };
 
-    let output = parse_width(out, "number of outputs", errors);
-    let input = match stated_input {
-        None => previous.clone(),
+    let output = parse_width(out, "the number of outputs", errors);
+    let stated_input = match stated_input {
+        None => None,
         Some(value) => {
-            let stated = parse_width(value, "number of inputs", errors)?;
-            if let Size::Known(produced) = previous
-                && *produced != stated
-            {
-                let this = describe(entry.name.as_ref());
-                errors.push(
-                    value.span(),
-                    format!("{this} takes {stated} inputs but {previous_name} produces {produced}; change one of them"),
-                );
-            }
-            Size::Known(stated)
+            let stated = parse_width(value, "the number of inputs", errors)?;
+            check_dense_input(entry, value, stated, source, out, errors);
+            Some((stated, value.span()))
         }
     };
-    let init = init.unwrap_or_else(|| Ident::new("__Default", span));
-    Some((Kind::Dense { init }, input, Size::Known(output?)))
+    let init = init.unwrap_or_else(|| Ident::new(DEFAULT_INIT, span));
+    Some(DenseCheck {
+        kind: Kind::Dense {
+            init,
+            stated_input: stated_input.map(|(stated, _)| stated),
+        },
+        output: Size::Known(output?),
+        stated_input_span: stated_input.map(|(_, span)| span),
+    })
 }
 
-fn describe(name: Option<&Ident>) -> String {
-    match name {
+/// A placeholder initialiser, replaced by `choose_default_inits`.
+const DEFAULT_INIT: &str = "__Default";
+
+/// Reports a stated number of inputs that differs from what the previous layer produces.
+fn check_dense_input(
+    entry: &Entry,
+    value: &Value,
+    stated: usize,
+    source: &Source,
+    out: &Value,
+    errors: &mut Errors,
+) {
+    let Size::Known(produced) = source.size else {
+        // A nested network's output: the compiler checks it (see `needs_fit_check`).
+        return;
+    };
+    if produced == stated {
+        return;
+    }
+    let this = match &entry.name {
         Some(name) => format!("layer `{name}`"),
         None => "this layer".into(),
-    }
+    };
+    let out = out.text();
+    errors.push_spanned(
+        &value.tokens,
+        format!(
+            "{this} takes {stated} inputs but {}; change one of the two sizes, or write `Dense({out})` to take the inputs from the previous layer",
+            source.produces(produced)
+        ),
+    );
 }
 
 fn check_init(value: &Value, errors: &mut Errors) -> Option<Ident> {
     match syn::parse2::<Ident>(value.tokens.clone()) {
         Ok(ident) if INITIALISERS.contains(&ident.to_string().as_str()) => Some(ident),
         _ => {
-            errors.push(
-                value.span(),
+            errors.push_spanned(
+                &value.tokens,
                 format!(
-                    "unknown initialiser `{}`; use one of {}",
+                    "unknown initialiser `{}`; use one of `{}`",
                     value.text(),
-                    INITIALISERS.join(", ")
+                    INITIALISERS.join("`, `")
                 ),
             );
             None
@@ -518,24 +629,35 @@ fn check_init(value: &Value, errors: &mut Errors) -> Option<Ident> {
     }
 }
 
-fn check_parameter_free(name: &str, layer: &LayerDecl, errors: &mut Errors) -> Option<Kind> {
+fn check_parameter_free(
+    name: &str,
+    layer: &LayerDecl,
+    scalar: Scalar,
+    errors: &mut Errors,
+) -> Option<Kind> {
     let args = layer.args.as_deref().unwrap_or(&[]);
     let span = layer.args_span.unwrap_or_else(|| layer.path.span());
-    let single = |what: &str, errors: &mut Errors| -> Option<Option<f64>> {
+    let single = |what: &str, example: &str, errors: &mut Errors| -> Option<Option<f64>> {
         match args {
             [] => Some(None),
-            [Arg::Positional(value)] => parse_float(value, what, errors).map(Some),
+            [Arg::Positional(value)] => parse_float(value, what, scalar, errors).map(Some),
             _ => {
-                errors.push(span, format!("`{name}` takes one argument, the {what}"));
+                errors.push(span, format!("`{name}` takes one argument, the {what}, such as `{example}`"));
                 None
             }
         }
     };
     let kind = match name {
-        "LeakyRelu" => Kind::Activation(Activation::LeakyRelu(single("negative slope", errors)?.unwrap_or(0.01))),
-        "Elu" => Kind::Activation(Activation::Elu(single("alpha", errors)?.unwrap_or(1.0))),
+        "LeakyRelu" => {
+            let slope = single("negative slope", "LeakyRelu(0.01)", errors)?;
+            Kind::Activation(Activation::LeakyRelu(slope.unwrap_or(0.01)))
+        }
+        "Elu" => {
+            let alpha = single("alpha", "Elu(1.0)", errors)?;
+            Kind::Activation(Activation::Elu(alpha.unwrap_or(1.0)))
+        }
         "Dropout" => {
-            let Some(rate) = single("dropout rate", errors)? else {
+            let Some(rate) = single("dropout rate", "Dropout(0.5)", errors)? else {
                 errors.push(layer.path.span(), "`Dropout` needs its rate, such as `Dropout(0.5)`");
                 return None;
             };
@@ -563,28 +685,25 @@ fn check_dropout_rate(rate: f64, args: &[Arg], errors: &mut Errors) -> Option<()
     if (0.0..1.0).contains(&rate) {
         return Some(());
     }
-    let span = match args {
-        [Arg::Positional(value)] => value.span(),
-        _ => Span::call_site(),
+    let [Arg::Positional(value)] = args else {
+        return None;
     };
     let message = if rate == 1.0 {
-        "a dropout rate of 1 drops every value; the rate must be in [0, 1)".to_string()
+        "a dropout rate of 1 zeroes every value, so nothing reaches the next layer; use a rate below 1, such as `0.5`".to_string()
     } else {
-        format!("dropout rate {rate} is outside [0, 1); it is the probability of dropping each value")
+        format!(
+            "dropout rate must be in [0, 1), found `{}`; it is the probability of zeroing each value in training",
+            value.text()
+        )
     };
-    errors.push(span, message);
+    errors.push_spanned(&value.tokens, message);
     None
 }
 
 /// A layer that is not built in: a custom layer with a stated output, or a network.
-fn check_user_layer(
-    entry: &Entry,
-    layer: &LayerDecl,
-    previous: &Size,
-    errors: &mut Errors,
-) -> Option<(Kind, Size, Size)> {
+fn check_user_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) -> Option<(Kind, Size)> {
     if layer.args.is_some() || entry.name.is_none() {
-        unknown_layer(layer, errors);
+        unknown_layer(entry, layer, errors);
         return None;
     }
     let path = layer.path.clone();
@@ -594,30 +713,43 @@ fn check_user_layer(
                 errors.push(shape.span, "a layer's output shape has one dimension, such as `[16]`");
                 return None;
             };
-            let output = parse_width(dim, "number of outputs", errors)?;
-            Some((Kind::Custom(path), previous.clone(), Size::Known(output)))
+            let output = parse_width(dim, "the number of outputs", errors)?;
+            Some((Kind::Custom(path), Size::Known(output)))
         }
         None => {
-            let output = quote!(<#path as ::static_nn::__private::Network>::OUTPUT);
-            Some((Kind::Network(path), previous.clone(), Size::Deferred(output)))
+            // Spanned on the layer, so that a type that is not a network is reported there.
+            let output = quote_spanned!(layer.path.span()=>
+                <#path as ::static_nn::__private::Network>::OUTPUT
+            );
+            Some((Kind::Network(path), Size::Deferred(output)))
         }
     }
 }
 
-fn check_stated_output(stated: &ShapeDecl, computed: &Size, errors: &mut Errors) {
+fn check_stated_output(
+    entry: &Entry,
+    kind: &Kind,
+    stated: &ShapeDecl,
+    computed: &Size,
+    errors: &mut Errors,
+) {
     let [dim] = stated.dims.as_slice() else {
         errors.push(stated.span, "a layer's output shape has one dimension, such as `[16]`");
         return;
     };
-    let Some(stated_width) = parse_width(dim, "number of outputs", errors) else {
+    let Some(stated_width) = parse_width(dim, "the number of outputs", errors) else {
         return;
     };
     if let Size::Known(width) = computed
         && *width != stated_width
     {
-        errors.push(
-            stated.span,
-            format!("this layer produces {width} values, not {stated_width}; correct the stated shape"),
+        let this = match &entry.name {
+            Some(name) => format!("layer `{name}`"),
+            None => format!("this `{}`", kind.display_name()),
+        };
+        errors.push_spanned(
+            &dim.tokens,
+            format!("{this} produces {width} values, not {stated_width}; write `-> [{width}]` or remove the stated shape"),
         );
     }
 }
@@ -626,10 +758,10 @@ fn check_stated_output(stated: &ShapeDecl, computed: &Size, errors: &mut Errors)
 /// dropout), and Glorot otherwise, unless the declaration chose one.
 fn choose_default_inits(layers: &mut [LayerModel]) {
     for i in 0..layers.len() {
-        let Kind::Dense { init } = &layers[i].kind else {
+        let Kind::Dense { init, .. } = &layers[i].kind else {
             continue;
         };
-        if init != "__Default" {
+        if init != DEFAULT_INIT {
             continue;
         }
         let next_activation = layers[i + 1..]
@@ -644,13 +776,24 @@ fn choose_default_inits(layers: &mut [LayerModel]) {
             _ => "GlorotUniform",
         };
         let span = init.span();
-        layers[i].kind = Kind::Dense {
-            init: Ident::new(chosen, span),
-        };
+        if let Kind::Dense { init, .. } = &mut layers[i].kind {
+            *init = Ident::new(chosen, span);
+        }
     }
 }
 
-/// The name of each activation kind as nn-core spells its type.
-pub fn activation_type_name(activation: Activation) -> &'static str {
-    activation_name(activation)
+/// Renames the generated field of an unnamed layer (`layer_<index>`) that a user's layer
+/// name already uses, by appending underscores.
+fn rename_colliding_fields(layers: &mut [LayerModel]) {
+    let names: Vec<String> = layers
+        .iter()
+        .filter_map(|layer| layer.name.as_ref().map(Ident::to_string))
+        .collect();
+    for layer in layers.iter_mut().filter(|layer| layer.name.is_none()) {
+        let mut field = layer.field.to_string();
+        while names.contains(&field) {
+            field.push('_');
+        }
+        layer.field = Ident::new(&field, layer.field.span());
+    }
 }

@@ -124,7 +124,8 @@ impl<T: Float> Elementwise<T> for LeakyRelu<T> {
     }
 
     fn derivative(&self, x: T, _y: T) -> T {
-        if x < T::zero() { self.slope } else { T::one() }
+        // At the kink x = 0 this returns the slope, as PyTorch does.
+        if x > T::zero() { T::one() } else { self.slope }
     }
 }
 
@@ -166,17 +167,20 @@ elementwise_layer!(Elu<T>, "Elu");
 
 /// The Gaussian error linear unit in its exact form, `y = x * Phi(x)`, as PyTorch's
 /// `nn.GELU()` computes by default.
+///
+/// `Phi(x)` is computed as `erfc(-x / sqrt(2)) / 2`, which keeps its relative accuracy for
+/// large negative inputs, where `1 + erf(x / sqrt(2))` cancels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Gelu;
 
 impl<T: Float> Elementwise<T> for Gelu {
     fn apply(&self, x: T) -> T {
-        let cdf = c::<T>(0.5) * (T::one() + (x * c(core::f64::consts::FRAC_1_SQRT_2)).erf());
+        let cdf = c::<T>(0.5) * (-x * c(core::f64::consts::FRAC_1_SQRT_2)).erfc();
         x * cdf
     }
 
     fn derivative(&self, x: T, _y: T) -> T {
-        let cdf = c::<T>(0.5) * (T::one() + (x * c(core::f64::consts::FRAC_1_SQRT_2)).erf());
+        let cdf = c::<T>(0.5) * (-x * c(core::f64::consts::FRAC_1_SQRT_2)).erfc();
         // 1 / sqrt(2 pi)
         let pdf = c::<T>(0.398_942_280_401_432_7) * (-x * x * c(0.5)).exp();
         cdf + x * pdf
@@ -244,7 +248,10 @@ mod tests {
             let slope = activation.derivative(x, y);
             assert!(slope.is_finite(), "slope {slope} at {x}");
         }
-        assert!(activation.apply(f32::NAN).is_nan(), "NaN input must stay NaN");
+        assert!(
+            activation.apply(f32::NAN).is_nan(),
+            "NaN input must stay NaN"
+        );
     }
 
     #[test]

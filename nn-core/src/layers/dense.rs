@@ -133,6 +133,9 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         grads: &mut Self::Grads,
     ) {
         // Accumulate in place: the only temporary is the batch-sized transposed input.
+        // For static sizes nalgebra 0.35's `gemm` runs one `gemv` per weight column,
+        // writing through a column view of `grads.weight`, so nothing weight-sized is
+        // built on the stack.
         grads
             .weight
             .gemm(T::one(), grad_out, &trace.transpose(), T::one());

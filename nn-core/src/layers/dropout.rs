@@ -81,7 +81,8 @@ mod tests {
     fn drops_about_the_rate_and_keeps_the_mean() {
         let dropout = Dropout::new(0.25f64);
         let x = SMatrix::<f64, 100, 40>::from_element(1.0);
-        let (y, mask) = Layer::<f64, 100, 100>::forward_train(&dropout, &x, &mut Rng::seed_from_u64(4));
+        let (y, mask) =
+            Layer::<f64, 100, 100>::forward_train(&dropout, &x, &mut Rng::seed_from_u64(4));
         let dropped = mask.iter().filter(|&&m| m == 0.0).count() as f64 / 4000.0;
         assert!((dropped - 0.25).abs() < 0.03, "dropped fraction {dropped}");
         let mean = y.sum() / 4000.0;

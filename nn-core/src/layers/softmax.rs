@@ -32,7 +32,9 @@ impl<T: Float, const N: usize> Layer<T, N, N> for Softmax {
         for mut column in y.column_iter_mut() {
             let max = column
                 .iter()
-                .fold(T::min_value().unwrap_or(T::zero()), |m, &v| if v > m { v } else { m });
+                .fold(T::min_value().unwrap_or(T::zero()), |m, &v| {
+                    if v > m { v } else { m }
+                });
             let mut sum = T::zero();
             for v in column.iter_mut() {
                 *v = (*v - max).exp();

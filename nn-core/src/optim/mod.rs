@@ -1,1 +1,335 @@
 //! Optimizers, learning-rate schedules and gradient clipping.
+//!
+//! An optimizer walks tensor `i` of the parameters, of the gradients and of its own state
+//! buffers in lockstep, through the [`Tensors`] index. The state buffers are values of
+//! the gradient type `G`, so they are typed like the network and need no allocation:
+//! [`Adam`] for a generated `Net` stores two `NetGrads`. For networks too large for the
+//! stack, the `new_boxed` constructors (`alloc` feature) put each buffer in a `Box<G>`.
+//!
+//! The update rules follow the algorithms in PyTorch's documentation of `torch.optim`
+//! (version 2.x): [`Sgd`], [`Adam`], [`AdamW`] and [`RmsProp`] give the same parameters
+//! as `SGD`, `Adam`, `AdamW` and `RMSprop` with the same settings, up to rounding.
+//! Hyperparameters are `f64` and converted to the scalar type once per step.
+//!
+//! ```
+//! use nn_core::bytemuck::Zeroable;
+//! use nn_core::optim::{Adam, AdamConfig, Optimizer};
+//! use nn_core::{Dense, DenseGrads};
+//!
+//! let mut layer = Dense::<f32, 2, 1>::zeroed();
+//! let mut grads = DenseGrads::<f32, 2, 1>::zeroed();
+//! grads.bias[0] = 0.5;
+//!
+//! let config = AdamConfig {
+//!     learning_rate: 0.1,
+//!     ..AdamConfig::default()
+//! };
+//! let mut adam = Adam::<DenseGrads<f32, 2, 1>>::new(config)?;
+//! adam.step(&mut layer, &grads)?;
+//! // Adam's first step moves a parameter with a nonzero gradient by the learning rate.
+//! assert!((layer.bias[0] + 0.1).abs() < 1e-6);
+//! # Ok::<(), nn_core::optim::OptimError>(())
+//! ```
+
+mod adam;
+mod adamw;
+mod clip;
+mod rmsprop;
+mod schedule;
+mod sgd;
+
+use core::fmt;
+
+#[cfg(feature = "alloc")]
+use alloc::boxed::Box;
+
+use crate::float::Float;
+use crate::tensors::Tensors;
+
+pub use adam::{Adam, AdamConfig};
+pub use adamw::{AdamW, AdamWConfig};
+pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use schedule::{Constant, CosineAnnealing, Schedule, StepDecay, Warmup};
+pub use sgd::{Sgd, SgdConfig};
+
+/// The learning rate of an optimizer, which schedules read and set between steps.
+///
+/// Every [`Optimizer`] implements it. It is a separate trait because it does not depend
+/// on the parameter types, so `optimizer.set_learning_rate(rate)` needs no annotations.
+pub trait LearningRate {
+    /// The learning rate the next step uses.
+    fn learning_rate(&self) -> f64;
+
+    /// Sets the learning rate of the following steps, as a schedule does.
+    ///
+    /// # Errors
+    ///
+    /// [`OptimError::InvalidSetting`] unless `learning_rate` is finite and not negative.
+    /// The rate is then left unchanged.
+    fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), OptimError>;
+}
+
+/// Updates parameters `P` from gradients `G`, where tensor `i` of both is the same
+/// tensor.
+///
+/// # Errors
+///
+/// Both methods return [`OptimError::TensorCountMismatch`] or
+/// [`OptimError::TensorLengthMismatch`] when `params` and `grads` do not list tensors of
+/// the same lengths, and then change nothing. A generated network and its gradient type
+/// always match.
+pub trait Optimizer<T: Float, P: Tensors<T>, G: Tensors<T>>: LearningRate {
+    /// Applies one update to every tensor of `params`.
+    ///
+    /// # Errors
+    ///
+    /// See the [trait documentation](Optimizer#errors).
+    fn step(&mut self, params: &mut P, grads: &G) -> Result<(), OptimError> {
+        self.step_scaled(params, grads, &|_| Some(1.0))
+    }
+
+    /// Applies one update with a learning rate chosen per tensor.
+    ///
+    /// `lr_scale(i)` returns the factor by which tensor `i`'s learning rate is multiplied,
+    /// or `None` to leave tensor `i` and its optimizer state untouched (a frozen tensor).
+    /// The step counter advances for all tensors together.
+    ///
+    /// # Errors
+    ///
+    /// See the [trait documentation](Optimizer#errors).
+    fn step_scaled(
+        &mut self,
+        params: &mut P,
+        grads: &G,
+        lr_scale: &dyn Fn(usize) -> Option<f64>,
+    ) -> Result<(), OptimError>;
+}
+
+/// Storage for one optimizer buffer shaped like the gradients `G`.
+///
+/// `G` itself keeps the buffer inline, without allocation. `Box<G>` (`alloc` feature)
+/// keeps it on the heap, for networks whose buffers do not fit on the stack.
+pub trait StateBuffer<G: bytemuck::Zeroable>: Sized {
+    /// Creates a buffer with every value zero.
+    fn new_zeroed() -> Self;
+
+    /// The buffer.
+    fn buffer(&self) -> &G;
+
+    /// The buffer for writing.
+    fn buffer_mut(&mut self) -> &mut G;
+
+    /// Sets every value to zero in place, without building a new buffer.
+    fn reset_to_zero(&mut self) {
+        bytemuck::write_zeroes(self.buffer_mut());
+    }
+}
+
+impl<G: bytemuck::Zeroable> StateBuffer<G> for G {
+    fn new_zeroed() -> Self {
+        G::zeroed()
+    }
+
+    fn buffer(&self) -> &G {
+        self
+    }
+
+    fn buffer_mut(&mut self) -> &mut G {
+        self
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<G: bytemuck::Zeroable> StateBuffer<G> for Box<G> {
+    fn new_zeroed() -> Self {
+        // Allocates zeroed memory directly, so no `G` is ever built on the stack.
+        bytemuck::zeroed_box()
+    }
+
+    fn buffer(&self) -> &G {
+        self
+    }
+
+    fn buffer_mut(&mut self) -> &mut G {
+        self
+    }
+}
+
+/// An invalid optimizer, schedule or clipping setting, or parameters and gradients that
+/// do not match.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimError {
+    /// A setting is outside its valid range.
+    InvalidSetting {
+        /// The optimizer, schedule or function the setting belongs to, such as `Adam`.
+        component: &'static str,
+        /// The setting, such as `beta1`.
+        setting: &'static str,
+        /// The rejected value.
+        value: f64,
+        /// The valid range, such as `a number in [0, 1)`.
+        expected: &'static str,
+    },
+    /// The parameters and the gradients have different numbers of tensors.
+    TensorCountMismatch {
+        /// The number of parameter tensors.
+        params: usize,
+        /// The number of gradient tensors.
+        grads: usize,
+    },
+    /// A parameter tensor and its gradient have different lengths.
+    TensorLengthMismatch {
+        /// The tensor index; `Tensors::tensor_info(tensor)` of the parameter type names it.
+        tensor: usize,
+        /// The number of parameter values.
+        params: usize,
+        /// The number of gradient values.
+        grads: usize,
+    },
+}
+
+impl fmt::Display for OptimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidSetting {
+                component,
+                setting,
+                value,
+                expected,
+            } => write!(
+                f,
+                "invalid {component} {setting} {value}: expected {expected}"
+            ),
+            Self::TensorCountMismatch { params, grads } => write!(
+                f,
+                "the parameters have {params} tensors but the gradients have {grads}; \
+                 pass the gradients of the same network"
+            ),
+            Self::TensorLengthMismatch {
+                tensor,
+                params,
+                grads,
+            } => write!(
+                f,
+                "tensor {tensor} has {params} parameter values but {grads} gradient values; \
+                 pass the gradients of the same network"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for OptimError {}
+
+/// Returns `Ok(())` when `valid` holds, else an [`OptimError::InvalidSetting`].
+pub(crate) fn check_setting(
+    valid: bool,
+    component: &'static str,
+    setting: &'static str,
+    value: f64,
+    expected: &'static str,
+) -> Result<(), OptimError> {
+    if valid {
+        Ok(())
+    } else {
+        Err(OptimError::InvalidSetting {
+            component,
+            setting,
+            value,
+            expected,
+        })
+    }
+}
+
+/// Checks that `value` is finite and not negative.
+pub(crate) fn check_non_negative(
+    component: &'static str,
+    setting: &'static str,
+    value: f64,
+) -> Result<(), OptimError> {
+    let valid = value >= 0.0 && value.is_finite();
+    check_setting(valid, component, setting, value, "a finite number >= 0")
+}
+
+/// Checks that `value` lies in `[0, 1)`, the range of momentum and averaging factors.
+pub(crate) fn check_unit_interval(
+    component: &'static str,
+    setting: &'static str,
+    value: f64,
+) -> Result<(), OptimError> {
+    let valid = (0.0..1.0).contains(&value);
+    check_setting(valid, component, setting, value, "a number in [0, 1)")
+}
+
+/// Checks that `value` is finite and positive, as the `eps` terms must be.
+pub(crate) fn check_positive(
+    component: &'static str,
+    setting: &'static str,
+    value: f64,
+) -> Result<(), OptimError> {
+    let valid = value > 0.0 && value.is_finite();
+    check_setting(valid, component, setting, value, "a finite number > 0")
+}
+
+/// Checks that `params` and `grads` list the same number of tensors with equal lengths.
+pub(crate) fn check_shapes<T, P, G>(params: &P, grads: &G) -> Result<(), OptimError>
+where
+    P: Tensors<T>,
+    G: Tensors<T>,
+{
+    if P::COUNT != G::COUNT {
+        return Err(OptimError::TensorCountMismatch {
+            params: P::COUNT,
+            grads: G::COUNT,
+        });
+    }
+    for tensor in 0..G::COUNT {
+        let params_len = params.tensor(tensor).map_or(0, <[T]>::len);
+        let grads_len = grads.tensor(tensor).map_or(0, <[T]>::len);
+        if params_len != grads_len {
+            return Err(OptimError::TensorLengthMismatch {
+                tensor,
+                params: params_len,
+                grads: grads_len,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the shapes, then calls `update(i, scale, params_i, grads_i)` for each tensor
+/// `i` that `lr_scale` does not freeze.
+///
+/// This loop is the one place that pairs tensors, so per-tensor rules (frozen layers,
+/// per-layer learning rates) live in `lr_scale`.
+pub(crate) fn for_each_tensor<T, P, G>(
+    params: &mut P,
+    grads: &G,
+    lr_scale: &dyn Fn(usize) -> Option<f64>,
+    mut update: impl FnMut(usize, f64, &mut [T], &[T]),
+) -> Result<(), OptimError>
+where
+    P: Tensors<T>,
+    G: Tensors<T>,
+{
+    check_shapes(params, grads)?;
+    for tensor in 0..G::COUNT {
+        let Some(scale) = lr_scale(tensor) else {
+            continue;
+        };
+        if let (Some(values), Some(gradient)) = (params.tensor_mut(tensor), grads.tensor(tensor)) {
+            update(tensor, scale, values, gradient);
+        }
+    }
+    Ok(())
+}
+
+/// Returns tensor `i` of a state buffer, which has the gradients' shapes.
+pub(crate) fn state_tensor<'a, T, G, S>(state: &'a mut S, tensor: usize) -> &'a mut [T]
+where
+    G: Tensors<T> + bytemuck::Zeroable + 'a,
+    S: StateBuffer<G>,
+{
+    // The buffer has type `G`, the type of the gradients whose tensor `i` exists.
+    state.buffer_mut().tensor_mut(tensor).unwrap_or(&mut [])
+}

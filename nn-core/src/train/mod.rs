@@ -1,1 +1,14 @@
-//! The training loop (`std` feature).
+//! The training loop (`std` feature): mini-batch training with a progress bar,
+//! validation, early stopping and a returned history.
+
+mod config;
+mod error;
+mod evaluate;
+mod fit;
+mod history;
+
+pub use config::{EarlyStopping, TrainConfig};
+pub use error::TrainError;
+pub use evaluate::{Evaluation, evaluate};
+pub use fit::fit;
+pub use history::{EpochRecord, History};

@@ -1,0 +1,91 @@
+//! Training settings.
+
+use std::boxed::Box;
+
+use crate::optim::Schedule;
+
+/// Stops training when the validation loss has not improved for `patience` epochs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStopping {
+    /// The number of epochs without improvement to wait before stopping.
+    pub patience: usize,
+    /// The smallest decrease of the validation loss that counts as an improvement.
+    pub min_delta: f64,
+    /// Whether to restore the parameters of the best epoch when training stops.
+    pub restore_best: bool,
+}
+
+impl EarlyStopping {
+    /// Stops after `patience` epochs without improvement and restores the best parameters.
+    pub fn new(patience: usize) -> Self {
+        Self {
+            patience,
+            min_delta: 0.0,
+            restore_best: true,
+        }
+    }
+}
+
+/// How [`fit`](super::fit) trains: epochs, batch size `B`, seed, schedule and stopping.
+///
+/// The batch size is a type parameter because batches are statically sized matrices:
+/// `TrainConfig::<32>::new(20)` trains 20 epochs on batches of 32 samples.
+pub struct TrainConfig<const B: usize> {
+    /// The number of passes over the training set.
+    pub epochs: usize,
+    /// The seed of shuffling and dropout.
+    pub seed: u64,
+    /// The learning-rate schedule, evaluated per epoch from the optimizer's initial rate;
+    /// `None` keeps the rate constant.
+    pub schedule: Option<Box<dyn Schedule>>,
+    /// Early stopping on the validation loss; needs a validation set.
+    pub early_stopping: Option<EarlyStopping>,
+    /// Clips the global gradient norm of each batch to this value.
+    pub clip_grad_norm: Option<f64>,
+    /// Whether to draw a progress bar and print one line per epoch (on stderr).
+    pub progress: bool,
+}
+
+impl<const B: usize> TrainConfig<B> {
+    /// Trains `epochs` epochs with seed 0, a constant learning rate and a progress bar.
+    pub fn new(epochs: usize) -> Self {
+        Self {
+            epochs,
+            seed: 0,
+            schedule: None,
+            early_stopping: None,
+            clip_grad_norm: None,
+            progress: true,
+        }
+    }
+
+    /// Sets the seed of shuffling and dropout.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, schedule: impl Schedule + 'static) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+
+    /// Enables early stopping on the validation loss.
+    pub fn early_stopping(mut self, early_stopping: EarlyStopping) -> Self {
+        self.early_stopping = Some(early_stopping);
+        self
+    }
+
+    /// Clips the global gradient norm of each batch.
+    pub fn clip_grad_norm(mut self, max_norm: f64) -> Self {
+        self.clip_grad_norm = Some(max_norm);
+        self
+    }
+
+    /// Turns the progress bar and per-epoch lines off, for tests and CI.
+    pub fn quiet(mut self) -> Self {
+        self.progress = false;
+        self
+    }
+}

@@ -1,0 +1,226 @@
+//! The mini-batch training loop.
+
+use std::boxed::Box;
+use std::format;
+use std::string::String;
+use std::time::Instant;
+use std::vec::Vec;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use nalgebra::SMatrix;
+
+use super::{EpochRecord, Evaluation, History, TrainConfig, TrainError, evaluate};
+use crate::data::Dataset;
+use crate::float::Float;
+use crate::layer::Layer;
+use crate::loss::Loss;
+use crate::network::Network;
+use crate::optim::{Optimizer, clip_grad_norm};
+use crate::rng::Rng;
+use crate::tensors::Tensors;
+
+/// The gradient type of network `N`.
+type GradsOf<T, N, const IN: usize, const OUT: usize> = <N as Layer<T, IN, OUT>>::Grads;
+
+/// Trains `net` on `train` and returns the per-epoch history.
+///
+/// Each epoch shuffles the training set (seeded), runs the training forward pass on
+/// batches of `B` samples, and lets `optimizer` apply the gradients. The last partial
+/// batch of each epoch is skipped; shuffling puts different samples there each epoch.
+/// After each epoch the network is evaluated on `validation`, if given, which also
+/// drives early stopping. Gradients live on the heap, so large networks train on small
+/// thread stacks.
+///
+/// # Errors
+///
+/// Stops with [`TrainError::NonFiniteLoss`] naming the epoch and batch when a loss becomes
+/// NaN or infinite, and rejects a training set smaller than one batch and early stopping
+/// without a validation set. The network keeps the parameters of the last finished step.
+pub fn fit<T, N, O, L, const IN: usize, const OUT: usize, const B: usize>(
+    net: &mut N,
+    optimizer: &mut O,
+    loss: &L,
+    train: &Dataset<T, IN, OUT>,
+    validation: Option<&Dataset<T, IN, OUT>>,
+    config: &TrainConfig<B>,
+) -> Result<History, TrainError>
+where
+    T: Float,
+    N: Layer<T, IN, OUT> + Network<Scalar = T>,
+    O: Optimizer<T, N, GradsOf<T, N, IN, OUT>>,
+    L: Loss<T, OUT>,
+{
+    if train.len() < B {
+        return Err(TrainError::TooFewSamples {
+            samples: train.len(),
+            batch: B,
+        });
+    }
+    if config.early_stopping.is_some() && validation.is_none() {
+        return Err(TrainError::NoValidationSet);
+    }
+
+    let mut rng = Rng::seed_from_u64(config.seed);
+    let mut grads: Box<GradsOf<T, N, IN, OUT>> = bytemuck::zeroed_box();
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let base_rate = optimizer.learning_rate();
+    let mut history = History::default();
+    let mut best: Option<(f64, usize, Box<N>)> = None;
+    let batches = train.len() / B;
+
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        let learning_rate = match &config.schedule {
+            Some(schedule) => schedule.learning_rate(base_rate, epoch - 1),
+            None => base_rate,
+        };
+        optimizer
+            .set_learning_rate(learning_rate)
+            .map_err(TrainError::Optimizer)?;
+        rng.shuffle(&mut order);
+
+        let bar = progress_bar(config, epoch, batches);
+        let mut epoch_loss = 0.0;
+        let mut correct = 0usize;
+        for (batch_index, chunk) in order.chunks_exact(B).enumerate() {
+            let (inputs, targets) = gather::<T, IN, OUT, B>(train, chunk);
+            let (outputs, trace) = net.forward_train(&inputs, &mut rng);
+            let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, &targets);
+            let batch_loss = batch_loss.as_f64();
+            if !batch_loss.is_finite() {
+                bar.finish_and_clear();
+                return Err(TrainError::NonFiniteLoss {
+                    epoch,
+                    batch: batch_index + 1,
+                    loss: batch_loss,
+                });
+            }
+
+            grads.fill_zero();
+            net.accumulate_grads(&trace, &grad_out, &mut grads);
+            if let Some(max_norm) = config.clip_grad_norm {
+                clip_grad_norm(&mut *grads, max_norm).map_err(TrainError::Optimizer)?;
+            }
+            optimizer.step(net, &grads).map_err(TrainError::Optimizer)?;
+
+            epoch_loss += batch_loss;
+            correct += count_correct(train, chunk, &outputs);
+            bar.inc(1);
+            bar.set_message(format_loss(epoch_loss / (batch_index + 1) as f64));
+        }
+        bar.finish_and_clear();
+
+        let evaluation = validation.map(|data| evaluate::<T, N, L, IN, OUT, B>(net, loss, data));
+        let record = EpochRecord {
+            epoch,
+            learning_rate,
+            train_loss: epoch_loss / batches as f64,
+            train_accuracy: train
+                .labels()
+                .map(|_| correct as f64 / (batches * B) as f64),
+            validation_loss: evaluation.map(|e| e.loss),
+            validation_accuracy: evaluation.and_then(|e| e.accuracy),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        if config.progress {
+            // The bar is cleared, so this line cannot interleave with it; indicatif's own
+            // `println` prints nothing when stderr is not a terminal.
+            std::eprintln!("{}", describe(&record, config.epochs));
+        }
+        history.epochs.push(record);
+
+        if let (Some(stopping), Some(Evaluation { loss: current, .. })) =
+            (config.early_stopping, evaluation)
+        {
+            let improved = match &best {
+                None => true,
+                Some((best_loss, _, _)) => current < best_loss - stopping.min_delta,
+            };
+            if improved {
+                let snapshot = if stopping.restore_best { copy_params(net) } else { bytemuck::zeroed_box() };
+                best = Some((current, epoch, snapshot));
+            } else if let Some((_, best_epoch, snapshot)) = &best
+                && epoch - best_epoch >= stopping.patience
+            {
+                if stopping.restore_best {
+                    restore_params(net, snapshot);
+                    history.restored_epoch = Some(*best_epoch);
+                }
+                break;
+            }
+        }
+    }
+    Ok(history)
+}
+
+/// Copies the samples at `indices` into batch matrices, one sample per column.
+fn gather<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    data: &Dataset<T, IN, OUT>,
+    indices: &[usize],
+) -> (SMatrix<T, IN, B>, SMatrix<T, OUT, B>) {
+    let inputs = SMatrix::<T, IN, B>::from_fn(|row, col| data.inputs()[indices[col]][row]);
+    let targets = SMatrix::<T, OUT, B>::from_fn(|row, col| data.targets()[indices[col]][row]);
+    (inputs, targets)
+}
+
+fn count_correct<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    data: &Dataset<T, IN, OUT>,
+    indices: &[usize],
+    outputs: &SMatrix<T, OUT, B>,
+) -> usize {
+    let Some(labels) = data.labels() else {
+        return 0;
+    };
+    (0..B)
+        .filter(|&col| outputs.column(col).imax() == labels[indices[col]])
+        .count()
+}
+
+fn copy_params<T: Float, N: Tensors<T> + bytemuck::Zeroable>(net: &N) -> Box<N> {
+    let mut copy: Box<N> = bytemuck::zeroed_box();
+    restore_params(&mut *copy, net);
+    copy
+}
+
+fn restore_params<T: Float, N: Tensors<T>>(net: &mut N, from: &N) {
+    for i in 0..N::COUNT {
+        if let (Some(target), Some(source)) = (net.tensor_mut(i), from.tensor(i)) {
+            target.copy_from_slice(source);
+        }
+    }
+}
+
+fn progress_bar<const B: usize>(config: &TrainConfig<B>, epoch: usize, batches: usize) -> ProgressBar {
+    if !config.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(batches as u64);
+    let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg}")
+        .map(|style| style.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(format!("{epoch}/{}", config.epochs));
+    bar
+}
+
+fn format_loss(loss: f64) -> String {
+    format!("{loss:.4}")
+}
+
+fn describe(record: &EpochRecord, epochs: usize) -> String {
+    let mut line = format!(
+        "epoch {}/{epochs}: loss {:.4}",
+        record.epoch, record.train_loss
+    );
+    if let Some(accuracy) = record.train_accuracy {
+        line += &format!(", accuracy {:.2}%", accuracy * 100.0);
+    }
+    if let Some(loss) = record.validation_loss {
+        line += &format!(", validation loss {loss:.4}");
+    }
+    if let Some(accuracy) = record.validation_accuracy {
+        line += &format!(", validation accuracy {:.2}%", accuracy * 100.0);
+    }
+    line += &format!(" ({:.2} s)", record.seconds);
+    line
+}

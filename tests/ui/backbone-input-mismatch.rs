@@ -1,0 +1,16 @@
+use static_nn::prelude::*;
+
+network! {
+    struct Backbone<f32> {
+        input: [8],
+        features: Dense(4), Relu,
+    }
+
+    struct Classifier<f32> {
+        input: [16],
+        backbone: Backbone,
+        head: Dense(2),
+    }
+}
+
+fn main() {}

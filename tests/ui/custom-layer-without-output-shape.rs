@@ -1,0 +1,65 @@
+use static_nn::core::layers::NoGrads;
+use static_nn::core::tensors::TensorInfo;
+use static_nn::prelude::*;
+
+/// Doubles every value, for any width.
+#[derive(Clone, Copy, Debug)]
+struct Double;
+
+unsafe impl static_nn::core::bytemuck::Zeroable for Double {}
+
+impl Tensors<f32> for Double {
+    const COUNT: usize = 0;
+    const PARAMS: usize = 0;
+
+    fn tensor(&self, _i: usize) -> Option<&[f32]> {
+        None
+    }
+
+    fn tensor_mut(&mut self, _i: usize) -> Option<&mut [f32]> {
+        None
+    }
+
+    fn tensor_info(_i: usize) -> Option<TensorInfo> {
+        None
+    }
+}
+
+impl<const N: usize> Layer<f32, N, N> for Double {
+    type Trace<const B: usize> = ();
+    type Grads = NoGrads;
+    const KIND: &'static str = "Double";
+
+    fn forward<const B: usize>(&self, x: &SMatrix<f32, N, B>) -> SMatrix<f32, N, B> {
+        x * 2.0
+    }
+
+    fn forward_train<const B: usize>(
+        &self,
+        x: &SMatrix<f32, N, B>,
+        _rng: &mut Rng,
+    ) -> (SMatrix<f32, N, B>, ()) {
+        (x * 2.0, ())
+    }
+
+    fn backward<const B: usize>(
+        &self,
+        _trace: &(),
+        grad_out: &SMatrix<f32, N, B>,
+        _grads: &mut NoGrads,
+    ) -> SMatrix<f32, N, B> {
+        grad_out * 2.0
+    }
+
+    fn init(&mut self, _rng: &mut Rng) {}
+}
+
+network! {
+    struct Net<f32> {
+        input: [4],
+        double: Double,
+        out: Dense(2),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use static_nn::prelude::*;
+
+network! {
+    struct Net<f32> {}
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use static_nn::prelude::*;
+
+network! {
+    struct Net<f32> {
+        input: [4],
+        hidden: Dense(8), Relu,
+        out: Dense(2),
+    }
+}
+
+fn main() {
+    let net = Net::new(1);
+    let _ = net.forward(&SVector::<f32, 3>::zeros());
+}
