@@ -26,8 +26,11 @@ const SEED: u64 = 2026;
 const EPOCHS: usize = 80;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let train_all = Dataset::<f32, 64, 10>::read_csv_classification(common::repo_path("data/digits_train.csv"))?;
-    let test = Dataset::<f32, 64, 10>::read_csv_classification(common::repo_path("data/digits_test.csv"))?;
+    let train_all = Dataset::<f32, 64, 10>::read_csv_classification(common::repo_path(
+        "data/digits_train.csv",
+    ))?;
+    let test =
+        Dataset::<f32, 64, 10>::read_csv_classification(common::repo_path("data/digits_test.csv"))?;
     let (train, validation) = train_all.split_stratified(0.1, &mut Rng::seed_from_u64(SEED))?;
     println!(
         "digits: {} training, {} validation, {} test images",
@@ -48,7 +51,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         .seed(SEED)
         .schedule(CosineAnnealing::new(EPOCHS, 1e-5)?)
         .early_stopping(EarlyStopping::new(15));
-    let history = fit(&mut net, &mut optimizer, &SoftmaxCrossEntropy, &train, Some(&validation), &config)?;
+    let history = fit(
+        &mut net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        Some(&validation),
+        &config,
+    )?;
     if let Some(epoch) = history.restored_epoch {
         println!("early stopping restored the parameters of epoch {epoch}");
     }
@@ -57,7 +67,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (x, &label) in test.inputs().iter().zip(test.labels().unwrap_or_default()) {
         confusion.add(label, argmax(&net.forward(x)))?;
     }
-    println!("\ntest accuracy: {:.2}% ({} of {})", confusion.accuracy() * 100.0, confusion.correct(), confusion.total());
+    println!(
+        "\ntest accuracy: {:.2}% ({} of {})",
+        confusion.accuracy() * 100.0,
+        confusion.correct(),
+        confusion.total()
+    );
     println!("\nconfusion matrix (rows: true digit, columns: predicted digit)\n{confusion}");
     println!("{}", confusion.report());
 

@@ -1,13 +1,15 @@
 //! What `network!` writes, for reviewers.
 //!
 //! The declaration below is followed by module `by_hand`, a hand-formatted copy of the
-//! macro's output for it, renamed to `HandIrisNet`. Compared with the real output, the
-//! copy names items through `use` imports of public paths such as
-//! `static_nn::core::Dense`, where the macro writes absolute paths into the facade's
-//! hidden module (`::static_nn::__private::Dense`), it shortens the gradient types in
-//! the gradients' `Tensors` impl with one alias, and it keeps the name strings
-//! `"IrisNet"` so that both summaries compare equal. Everything else is the expansion as
-//! `nn-macros/src/expand.rs` writes it, reformatted.
+//! macro's output for it, renamed to `HandIrisNet`. The copy differs from the real
+//! output in three ways:
+//!
+//! - it imports public paths such as `static_nn::core::Dense`, where the macro writes
+//!   absolute paths into the facade's hidden module (`::static_nn::__private::Dense`);
+//! - it shortens the gradient types in the gradients' `Tensors` impl with one alias;
+//! - it keeps the name strings `"IrisNet"`, so that both summaries compare equal.
+//!
+//! Everything else is the expansion as `nn-macros/src/expand.rs` writes it, reformatted.
 //!
 //! `main` checks that both networks compute the same outputs, traces, gradients and
 //! summaries from the same seed, and `tests/hygiene.rs` runs that check under
@@ -65,16 +67,17 @@ pub mod by_hand {
     // field `layer_<index>`, counting the input as entry 0. The batch size is written
     // `{ B }` wherever it is used, so a user type named `B` cannot capture it.
 
-    /// What the training forward pass of [`HandIrisNet`] records for a batch of `B` samples.
+    /// The record of the training forward pass of [`HandIrisNet`] for a batch of `B` samples,
+    /// which `backward` reads.
     #[derive(Clone, Debug)]
     pub struct HandIrisNetTrace<const B: usize> {
-        /// What this layer recorded.
+        /// The record of this layer.
         pub hidden: <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::Trace<{ B }>,
-        /// What this layer recorded.
+        /// The record of this layer.
         pub layer_2: <Relu as Layer<f32, 8, 8>>::Trace<{ B }>,
-        /// What this layer recorded.
+        /// The record of this layer.
         pub layer_3: <Dropout<f32> as Layer<f32, 8, 8>>::Trace<{ B }>,
-        /// What this layer recorded.
+        /// The record of this layer.
         pub out: <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::Trace<{ B }>,
     }
 
@@ -86,10 +89,10 @@ pub mod by_hand {
     // `Zeroable`.
     unsafe impl Zeroable for HandIrisNetGrads {}
 
-    // The inherent API delegates to the trait impls below. A network with a custom
-    // layer or a nested network also gets a `where` clause on this impl, on the impls
-    // below and on the gradient and trace structs, plus one `const _` check per such
-    // layer; this network has neither.
+    // The inherent API delegates to the trait impls below. This network has no custom
+    // layer and no nested network. A network with one also gets a `where` clause on this
+    // impl, on the impls below and on the gradient and trace structs, and one `const _`
+    // check per such layer.
 
     #[allow(dead_code)]
     impl HandIrisNet {
@@ -403,7 +406,7 @@ pub mod by_hand {
         }
     }
 
-    // `Network` holds the shape facts, the initialisers (He for a dense layer feeding a
+    // `Network` contains the shape facts, the initialisers (He for a dense layer feeding a
     // ReLU-family activation, skipping dropout, Glorot otherwise) and the summary table.
 
     #[automatically_derived]

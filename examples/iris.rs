@@ -24,8 +24,10 @@ const EPOCHS: usize = 80;
 const SPECIES: [&str; 3] = ["setosa", "versicolor", "virginica"];
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let train = Dataset::<f32, 4, 3>::read_csv_classification(common::repo_path("data/iris_train.csv"))?;
-    let test = Dataset::<f32, 4, 3>::read_csv_classification(common::repo_path("data/iris_test.csv"))?;
+    let train =
+        Dataset::<f32, 4, 3>::read_csv_classification(common::repo_path("data/iris_train.csv"))?;
+    let test =
+        Dataset::<f32, 4, 3>::read_csv_classification(common::repo_path("data/iris_test.csv"))?;
 
     let mut net = IrisNet::new(SEED);
     net.norm = Standardizer::fit(train.inputs())?.to_layer();
@@ -34,7 +36,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         ..AdamConfig::default()
     })?;
     let config = TrainConfig::<16>::new(EPOCHS).seed(SEED);
-    let history = fit(&mut net, &mut optimizer, &SoftmaxCrossEntropy, &train, None, &config)?;
+    let history = fit(
+        &mut net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        None,
+        &config,
+    )?;
     if let Some(last) = history.last() {
         println!("final training loss {:.4}", last.train_loss);
     }
@@ -43,8 +52,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (x, &label) in test.inputs().iter().zip(test.labels().unwrap_or_default()) {
         confusion.add(label, argmax(&net.forward(x)))?;
     }
-    println!("test accuracy: {:.2}% ({} of {})", confusion.accuracy() * 100.0, confusion.correct(), confusion.total());
-    println!("classes: {}", SPECIES.iter().enumerate().map(|(i, s)| format!("{i} = {s}")).collect::<Vec<_>>().join(", "));
+    println!(
+        "test accuracy: {:.2}% ({} of {})",
+        confusion.accuracy() * 100.0,
+        confusion.correct(),
+        confusion.total()
+    );
+    println!(
+        "classes: {}",
+        SPECIES
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{i} = {s}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("{confusion}");
     Ok(())
 }

@@ -52,7 +52,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let config = TrainConfig::<32>::new(EPOCHS)
         .seed(SEED)
         .schedule(CosineAnnealing::new(EPOCHS, 1e-5)?);
-    let history = fit(&mut *net, &mut optimizer, &SoftmaxCrossEntropy, &train, Some(&test), &config)?;
+    let history = fit(
+        &mut *net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        Some(&test),
+        &config,
+    )?;
 
     let seconds: Vec<f64> = history.epochs.iter().map(|record| record.seconds).collect();
     let mean = seconds.iter().sum::<f64>() / seconds.len().max(1) as f64;
@@ -65,7 +72,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     for (x, &label) in test.inputs().iter().zip(test.labels().unwrap_or_default()) {
         confusion.add(label, argmax(&net.forward(x)))?;
     }
-    println!("test accuracy: {:.2}% ({} of {})", confusion.accuracy() * 100.0, confusion.correct(), confusion.total());
+    println!(
+        "test accuracy: {:.2}% ({} of {})",
+        confusion.accuracy() * 100.0,
+        confusion.correct(),
+        confusion.total()
+    );
     println!("{confusion}");
 
     let plot = common::repo_path("target/mnist-learning-curve.svg");

@@ -39,26 +39,24 @@ pub use nn_macros::network;
 
 /// The items most programs need: the macro, the layer types and the core traits.
 pub mod prelude {
+    #[cfg(feature = "std")]
+    pub use nn_core::data::{DataError, Dataset, PartialBatch, Standardizer};
     #[cfg(feature = "alloc")]
     pub use nn_core::heap::HeapNew;
-    pub use nn_core::{
-        Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, Layer, LeakyRelu, Network,
-        Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, Tanh, Tensors,
-    };
     pub use nn_core::loss::{
-        BinaryCrossEntropyWithLogits, ClassLoss, Huber, Loss, MeanSquaredError,
-        SoftmaxCrossEntropy,
+        BinaryCrossEntropyWithLogits, ClassLoss, Huber, Loss, MeanSquaredError, SoftmaxCrossEntropy,
     };
     pub use nn_core::optim::{
-        Adam, AdamConfig, AdamW, AdamWConfig, Constant, CosineAnnealing, LearningRate,
-        Optimizer, RmsProp, RmsPropConfig, Schedule, Sgd, SgdConfig, StepDecay, Warmup,
-        clip_grad_norm,
+        Adam, AdamConfig, AdamW, AdamWConfig, Constant, CosineAnnealing, LearningRate, Optimizer,
+        RmsProp, RmsPropConfig, Schedule, Sgd, SgdConfig, StepDecay, Warmup, clip_grad_norm,
     };
     #[cfg(feature = "std")]
     pub use nn_core::train::{EarlyStopping, History, TrainConfig, evaluate, fit};
     pub use nn_core::{ConfusionMatrix, Standardize, argmax};
-    #[cfg(feature = "std")]
-    pub use nn_core::data::{DataError, Dataset, PartialBatch, Standardizer};
+    pub use nn_core::{
+        Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, Layer, LeakyRelu, Network,
+        Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, Tanh, Tensors,
+    };
     pub use nn_macros::network;
 }
 
@@ -71,8 +69,8 @@ pub mod __private {
     pub use nn_core::bytemuck::Zeroable;
     pub use nn_core::layer::Layer;
     pub use nn_core::{
-        Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, LeakyRelu, Network,
-        NoGrads, Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, SummaryRow, Tanh,
-        TensorInfo, Tensors, gradient_check,
+        Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, LeakyRelu, Network, NoGrads,
+        Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, SummaryRow, Tanh, TensorInfo,
+        Tensors, gradient_check,
     };
 }

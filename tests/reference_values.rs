@@ -258,7 +258,13 @@ fn elu_and_gelu_at_large_negative_inputs() {
                 "GELU far below 0 gave NaN in {}",
                 T::NAME
             );
-            assert_eq!(value.as_f64(), 0.0, "GELU far below 0 in {}", T::NAME);
+            // GELU(-30) = -30 * Phi(-30) is about -1.5e-196: zero in f32, a tiny negative
+            // number in f64.
+            assert!(
+                value.as_f64() <= 0.0 && value.as_f64() > -1e-190,
+                "GELU far below 0 gave {value:?} in {}",
+                T::NAME
+            );
         }
     }
     check::<f32>();

@@ -23,7 +23,9 @@ network! {
 }
 
 fn data_path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
 }
 
 fn test_accuracy<N, const IN: usize, const OUT: usize>(net: &N, test: &Dataset<f32, IN, OUT>) -> f64
@@ -33,32 +35,56 @@ where
     let labels = test.labels().expect("test set has labels");
     let mut confusion = ConfusionMatrix::<OUT>::default();
     for (x, &label) in test.inputs().iter().zip(labels) {
-        confusion.add(label, argmax(&net.forward(x))).expect("labels are in range");
+        confusion
+            .add(label, argmax(&net.forward(x)))
+            .expect("labels are in range");
     }
     confusion.accuracy()
 }
 
 #[test]
 fn digits_reach_97_percent() {
-    let train_all = Dataset::<f32, 64, 10>::read_csv_classification(data_path("digits_train.csv")).unwrap();
-    let test = Dataset::<f32, 64, 10>::read_csv_classification(data_path("digits_test.csv")).unwrap();
-    let (train, validation) = train_all.split_stratified(0.1, &mut Rng::seed_from_u64(2026)).unwrap();
+    let train_all =
+        Dataset::<f32, 64, 10>::read_csv_classification(data_path("digits_train.csv")).unwrap();
+    let test =
+        Dataset::<f32, 64, 10>::read_csv_classification(data_path("digits_test.csv")).unwrap();
+    let (train, validation) = train_all
+        .split_stratified(0.1, &mut Rng::seed_from_u64(2026))
+        .unwrap();
 
     let mut net = DigitNet::new(2026);
     net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
-    let mut optimizer = Adam::new(AdamConfig { learning_rate: 2e-3, ..AdamConfig::default() }).unwrap();
+    let mut optimizer = Adam::new(AdamConfig {
+        learning_rate: 2e-3,
+        ..AdamConfig::default()
+    })
+    .unwrap();
     let config = TrainConfig::<32>::new(80)
         .seed(2026)
         .schedule(CosineAnnealing::new(80, 1e-5).unwrap())
         .early_stopping(EarlyStopping::new(15))
         .quiet();
-    let history = fit(&mut net, &mut optimizer, &SoftmaxCrossEntropy, &train, Some(&validation), &config).unwrap();
+    let history = fit(
+        &mut net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        Some(&validation),
+        &config,
+    )
+    .unwrap();
 
     let first = history.epochs.first().unwrap().train_loss;
     let last = history.last().unwrap().train_loss;
-    assert!(last < first / 10.0, "training loss fell only from {first} to {last}");
+    assert!(
+        last < first / 10.0,
+        "training loss fell only from {first} to {last}"
+    );
     let accuracy = test_accuracy(&net, &test);
-    assert!(accuracy >= 0.97, "digits test accuracy {accuracy:.4} is below 0.97");
+    assert!(
+        accuracy >= 0.97,
+        "digits test accuracy {accuracy:.4} is below 0.97"
+    );
 }
 
 #[test]
@@ -68,12 +94,27 @@ fn iris_reaches_90_percent() {
 
     let mut net = IrisNet::new(7);
     net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
-    let mut optimizer = Adam::new(AdamConfig { learning_rate: 1e-2, ..AdamConfig::default() }).unwrap();
+    let mut optimizer = Adam::new(AdamConfig {
+        learning_rate: 1e-2,
+        ..AdamConfig::default()
+    })
+    .unwrap();
     let config = TrainConfig::<16>::new(80).seed(7).quiet();
-    fit(&mut net, &mut optimizer, &SoftmaxCrossEntropy, &train, None, &config).unwrap();
+    fit(
+        &mut net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        None,
+        &config,
+    )
+    .unwrap();
 
     let accuracy = test_accuracy(&net, &test);
-    assert!(accuracy >= 0.90, "iris test accuracy {accuracy:.4} is below 0.90");
+    assert!(
+        accuracy >= 0.90,
+        "iris test accuracy {accuracy:.4} is below 0.90"
+    );
 }
 
 #[test]
@@ -83,13 +124,31 @@ fn same_seed_trains_bit_identical_weights() {
         let mut net = IrisNet::new(3);
         let mut optimizer = Adam::new(AdamConfig::default()).unwrap();
         let config = TrainConfig::<16>::new(5).seed(3).quiet();
-        fit(&mut net, &mut optimizer, &SoftmaxCrossEntropy, &train, None, &config).unwrap();
+        fit(
+            &mut net,
+            &mut optimizer,
+            &SoftmaxCrossEntropy,
+            &train,
+            None,
+            &config,
+        )
+        .unwrap();
         net
     };
     let (a, b) = (run(), run());
     for i in 0..<IrisNet as Tensors<f32>>::COUNT {
-        let bits = |net: &IrisNet| net.tensor(i).unwrap().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&a), bits(&b), "tensor {i} differs between two runs with the same seed");
+        let bits = |net: &IrisNet| {
+            net.tensor(i)
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            bits(&a),
+            bits(&b),
+            "tensor {i} differs between two runs with the same seed"
+        );
     }
 }
 
@@ -100,10 +159,28 @@ fn non_finite_loss_names_epoch_and_batch() {
     net.hidden.weight[(0, 0)] = f32::NAN;
     let mut optimizer = Sgd::new(SgdConfig::default()).unwrap();
     let config = TrainConfig::<16>::new(3).quiet();
-    let error = fit(&mut net, &mut optimizer, &SoftmaxCrossEntropy, &train, None, &config).unwrap_err();
+    let error = fit(
+        &mut net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        None,
+        &config,
+    )
+    .unwrap_err();
     assert!(
-        matches!(error, static_nn::core::train::TrainError::NonFiniteLoss { epoch: 1, batch: 1, .. }),
+        matches!(
+            error,
+            static_nn::core::train::TrainError::NonFiniteLoss {
+                epoch: 1,
+                batch: 1,
+                ..
+            }
+        ),
         "unexpected error {error:?}"
     );
-    assert!(error.to_string().contains("epoch 1, batch 1"), "message: {error}");
+    assert!(
+        error.to_string().contains("epoch 1, batch 1"),
+        "message: {error}"
+    );
 }

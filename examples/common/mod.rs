@@ -1,5 +1,8 @@
 //! Helpers shared by the examples: paths into the repository and learning-curve plots.
 
+// Each example compiles this module on its own and uses only some of it.
+#![allow(dead_code)]
+
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +16,11 @@ pub fn repo_path(relative: &str) -> PathBuf {
 
 /// Draws training and validation loss, and validation accuracy when present, against
 /// the epoch, and writes the picture as SVG to `path`.
-pub fn save_learning_curve(history: &History, title: &str, path: &Path) -> Result<(), Box<dyn Error>> {
+pub fn save_learning_curve(
+    history: &History,
+    title: &str,
+    path: &Path,
+) -> Result<(), Box<dyn Error>> {
     let epochs = history.epochs.len().max(2) as f64;
     let max_loss = history
         .epochs

@@ -60,7 +60,10 @@ mod tests {
         let limit = (6.0f64 / 96.0).sqrt();
         assert!(values.iter().all(|v| v.abs() <= limit));
         let max = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        assert!(max > 0.95 * limit, "samples should reach near the limit, max {max}");
+        assert!(
+            max > 0.95 * limit,
+            "samples should reach near the limit, max {max}"
+        );
     }
 
     #[test]

@@ -21,9 +21,9 @@ use crate::tensors::Tensors;
 /// [`Tensors`] for its parameters (zero tensors if it has none) and `bytemuck::Zeroable`,
 /// because networks are created zeroed and then initialised in place.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a layer from {IN} to {OUT} values per sample",
+    message = "`{Self}` is not a layer from {IN} to {OUT} `{T}` values per sample",
     label = "this layer does not fit here",
-    note = "the previous layer produces {IN} values and this position needs {OUT}; change the declaration or the layer"
+    note = "the layer before it produces {IN} values per sample and the declaration needs {OUT} from this one; change a size in the declaration, or use a layer that maps {IN} to {OUT} `{T}` values"
 )]
 pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// What the training forward pass records for `backward`, for a batch of `B` samples.

@@ -34,6 +34,8 @@ pub mod summary;
 pub mod tensors;
 #[cfg(feature = "std")]
 pub mod train;
+#[cfg(feature = "std")]
+pub mod weights;
 
 pub use bytemuck;
 pub use nalgebra;
@@ -47,8 +49,8 @@ pub use layers::{
     Dense, DenseGrads, Dropout, Elu, Gelu, Identity, LeakyRelu, NoGrads, Relu, Sigmoid, Softmax,
     Tanh,
 };
-pub use network::Network;
 pub use metrics::{ConfusionMatrix, argmax};
+pub use network::Network;
 pub use rng::Rng;
 pub use standardize::Standardize;
 pub use summary::{Summary, SummaryRow};

@@ -135,7 +135,10 @@ mod tests {
             seen[rng.below(7) as usize] += 1;
         }
         for (value, count) in seen.iter().enumerate() {
-            assert!((800..1200).contains(count), "value {value} drawn {count} times");
+            assert!(
+                (800..1200).contains(count),
+                "value {value} drawn {count} times"
+            );
         }
     }
 }

@@ -87,7 +87,11 @@ impl fmt::Write for Counter {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Model: \"{}\" ({}, {} inputs)", self.name, self.scalar, self.input)?;
+        writeln!(
+            f,
+            "Model: \"{}\" ({}, {} inputs)",
+            self.name, self.scalar, self.input
+        )?;
         rule(f, '_')?;
         writeln!(
             f,
@@ -117,11 +121,31 @@ mod tests {
     #[test]
     fn summary_lists_layers_and_total() {
         const ROWS: &[SummaryRow] = &[
-            SummaryRow { name: "hidden", kind: "Dense", output: 32, params: 2080 },
-            SummaryRow { name: "", kind: "Relu", output: 32, params: 0 },
-            SummaryRow { name: "out", kind: "Dense", output: 10, params: 330 },
+            SummaryRow {
+                name: "hidden",
+                kind: "Dense",
+                output: 32,
+                params: 2080,
+            },
+            SummaryRow {
+                name: "",
+                kind: "Relu",
+                output: 32,
+                params: 0,
+            },
+            SummaryRow {
+                name: "out",
+                kind: "Dense",
+                output: 10,
+                params: 330,
+            },
         ];
-        let summary = Summary { name: "DigitNet", scalar: "f32", input: 64, rows: ROWS };
+        let summary = Summary {
+            name: "DigitNet",
+            scalar: "f32",
+            input: 64,
+            rows: ROWS,
+        };
         let text = std::format!("{summary}");
         assert!(text.contains("hidden (Dense)"), "{text}");
         assert!(text.contains("(Relu)"), "{text}");

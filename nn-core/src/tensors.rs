@@ -180,7 +180,9 @@ mod tests {
 
     #[test]
     fn prefixed_names_join_with_dots() {
-        let name = TensorName::new("weight").prefixed("hidden").prefixed("backbone");
+        let name = TensorName::new("weight")
+            .prefixed("hidden")
+            .prefixed("backbone");
         assert_eq!(name.as_str(), "backbone.hidden.weight");
     }
 

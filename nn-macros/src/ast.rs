@@ -196,13 +196,16 @@ fn parse_layer_path(input: ParseStream) -> syn::Result<Path> {
     let leading_colon = input.parse::<Option<Token![::]>>()?;
     let mut segments = syn::punctuated::Punctuated::new();
     loop {
-        let ident = if input.peek(Token![crate]) || input.peek(Token![self]) || input.peek(Token![super]) {
-            input.call(Ident::parse_any_ident)?
-        } else if input.peek(Ident) {
-            input.parse::<Ident>()?
-        } else {
-            return Err(input.error("expected a layer, such as `Dense(32)`, `Relu` or `Dropout(0.5)`"));
-        };
+        let ident =
+            if input.peek(Token![crate]) || input.peek(Token![self]) || input.peek(Token![super]) {
+                input.call(Ident::parse_any_ident)?
+            } else if input.peek(Ident) {
+                input.parse::<Ident>()?
+            } else {
+                return Err(
+                    input.error("expected a layer, such as `Dense(32)`, `Relu` or `Dropout(0.5)`")
+                );
+            };
         let arguments = if input.peek(Token![<]) {
             PathArguments::AngleBracketed(input.parse::<AngleBracketedGenericArguments>()?)
         } else {

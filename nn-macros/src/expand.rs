@@ -11,6 +11,9 @@
 //! `Layer`'s `#[diagnostic::on_unimplemented]` message appears. Every item that relies on
 //! the fit carries it as a `where` clause instead of assuming it, so a layer that does not
 //! fit is reported once, by its check, and not again by each generated method.
+//!
+//! The batch size is a const parameter `B`, and every use of it is written `{ B }`: a
+//! bare `B` in a generic argument would name a user type `B` in scope instead.
 
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -28,6 +31,8 @@ struct Context<'a> {
     output: Size,
     /// The `where` clause of every item that needs user layers to fit, or nothing.
     where_clause: TokenStream,
+    /// The declaration's `#[cfg]` attributes, repeated on every generated item.
+    cfgs: TokenStream,
 }
 
 pub fn expand(model: &Model) -> TokenStream {
@@ -45,6 +50,7 @@ pub fn expand(model: &Model) -> TokenStream {
         trace: format_ident!("{}Trace", model.name),
         output,
         where_clause: TokenStream::new(),
+        cfgs: cfg_attrs(model),
     };
     context.where_clause = where_clause(&context);
 
@@ -62,6 +68,16 @@ pub fn expand(model: &Model) -> TokenStream {
         #tensors
         #network
     }
+}
+
+/// The declaration's `#[cfg(...)]` attributes. Each generated item repeats them, so a
+/// network that is configured out leaves no impls behind.
+fn cfg_attrs(model: &Model) -> TokenStream {
+    let cfgs = model
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"));
+    quote!(#(#cfgs)*)
 }
 
 /// The primitive scalar type through the facade, so a user type named `f32` cannot
@@ -131,7 +147,10 @@ impl Context<'_> {
     }
 
     fn field_layers(&self) -> impl Iterator<Item = &LayerModel> {
-        self.model.layers.iter().filter(|layer| layer.kind.has_field())
+        self.model
+            .layers
+            .iter()
+            .filter(|layer| layer.kind.has_field())
     }
 
     /// The layers that are user types: custom layers and nested networks.
@@ -172,7 +191,9 @@ fn layer_type_spanned(layer: &LayerModel, scalar: Scalar, span: Span) -> TokenSt
         Kind::Activation(activation) => {
             let name = Ident::new(activation.type_name(), span);
             match activation {
-                Activation::LeakyRelu(_) | Activation::Elu(_) => quote_spanned!(span=> #p::#name<#t>),
+                Activation::LeakyRelu(_) | Activation::Elu(_) => {
+                    quote_spanned!(span=> #p::#name<#t>)
+                }
                 _ => quote_spanned!(span=> #p::#name),
             }
         }
@@ -181,17 +202,21 @@ fn layer_type_spanned(layer: &LayerModel, scalar: Scalar, span: Span) -> TokenSt
     }
 }
 
-/// `where` predicates stating that each user layer fits its position and can be created
-/// zeroed.
+/// Returns the `where` clause stating that each layer the macro cannot check fits its
+/// position, and that each user layer can be created zeroed.
 ///
-/// Each predicate is higher-ranked over an unused lifetime (`for<'__fit>`) and names it
-/// in an outlives bound. rustc rejects an unsatisfiable bound without generic parameters
-/// where it is written ("trivial bounds"), but skips that check for higher-ranked
-/// bounds, so an item whose bound fails is simply unusable and the dedicated check
-/// reports the failure once. The types involved have no lifetime parameters, so the
-/// outlives part always holds.
+/// Each predicate is higher-ranked over a lifetime (`for<'__fit>`) that only an outlives
+/// bound uses. rustc 1.95 rejects an unsatisfiable bound without generic parameters where
+/// it is written ("trivial bounds") but skips that check for higher-ranked bounds, so an
+/// item whose bound fails is merely unusable, and the dedicated check reports the failure
+/// once. The outlives part always holds: the types are fields of a struct without
+/// lifetime parameters, so they are `'static`.
 fn where_clause(context: &Context) -> TokenStream {
-    let Context { scalar: t, private: p, .. } = context;
+    let Context {
+        scalar: t,
+        private: p,
+        ..
+    } = context;
     let predicates: Vec<TokenStream> = context
         .model
         .layers
@@ -201,9 +226,7 @@ fn where_clause(context: &Context) -> TokenStream {
             let ty = context.layer_type(layer);
             let (input, output) = (&layer.input, &layer.output);
             let fits = quote!(for<'__fit> #ty: #p::Layer<#t, #input, #output> + '__fit);
-            let zeroable = layer
-                .kind
-                .has_field()
+            let zeroable = matches!(layer.kind, Kind::Custom(_) | Kind::Network(_))
                 .then(|| quote!(for<'__fit> #ty: #p::Zeroable + '__fit));
             [Some(fits), zeroable].into_iter().flatten()
         })
@@ -230,8 +253,11 @@ fn expand_checks(context: &Context) -> TokenStream {
             let (input, output) = (&layer.input, &layer.output);
             // A network is `Zeroable` by construction, and a type that is not a network is
             // reported by the `Network` bound in its output size.
-            let zeroable = matches!(layer.kind, Kind::Custom(_)).then(|| zeroable_check(layer, &ty, span));
+            let zeroable =
+                matches!(layer.kind, Kind::Custom(_)).then(|| zeroable_check(layer, &ty, span));
+            let cfgs = &context.cfgs;
             quote_spanned! {span=>
+                #cfgs
                 const _: () = {
                     let _ = <#ty as #p::Layer<#t, #input, #output>>::KIND;
                     #zeroable
@@ -252,7 +278,7 @@ fn zeroable_check(layer: &LayerModel, ty: &TokenStream, span: Span) -> TokenStre
     quote_spanned! {span=>
         #[diagnostic::on_unimplemented(message = #message, label = "`{Self}` does not implement `Zeroable`", note = #note)]
         trait __ZeroableLayer {
-            const CHECKED: () = ();
+            const CHECKED: ::core::primitive::bool = true;
         }
         impl<L: ::static_nn::__private::Zeroable> __ZeroableLayer for L {}
         let _ = <#ty as __ZeroableLayer>::CHECKED;
@@ -271,7 +297,15 @@ fn field_attrs(layer: &LayerModel) -> TokenStream {
 }
 
 fn expand_types(context: &Context) -> TokenStream {
-    let Context { model, private: p, grads, trace, where_clause, .. } = context;
+    let Context {
+        model,
+        private: p,
+        grads,
+        trace,
+        where_clause,
+        cfgs,
+        ..
+    } = context;
     let name = &model.name;
     let vis = &model.vis;
     let attrs = &model.attrs;
@@ -291,29 +325,37 @@ fn expand_types(context: &Context) -> TokenStream {
     let trace_fields = model.layers.iter().map(|layer| {
         let field = &layer.field;
         let layer_trait = context.layer_trait(layer);
-        quote!(#[doc = "What this layer recorded."] pub #field: #layer_trait::Trace<B>,)
+        quote!(#[doc = "The record of this layer."] pub #field: #layer_trait::Trace<{ B }>,)
     });
-    let user_types: Vec<_> = context.user_layers().map(|layer| context.layer_type(layer)).collect();
+    let user_types: Vec<_> = context
+        .user_layers()
+        .map(|layer| context.layer_type(layer))
+        .collect();
     let zeroable_where = if user_types.is_empty() {
         TokenStream::new()
     } else {
         where_clause.clone()
     };
 
-    let grads_doc = format!("The parameter gradients of [`{name}`], one field per layer with parameters.");
-    let trace_doc = format!("What the training forward pass of [`{name}`] records for a batch of `B` samples.");
+    let grads_doc =
+        format!("The parameter gradients of [`{name}`], one field per layer with parameters.");
+    let trace_doc = format!(
+        "The record of the training forward pass of [`{name}`] for a batch of `B` samples, which `backward` reads."
+    );
     quote! {
         #(#attrs)*
         #vis struct #name {
             #(#fields)*
         }
 
+        #cfgs
         #[doc = #grads_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #vis struct #grads #where_clause {
             #(#grad_fields)*
         }
 
+        #cfgs
         #[doc = #trace_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #vis struct #trace<const B: #p::usize> #where_clause {
@@ -322,16 +364,28 @@ fn expand_types(context: &Context) -> TokenStream {
 
         // SAFETY: every field is a `Dense` (matrices of floats, for which all-zero bytes
         // are 0.0) or a user layer, which the `where` clause requires to be `Zeroable`.
+        #cfgs
         unsafe impl #p::Zeroable for #name #zeroable_where {}
 
         // SAFETY: every field is the `Grads` of a `Layer`, which that trait requires to be
         // `Zeroable`.
+        #cfgs
         unsafe impl #p::Zeroable for #grads #where_clause {}
     }
 }
 
 fn expand_inherent(context: &Context) -> TokenStream {
-    let Context { model, scalar: t, private: p, grads, trace, output, where_clause, .. } = context;
+    let Context {
+        model,
+        scalar: t,
+        private: p,
+        grads,
+        trace,
+        output,
+        where_clause,
+        cfgs,
+        ..
+    } = context;
     let name = &model.name;
     let vis = &model.vis;
     let input = context.input();
@@ -349,8 +403,9 @@ fn expand_inherent(context: &Context) -> TokenStream {
     let method_summary = method("summary");
     let method_gradient_check = method("gradient_check");
     let method_gradient_check_batch = method("gradient_check_batch");
+    // No `#[automatically_derived]` here: rustc accepts it only on trait impls.
     quote! {
-        #[automatically_derived]
+        #cfgs
         #[allow(dead_code)]
         impl #name #where_clause {
             /// The number of input values per sample.
@@ -379,8 +434,8 @@ fn expand_inherent(context: &Context) -> TokenStream {
             #[inline]
             #vis fn #method_forward_batch<const B: #p::usize>(
                 &self,
-                x: &#p::SMatrix<#t, #input, B>,
-            ) -> #p::SMatrix<#t, #output, B> {
+                x: &#p::SMatrix<#t, #input, { B }>,
+            ) -> #p::SMatrix<#t, #output, { B }> {
                 <Self as #p::Layer<#t, #input, #output>>::forward(self, x)
             }
 
@@ -389,9 +444,9 @@ fn expand_inherent(context: &Context) -> TokenStream {
             /// is the batch size 1 (`SVector`).
             #vis fn #method_forward_train<const B: #p::usize>(
                 &self,
-                x: &#p::SMatrix<#t, #input, B>,
+                x: &#p::SMatrix<#t, #input, { B }>,
                 rng: &mut #p::Rng,
-            ) -> (#p::SMatrix<#t, #output, B>, #trace<B>) {
+            ) -> (#p::SMatrix<#t, #output, { B }>, #trace<{ B }>) {
                 <Self as #p::Layer<#t, #input, #output>>::forward_train(self, x, rng)
             }
 
@@ -402,9 +457,9 @@ fn expand_inherent(context: &Context) -> TokenStream {
             /// `backward_into` with gradients from `zero_grads_boxed`.
             #vis fn #method_backward<const B: #p::usize>(
                 &self,
-                trace: &#trace<B>,
-                grad_out: &#p::SMatrix<#t, #output, B>,
-            ) -> (#grads, #p::SMatrix<#t, #input, B>) {
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
+            ) -> (#grads, #p::SMatrix<#t, #input, { B }>) {
                 let mut grads = <#grads as #p::Zeroable>::zeroed();
                 let grad_input = self.backward_into(trace, grad_out, &mut grads);
                 (grads, grad_input)
@@ -414,18 +469,18 @@ fn expand_inherent(context: &Context) -> TokenStream {
             /// gradient.
             #vis fn #method_backward_into<const B: #p::usize>(
                 &self,
-                trace: &#trace<B>,
-                grad_out: &#p::SMatrix<#t, #output, B>,
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
                 grads: &mut #grads,
-            ) -> #p::SMatrix<#t, #input, B> {
+            ) -> #p::SMatrix<#t, #input, { B }> {
                 <Self as #p::Layer<#t, #input, #output>>::backward(self, trace, grad_out, grads)
             }
 
             /// Adds the parameter gradients to `grads` in place, skipping the input gradient.
             #vis fn #method_accumulate_grads<const B: #p::usize>(
                 &self,
-                trace: &#trace<B>,
-                grad_out: &#p::SMatrix<#t, #output, B>,
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
                 grads: &mut #grads,
             ) {
                 <Self as #p::Layer<#t, #input, #output>>::accumulate_grads(self, trace, grad_out, grads)
@@ -451,10 +506,10 @@ fn expand_inherent(context: &Context) -> TokenStream {
             /// Like `gradient_check`, for a batch.
             #vis fn #method_gradient_check_batch<const B: #p::usize>(
                 &mut self,
-                x: &#p::SMatrix<#t, #input, B>,
+                x: &#p::SMatrix<#t, #input, { B }>,
             ) -> #p::GradCheck {
                 let step = <#t as #p::Float>::GRAD_CHECK_STEP;
-                #p::gradient_check::<#t, Self, #input, #output, B>(self, x, step)
+                #p::gradient_check::<#t, Self, #input, #output, { B }>(self, x, step)
             }
         }
     }
@@ -467,20 +522,35 @@ fn trace_local(layer: &LayerModel) -> Ident {
 }
 
 fn expand_layer_impl(context: &Context) -> TokenStream {
-    let Context { model, scalar: t, private: p, grads, trace, output, where_clause, .. } = context;
+    let Context {
+        model,
+        scalar: t,
+        private: p,
+        grads,
+        trace,
+        output,
+        where_clause,
+        cfgs,
+        ..
+    } = context;
     let name = &model.name;
     let input = context.input();
     let kind = name.to_string();
     let layers = &model.layers;
     let n = layers.len();
 
-    // forward: x_0 = input, x_{k+1} = layer_k(x_k).
+    // forward: x_0 = input, x_{k+1} = layer_k(x_k), and the last layer's output is
+    // returned directly.
     let activations: Vec<Ident> = (0..=n).map(|k| format_ident!("__x{}", k)).collect();
     let forward_steps = layers.iter().enumerate().map(|(k, layer)| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let (x_in, x_out) = (&activations[k], &activations[k + 1]);
-        quote!(let #x_out = #layer_trait::forward(&#value, &#x_in);)
+        if k + 1 == n {
+            quote!(#layer_trait::forward(&#value, &#x_in))
+        } else {
+            quote!(let #x_out = #layer_trait::forward(&#value, &#x_in);)
+        }
     });
     let train_steps = layers.iter().enumerate().map(|(k, layer)| {
         let layer_trait = context.layer_trait(layer);
@@ -500,27 +570,27 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
     let accumulate_steps = accumulate_steps(context);
 
     quote! {
+        #cfgs
         #[automatically_derived]
         impl #p::Layer<#t, #input, #output> for #name #where_clause {
-            type Trace<const B: #p::usize> = #trace<B>;
+            type Trace<const B: #p::usize> = #trace<{ B }>;
             type Grads = #grads;
             const KIND: &'static #p::str = #kind;
 
             #[inline]
             fn forward<const B: #p::usize>(
                 &self,
-                __x0: &#p::SMatrix<#t, #input, B>,
-            ) -> #p::SMatrix<#t, #output, B> {
+                __x0: &#p::SMatrix<#t, #input, { B }>,
+            ) -> #p::SMatrix<#t, #output, { B }> {
                 let __x0 = *__x0;
                 #(#forward_steps)*
-                #last
             }
 
             fn forward_train<const B: #p::usize>(
                 &self,
-                __x0: &#p::SMatrix<#t, #input, B>,
+                __x0: &#p::SMatrix<#t, #input, { B }>,
                 rng: &mut #p::Rng,
-            ) -> (#p::SMatrix<#t, #output, B>, #trace<B>) {
+            ) -> (#p::SMatrix<#t, #output, { B }>, #trace<{ B }>) {
                 let __x0 = *__x0;
                 #(#train_steps)*
                 (#last, #trace { #(#trace_fields,)* })
@@ -528,17 +598,17 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
 
             fn backward<const B: #p::usize>(
                 &self,
-                trace: &#trace<B>,
-                grad_out: &#p::SMatrix<#t, #output, B>,
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
                 grads: &mut #grads,
-            ) -> #p::SMatrix<#t, #input, B> {
+            ) -> #p::SMatrix<#t, #input, { B }> {
                 #backward_steps
             }
 
             fn accumulate_grads<const B: #p::usize>(
                 &self,
-                trace: &#trace<B>,
-                grad_out: &#p::SMatrix<#t, #output, B>,
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
                 grads: &mut #grads,
             ) {
                 #accumulate_steps
@@ -562,25 +632,31 @@ fn grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
     }
 }
 
-/// Backward from the last layer to the first, returning the input gradient.
+/// Backward from the last layer to the first, returning the first layer's input
+/// gradient directly.
 fn backward_steps(context: &Context) -> TokenStream {
     let layers = &context.model.layers;
     let mut steps = Vec::new();
+    if context.field_layers().next().is_none() {
+        // No layer has parameters, so nothing else uses `grads`.
+        steps.push(quote!(let _ = &grads;));
+    }
     let mut current = quote!(grad_out);
     for (k, layer) in layers.iter().enumerate().rev() {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let field = &layer.field;
         let grads = grads_argument(context, layer);
+        let call = quote!(#layer_trait::backward(&#value, &trace.#field, #current, #grads));
+        if k == 0 {
+            steps.push(call);
+            break;
+        }
         let next = format_ident!("__g{}", k);
-        steps.push(quote!(let #next = #layer_trait::backward(&#value, &trace.#field, #current, #grads);));
+        steps.push(quote!(let #next = #call;));
         current = quote!(&#next);
     }
-    quote! {
-        let _ = &grads;
-        #(#steps)*
-        __g0
-    }
+    quote!(#(#steps)*)
 }
 
 /// Backward from the last layer down to the first layer with parameters, which only
@@ -598,11 +674,15 @@ fn accumulate_steps(context: &Context) -> TokenStream {
         let field = &layer.field;
         let grads = grads_argument(context, layer);
         if k == first_param {
-            steps.push(quote!(#layer_trait::accumulate_grads(&#value, &trace.#field, #current, #grads);));
+            steps.push(
+                quote!(#layer_trait::accumulate_grads(&#value, &trace.#field, #current, #grads);),
+            );
             break;
         }
         let next = format_ident!("__g{}", k);
-        steps.push(quote!(let #next = #layer_trait::backward(&#value, &trace.#field, #current, #grads);));
+        steps.push(
+            quote!(let #next = #layer_trait::backward(&#value, &trace.#field, #current, #grads);),
+        );
         current = quote!(&#next);
     }
     quote!(#(#steps)*)
@@ -612,7 +692,10 @@ fn accumulate_steps(context: &Context) -> TokenStream {
 /// the tensor counts of the layers before it.
 fn expand_tensors(context: &Context) -> TokenStream {
     let Context { model, grads, .. } = context;
-    let network_types: Vec<_> = context.field_layers().map(|layer| context.layer_type(layer)).collect();
+    let network_types: Vec<_> = context
+        .field_layers()
+        .map(|layer| context.layer_type(layer))
+        .collect();
     let grad_types: Vec<_> = context
         .field_layers()
         .map(|layer| {
@@ -632,53 +715,113 @@ fn tensors_impl(
     fields: &[&Ident],
     types: &[TokenStream],
 ) -> TokenStream {
-    let Context { scalar: t, private: p, where_clause, .. } = context;
-    let names: Vec<String> = fields.iter().map(|field| field.to_string()).collect();
+    let Context {
+        scalar: t,
+        private: p,
+        where_clause,
+        cfgs,
+        ..
+    } = context;
+    let count = sum_of(context, types, quote!(COUNT));
+    let params = sum_of(context, types, quote!(PARAMS));
+    let tensor = dispatch(
+        context,
+        types,
+        fields
+            .iter()
+            .map(|field| quote!(#p::Tensors::<#t>::tensor(&self.#field, i))),
+    );
+    let tensor_mut = dispatch(
+        context,
+        types,
+        fields
+            .iter()
+            .map(|field| quote!(#p::Tensors::<#t>::tensor_mut(&mut self.#field, i))),
+    );
+    let tensor_info = dispatch(
+        context,
+        types,
+        fields.iter().zip(types).map(|(field, ty)| {
+            let name = field.to_string();
+            quote!(<#ty as #p::Tensors<#t>>::tensor_info(i).map(|info| info.prefixed(#name)))
+        }),
+    );
     quote! {
+        #cfgs
         #[automatically_derived]
         impl #p::Tensors<#t> for #self_type #where_clause {
-            const COUNT: #p::usize = 0 #(+ <#types as #p::Tensors<#t>>::COUNT)*;
-            const PARAMS: #p::usize = 0 #(+ <#types as #p::Tensors<#t>>::PARAMS)*;
+            const COUNT: #p::usize = #count;
+            const PARAMS: #p::usize = #params;
 
             fn tensor(&self, i: #p::usize) -> #p::Option<&[#t]> {
-                #(
-                    if i < <#types as #p::Tensors<#t>>::COUNT {
-                        return #p::Tensors::<#t>::tensor(&self.#fields, i);
-                    }
-                    let i = i - <#types as #p::Tensors<#t>>::COUNT;
-                )*
-                let _ = i;
-                #p::Option::None
+                #tensor
             }
 
             fn tensor_mut(&mut self, i: #p::usize) -> #p::Option<&mut [#t]> {
-                #(
-                    if i < <#types as #p::Tensors<#t>>::COUNT {
-                        return #p::Tensors::<#t>::tensor_mut(&mut self.#fields, i);
-                    }
-                    let i = i - <#types as #p::Tensors<#t>>::COUNT;
-                )*
-                let _ = i;
-                #p::Option::None
+                #tensor_mut
             }
 
             fn tensor_info(i: #p::usize) -> #p::Option<#p::TensorInfo> {
-                #(
-                    if i < <#types as #p::Tensors<#t>>::COUNT {
-                        return <#types as #p::Tensors<#t>>::tensor_info(i)
-                            .map(|info| info.prefixed(#names));
-                    }
-                    let i = i - <#types as #p::Tensors<#t>>::COUNT;
-                )*
-                let _ = i;
-                #p::Option::None
+                #tensor_info
             }
         }
     }
 }
 
+/// `<T0 as Tensors>::CONST + <T1 as Tensors>::CONST + ...`, or `0` without types.
+fn sum_of(context: &Context, types: &[TokenStream], constant: TokenStream) -> TokenStream {
+    let Context {
+        scalar: t,
+        private: p,
+        ..
+    } = context;
+    if types.is_empty() {
+        return quote!(0);
+    }
+    let terms = types
+        .iter()
+        .map(|ty| quote!(<#ty as #p::Tensors<#t>>::#constant));
+    quote!(#(#terms)+*)
+}
+
+/// Finds the layer that owns tensor `i` and returns `owner_returns` for it: each layer
+/// either owns `i` or passes on `i` minus its tensor count.
+fn dispatch(
+    context: &Context,
+    types: &[TokenStream],
+    owner_returns: impl Iterator<Item = TokenStream>,
+) -> TokenStream {
+    let Context {
+        scalar: t,
+        private: p,
+        ..
+    } = context;
+    let mut body = TokenStream::new();
+    for (k, (ty, result)) in types.iter().zip(owner_returns).enumerate() {
+        let count = quote!(<#ty as #p::Tensors<#t>>::COUNT);
+        body.extend(quote!(if i < #count { return #result; }));
+        if k + 1 < types.len() {
+            body.extend(quote!(let i = i - #count;));
+        }
+    }
+    if types.is_empty() {
+        body.extend(quote!(let _ = i;));
+    }
+    body.extend(quote!(#p::Option::None));
+    body
+}
+
 fn expand_network_impl(context: &Context) -> TokenStream {
-    let Context { model, scalar: t, private: p, grads, output, where_clause, .. } = context;
+    let Context {
+        model,
+        scalar: t,
+        private: p,
+        grads,
+        output,
+        where_clause,
+        cfgs,
+        ..
+    } = context;
     let name = &model.name;
     let input = context.input();
     let name_text = name.to_string();
@@ -698,8 +841,14 @@ fn expand_network_impl(context: &Context) -> TokenStream {
         }
     });
     let rows = model.layers.iter().map(|layer| summary_row(context, layer));
+    let unused_rng = context
+        .field_layers()
+        .next()
+        .is_none()
+        .then(|| quote!(let _ = &rng;));
 
     quote! {
+        #cfgs
         #[automatically_derived]
         impl #p::Network for #name #where_clause {
             type Scalar = #t;
@@ -708,7 +857,7 @@ fn expand_network_impl(context: &Context) -> TokenStream {
             const OUTPUT: #p::usize = #output;
 
             fn init(&mut self, rng: &mut #p::Rng) {
-                let _ = &rng;
+                #unused_rng
                 #(#inits)*
             }
 
@@ -728,8 +877,16 @@ fn expand_network_impl(context: &Context) -> TokenStream {
 
 /// The summary row of one layer: its name, kind, output width and parameter count.
 fn summary_row(context: &Context, layer: &LayerModel) -> TokenStream {
-    let Context { scalar: t, private: p, .. } = context;
-    let name = layer.name.as_ref().map(Ident::to_string).unwrap_or_default();
+    let Context {
+        scalar: t,
+        private: p,
+        ..
+    } = context;
+    let name = layer
+        .name
+        .as_ref()
+        .map(Ident::to_string)
+        .unwrap_or_default();
     let kind = match &layer.kind {
         Kind::Custom(path) | Kind::Network(path) => {
             let text = quote!(#path).to_string().replace(' ', "");

@@ -65,8 +65,8 @@ fn declared_structs(input: TokenStream) -> Vec<StructHead> {
         match &token {
             TokenTree::Ident(keyword) if keyword == "struct" => {
                 if let Some(TokenTree::Ident(name)) = tokens.peek() {
-                    let Prefix { attrs, vis } = syn::parse2(std::mem::take(&mut prefix))
-                        .unwrap_or(Prefix {
+                    let Prefix { attrs, vis } =
+                        syn::parse2(std::mem::take(&mut prefix)).unwrap_or(Prefix {
                             attrs: Vec::new(),
                             vis: Visibility::Inherited,
                         });

@@ -3,8 +3,8 @@
 //! Use it through the `static-nn` crate, which documents the grammar and re-exports what
 //! the expansion refers to. The macro works in three phases, one per module: `ast` parses
 //! the declaration, `validate` checks it and infers every layer's shape, and `expand`
-//! writes the structs and impls. `fallback` emits a stub when validation fails, so one
-//! mistake gives one error.
+//! writes the structs and impls. `fallback` emits a stub of each network when parsing or
+//! validation fails, so code that names the network adds no errors of its own.
 
 mod ast;
 mod expand;

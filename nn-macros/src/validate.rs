@@ -26,7 +26,7 @@ pub struct Model {
     pub layers: Vec<LayerModel>,
 }
 
-/// A layer's width per sample: a number the macro knows, or an expression only the
+/// A layer's width per sample: a number the macro computed, or an expression only the
 /// compiler can evaluate (the output of a nested network).
 #[derive(Clone)]
 pub enum Size {
@@ -57,7 +57,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// Whether He initialisation suits a dense layer feeding this activation.
+    /// Returns whether He initialisation suits a dense layer feeding this activation.
     fn is_relu_family(self) -> bool {
         matches!(
             self,
@@ -65,7 +65,7 @@ impl Activation {
         )
     }
 
-    /// The name of the activation's type in nn-core.
+    /// Returns the name of the activation's type in nn-core.
     pub fn type_name(self) -> &'static str {
         match self {
             Activation::Identity => "Identity",
@@ -80,7 +80,7 @@ impl Activation {
     }
 }
 
-/// What a layer is.
+/// The kind of a layer.
 pub enum Kind {
     /// A dense layer with its initialiser and, when the declaration states it as in
     /// `Dense(64 -> 32)`, its number of inputs.
@@ -97,12 +97,15 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Whether the layer is a field of the network struct.
+    /// Returns whether the layer is a field of the network struct.
     pub fn has_field(&self) -> bool {
-        matches!(self, Kind::Dense { .. } | Kind::Custom(_) | Kind::Network(_))
+        matches!(
+            self,
+            Kind::Dense { .. } | Kind::Custom(_) | Kind::Network(_)
+        )
     }
 
-    /// The layer's kind as the declaration spells it, for messages.
+    /// Returns the layer's kind as the declaration spells it, for messages.
     fn display_name(&self) -> String {
         match self {
             Kind::Dense { .. } => "Dense".into(),
@@ -122,14 +125,15 @@ pub struct LayerModel {
     /// The number of values the previous layer produces.
     pub input: Size,
     pub output: Size,
-    /// Where a compile-time error should point if the layer does not map `input` to
+    /// The token a compile-time error points at if the layer does not map `input` to
     /// `output` values: the layer type, or the stated input of a `Dense`.
     pub fit_span: Span,
 }
 
 impl LayerModel {
-    /// Whether only the compiler can tell if the layer maps `input` to `output` values:
-    /// user layers, and a `Dense` with a stated input after a nested network.
+    /// Returns whether only the compiler can tell if the layer maps `input` to `output`
+    /// values: true for user layers, and for a `Dense` with a stated input after a
+    /// nested network.
     pub fn needs_fit_check(&self) -> bool {
         match &self.kind {
             Kind::Custom(_) | Kind::Network(_) => true,
@@ -183,10 +187,16 @@ const BUILT_IN: &[&str] = &[
     "Dropout",
 ];
 
-const INITIALISERS: &[&str] = &["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros"];
+const INITIALISERS: &[&str] = &[
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "Zeros",
+];
 
-/// What feeds the next layer: its size, and the last layer with parameters that set it
-/// (`None` for the input), for messages.
+/// The source of the next layer's input: its size, and the last layer with parameters
+/// that set it (`None` for the input), for messages.
 struct Source {
     layer: Option<String>,
     size: Size,
@@ -219,6 +229,7 @@ pub fn validate(declaration: &Declaration) -> Result<Model, syn::Error> {
             continue;
         };
         check_duplicate_name(entry, &mut names, &mut errors);
+        check_layer_attrs(entry, &mut errors);
         let Some(model) = check_layer(index, entry, layer, &source, scalar, &mut errors) else {
             // The layer's output is unknown; later size checks would only repeat the error.
             source.size = Size::Deferred(quote!(0));
@@ -311,7 +322,10 @@ fn check_input_shape(entry: &Entry, shape: &ShapeDecl, errors: &mut Errors) -> O
         None => errors.push(shape.span, "name the input shape: `input: [N]`"),
     }
     if shape.dims.is_empty() {
-        errors.push(shape.span, "the input shape needs at least one dimension, such as `[64]`");
+        errors.push(
+            shape.span,
+            "the input shape needs at least one dimension, such as `[64]`",
+        );
         return None;
     }
     let mut width = Some(1usize);
@@ -324,7 +338,10 @@ fn check_input_shape(entry: &Entry, shape: &ShapeDecl, errors: &mut Errors) -> O
     }
     if width.is_none() && shape.dims.len() > 1 {
         // Each dimension parsed, so the product overflowed (or an error is already out).
-        errors.push(shape.span, "the input shape has more values than `usize` can count");
+        errors.push(
+            shape.span,
+            "the input shape has more values than `usize` can count",
+        );
     }
     width
 }
@@ -341,14 +358,20 @@ fn parse_width(value: &Value, what: &str, errors: &mut Errors) -> Option<usize> 
     };
     match literal.base10_parse::<usize>() {
         Ok(0) => {
-            errors.push_spanned(&value.tokens, format!("{what} must be at least 1, found `0`"));
+            errors.push_spanned(
+                &value.tokens,
+                format!("{what} must be at least 1, found `0`"),
+            );
             None
         }
         Ok(width) => Some(width),
         Err(_) => {
             errors.push_spanned(
                 &value.tokens,
-                format!("expected {what} as an unsuffixed `usize` literal such as `32`, found `{}`", value.text()),
+                format!(
+                    "expected {what} as an unsuffixed `usize` literal such as `32`, found `{}`",
+                    value.text()
+                ),
             );
             None
         }
@@ -374,7 +397,10 @@ fn parse_float(value: &Value, what: &str, scalar: Scalar, errors: &mut Errors) -
     let Some(parsed) = parsed else {
         errors.push_spanned(
             &value.tokens,
-            format!("expected the {what} as a number literal such as `0.5`, found `{}`", value.text()),
+            format!(
+                "expected the {what} as a number literal such as `0.5`, found `{}`",
+                value.text()
+            ),
         );
         return None;
     };
@@ -386,7 +412,10 @@ fn parse_float(value: &Value, what: &str, scalar: Scalar, errors: &mut Errors) -
         let name = if scalar == Scalar::F32 { "f32" } else { "f64" };
         errors.push_spanned(
             &value.tokens,
-            format!("the {what} `{}` is too large for `{name}`", value.text()),
+            format!(
+                "the {what} `{}` is too large for `{name}`; use a smaller value",
+                value.text()
+            ),
         );
         return None;
     }
@@ -400,7 +429,7 @@ fn literal_of(expr: &syn::Expr) -> Option<&syn::Lit> {
     }
 }
 
-/// Reports a layer name used before; `names` holds the names seen so far.
+/// Reports a layer name used before. `names` contains the names seen so far.
 fn check_duplicate_name<'a>(entry: &'a Entry, names: &mut Vec<&'a Ident>, errors: &mut Errors) {
     let Some(name) = &entry.name else { return };
     if names.contains(&name) {
@@ -410,6 +439,18 @@ fn check_duplicate_name<'a>(entry: &'a Entry, names: &mut Vec<&'a Ident>, errors
         );
     } else {
         names.push(name);
+    }
+}
+
+/// Rejects `#[cfg]` on a layer: the generated code would still refer to the layer.
+fn check_layer_attrs(entry: &Entry, errors: &mut Errors) {
+    for attr in &entry.attrs {
+        if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
+            errors.push_spanned(
+                attr,
+                "`#[cfg]` on a layer is not supported, because the layers around it would no longer fit; declare one network per configuration and put `#[cfg]` on each",
+            );
+        }
     }
 }
 
@@ -472,7 +513,12 @@ fn suggestion(name: &str) -> Option<&'static str> {
         .iter()
         .copied()
         .find(|candidate| candidate.to_ascii_lowercase() == lower)
-        .or_else(|| aliases.iter().find(|(alias, _)| *alias == lower).map(|(_, to)| *to))
+        .or_else(|| {
+            aliases
+                .iter()
+                .find(|(alias, _)| *alias == lower)
+                .map(|(_, to)| *to)
+        })
         .or_else(|| {
             BUILT_IN
                 .iter()
@@ -499,7 +545,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Reports a layer that is neither built in nor written the way a user layer is.
 fn unknown_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) {
     let name = layer.path.to_token_stream().to_string();
-    let field = entry.name.as_ref().map_or_else(|| "name".to_string(), Ident::to_string);
+    let field = entry
+        .name
+        .as_ref()
+        .map_or_else(|| "name".to_string(), Ident::to_string);
     let custom = if layer.args.is_some() {
         format!("a custom layer takes no arguments: `{field}: {name} -> [outputs]`")
     } else {
@@ -533,7 +582,10 @@ fn check_dense(
         errors.push(span, "a `Dense` layer needs a name, such as `hidden: Dense(32)`; the name is its field and the prefix of its weights (`hidden.weight`)");
     }
     let Some(args) = &layer.args else {
-        errors.push(span, "`Dense` needs its number of outputs, such as `Dense(32)` or `Dense(64 -> 32)`");
+        errors.push(
+            span,
+            "`Dense` needs its number of outputs, such as `Dense(32)` or `Dense(64 -> 32)`",
+        );
         return None;
     };
 
@@ -546,7 +598,9 @@ fn check_dense(
             Arg::Named(key, value) if key == "init" => init = check_init(value, errors),
             Arg::Named(key, _) => errors.push(
                 key.span(),
-                format!("unknown `Dense` option `{key}`; the only option is `init = <initialiser>`"),
+                format!(
+                    "unknown `Dense` option `{key}`; the only option is `init = <initialiser>`"
+                ),
             ),
             Arg::Positional(value) | Arg::Sizes(value, _) => errors.push_spanned(
                 &value.tokens,
@@ -555,7 +609,10 @@ fn check_dense(
         }
     }
     let Some((stated_input, out)) = sizes else {
-        errors.push(span, "`Dense` needs its number of outputs, such as `Dense(32)`");
+        errors.push(
+            span,
+            "`Dense` needs its number of outputs, such as `Dense(32)`",
+        );
         return None;
     };
 
@@ -642,7 +699,10 @@ fn check_parameter_free(
             [] => Some(None),
             [Arg::Positional(value)] => parse_float(value, what, scalar, errors).map(Some),
             _ => {
-                errors.push(span, format!("`{name}` takes one argument, the {what}, such as `{example}`"));
+                errors.push(
+                    span,
+                    format!("`{name}` takes one argument, the {what}, such as `{example}`"),
+                );
                 None
             }
         }
@@ -658,7 +718,10 @@ fn check_parameter_free(
         }
         "Dropout" => {
             let Some(rate) = single("dropout rate", "Dropout(0.5)", errors)? else {
-                errors.push(layer.path.span(), "`Dropout` needs its rate, such as `Dropout(0.5)`");
+                errors.push(
+                    layer.path.span(),
+                    "`Dropout` needs its rate, such as `Dropout(0.5)`",
+                );
                 return None;
             };
             check_dropout_rate(rate, args, errors)?;
@@ -700,7 +763,8 @@ fn check_dropout_rate(rate: f64, args: &[Arg], errors: &mut Errors) -> Option<()
     None
 }
 
-/// A layer that is not built in: a custom layer with a stated output, or a network.
+/// Checks a layer that is not built in: a custom layer with a stated output, or a
+/// network.
 fn check_user_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) -> Option<(Kind, Size)> {
     if layer.args.is_some() || entry.name.is_none() {
         unknown_layer(entry, layer, errors);
@@ -710,7 +774,10 @@ fn check_user_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) -> Op
     match &layer.output {
         Some(shape) => {
             let [dim] = shape.dims.as_slice() else {
-                errors.push(shape.span, "a layer's output shape has one dimension, such as `[16]`");
+                errors.push(
+                    shape.span,
+                    "a layer's output shape has one dimension, such as `[16]`",
+                );
                 return None;
             };
             let output = parse_width(dim, "the number of outputs", errors)?;
@@ -734,7 +801,10 @@ fn check_stated_output(
     errors: &mut Errors,
 ) {
     let [dim] = stated.dims.as_slice() else {
-        errors.push(stated.span, "a layer's output shape has one dimension, such as `[16]`");
+        errors.push(
+            stated.span,
+            "a layer's output shape has one dimension, such as `[16]`",
+        );
         return;
     };
     let Some(stated_width) = parse_width(dim, "the number of outputs", errors) else {

@@ -38,7 +38,11 @@ where
     while start < count {
         let len = (count - start).min(B);
         let inputs = SMatrix::<T, IN, B>::from_fn(|row, col| {
-            if col < len { data.inputs()[start + col][row] } else { T::zero() }
+            if col < len {
+                data.inputs()[start + col][row]
+            } else {
+                T::zero()
+            }
         });
         let outputs = net.forward(&inputs);
         for col in 0..len {

@@ -137,7 +137,11 @@ where
                 Some((best_loss, _, _)) => current < best_loss - stopping.min_delta,
             };
             if improved {
-                let snapshot = if stopping.restore_best { copy_params(net) } else { bytemuck::zeroed_box() };
+                let snapshot = if stopping.restore_best {
+                    copy_params(net)
+                } else {
+                    bytemuck::zeroed_box()
+                };
                 best = Some((current, epoch, snapshot));
             } else if let Some((_, best_epoch, snapshot)) = &best
                 && epoch - best_epoch >= stopping.patience
@@ -190,14 +194,19 @@ fn restore_params<T: Float, N: Tensors<T>>(net: &mut N, from: &N) {
     }
 }
 
-fn progress_bar<const B: usize>(config: &TrainConfig<B>, epoch: usize, batches: usize) -> ProgressBar {
+fn progress_bar<const B: usize>(
+    config: &TrainConfig<B>,
+    epoch: usize,
+    batches: usize,
+) -> ProgressBar {
     if !config.progress {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(batches as u64);
-    let style = ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg}")
-        .map(|style| style.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} batches, loss {msg}")
+            .map(|style| style.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.set_prefix(format!("{epoch}/{}", config.epochs));
     bar

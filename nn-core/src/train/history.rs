@@ -42,6 +42,10 @@ impl History {
         self.epochs
             .iter()
             .filter(|record| record.validation_loss.is_some())
-            .min_by(|a, b| a.validation_loss.partial_cmp(&b.validation_loss).unwrap_or(core::cmp::Ordering::Equal))
+            .min_by(|a, b| {
+                a.validation_loss
+                    .partial_cmp(&b.validation_loss)
+                    .unwrap_or(core::cmp::Ordering::Equal)
+            })
     }
 }

@@ -1,0 +1,1 @@
+//! Weight files in the safetensors format (`std` feature).
