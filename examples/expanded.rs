@@ -306,6 +306,27 @@ pub mod by_hand {
             );
         }
 
+        fn backward_input<const B: usize>(
+            &self,
+            trace: &HandIrisNetTrace<{ B }>,
+            grad_out: &SMatrix<f32, 3, { B }>,
+        ) -> SMatrix<f32, 4, { B }> {
+            let __g3 = <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::backward_input(
+                &self.out, &trace.out, grad_out,
+            );
+            let __g2 = <Dropout<f32> as Layer<f32, 8, 8>>::backward_input(
+                &Dropout::new(0.25f32),
+                &trace.layer_3,
+                &__g3,
+            );
+            let __g1 = <Relu as Layer<f32, 8, 8>>::backward_input(&Relu, &trace.layer_2, &__g2);
+            <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::backward_input(
+                &self.hidden,
+                &trace.hidden,
+                &__g1,
+            )
+        }
+
         fn init(&mut self, rng: &mut Rng) {
             <Self as Network>::init(self, rng)
         }

@@ -67,6 +67,20 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
         let _ = self.backward(trace, grad_out, grads);
     }
 
+    /// Returns the gradient with respect to the input without computing any parameter
+    /// gradient, as a frozen layer needs.
+    ///
+    /// The default builds zero gradients on the stack and discards them; layers with large
+    /// parameters override it.
+    fn backward_input<const B: usize>(
+        &self,
+        trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+    ) -> SMatrix<T, IN, B> {
+        let mut discarded = <Self::Grads as bytemuck::Zeroable>::zeroed();
+        self.backward(trace, grad_out, &mut discarded)
+    }
+
     /// Initialises the parameters with the layer's default initialiser.
     fn init(&mut self, rng: &mut Rng);
 }

@@ -568,6 +568,7 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
 
     let backward_steps = backward_steps(context);
     let accumulate_steps = accumulate_steps(context);
+    let input_steps = backward_input_steps(context);
 
     quote! {
         #cfgs
@@ -614,6 +615,14 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
                 #accumulate_steps
             }
 
+            fn backward_input<const B: #p::usize>(
+                &self,
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
+            ) -> #p::SMatrix<#t, #input, { B }> {
+                #input_steps
+            }
+
             fn init(&mut self, rng: &mut #p::Rng) {
                 <Self as #p::Network>::init(self, rng)
             }
@@ -648,6 +657,28 @@ fn backward_steps(context: &Context) -> TokenStream {
         let field = &layer.field;
         let grads = grads_argument(context, layer);
         let call = quote!(#layer_trait::backward(&#value, &trace.#field, #current, #grads));
+        if k == 0 {
+            steps.push(call);
+            break;
+        }
+        let next = format_ident!("__g{}", k);
+        steps.push(quote!(let #next = #call;));
+        current = quote!(&#next);
+    }
+    quote!(#(#steps)*)
+}
+
+/// Backward from the last layer to the first computing input gradients only, for a
+/// network used as a frozen layer.
+fn backward_input_steps(context: &Context) -> TokenStream {
+    let layers = &context.model.layers;
+    let mut steps = Vec::new();
+    let mut current = quote!(grad_out);
+    for (k, layer) in layers.iter().enumerate().rev() {
+        let layer_trait = context.layer_trait(layer);
+        let value = context.layer_value(layer);
+        let field = &layer.field;
+        let call = quote!(#layer_trait::backward_input(&#value, &trace.#field, #current));
         if k == 0 {
             steps.push(call);
             break;

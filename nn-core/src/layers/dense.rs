@@ -123,6 +123,14 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         grads: &mut Self::Grads,
     ) -> SMatrix<T, IN, B> {
         self.accumulate_grads(trace, grad_out, grads);
+        self.backward_input(trace, grad_out)
+    }
+
+    fn backward_input<const B: usize>(
+        &self,
+        _trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+    ) -> SMatrix<T, IN, B> {
         self.weight.tr_mul(grad_out)
     }
 
