@@ -15,6 +15,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod augment;
 #[cfg(feature = "std")]
 pub mod data;
 pub mod float;

@@ -2,6 +2,7 @@
 
 use std::boxed::Box;
 
+use crate::augment::NoAugmentation;
 use crate::optim::Schedule;
 
 /// Stops training when the validation loss has not improved for `patience` epochs.
@@ -29,8 +30,9 @@ impl EarlyStopping {
 /// How [`fit`](super::fit) trains: epochs, batch size `B`, seed, schedule and stopping.
 ///
 /// The batch size is a type parameter because batches are statically sized matrices:
-/// `TrainConfig::<32>::new(20)` trains 20 epochs on batches of 32 samples.
-pub struct TrainConfig<const B: usize> {
+/// `TrainConfig::<32>::new(20)` trains 20 epochs on batches of 32 samples. `A` is the
+/// data augmentation applied to each training sample as it is drawn.
+pub struct TrainConfig<const B: usize, A = NoAugmentation> {
     /// The number of passes over the training set.
     pub epochs: usize,
     /// The seed of shuffling and dropout.
@@ -44,6 +46,8 @@ pub struct TrainConfig<const B: usize> {
     pub clip_grad_norm: Option<f64>,
     /// Whether to draw a progress bar and print one line per epoch (on stderr).
     pub progress: bool,
+    /// The augmentation of training samples; validation samples are never augmented.
+    pub augment: A,
 }
 
 impl<const B: usize> TrainConfig<B> {
@@ -56,6 +60,23 @@ impl<const B: usize> TrainConfig<B> {
             early_stopping: None,
             clip_grad_norm: None,
             progress: true,
+            augment: NoAugmentation,
+        }
+    }
+}
+
+impl<const B: usize, A> TrainConfig<B, A> {
+    /// Applies `augment` to every training sample as it is drawn, with the run's seeded
+    /// random number generator.
+    pub fn augment<A2>(self, augment: A2) -> TrainConfig<B, A2> {
+        TrainConfig {
+            epochs: self.epochs,
+            seed: self.seed,
+            schedule: self.schedule,
+            early_stopping: self.early_stopping,
+            clip_grad_norm: self.clip_grad_norm,
+            progress: self.progress,
+            augment,
         }
     }
 

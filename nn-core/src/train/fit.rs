@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nalgebra::SMatrix;
 
 use super::{EpochRecord, Evaluation, History, TrainConfig, TrainError, evaluate};
+use crate::augment::Augment;
 use crate::data::Dataset;
 use crate::float::Float;
 use crate::layer::Layer;
@@ -36,16 +37,17 @@ type GradsOf<T, N, const IN: usize, const OUT: usize> = <N as Layer<T, IN, OUT>>
 /// Stops with [`TrainError::NonFiniteLoss`] naming the epoch and batch when a loss becomes
 /// NaN or infinite, and rejects a training set smaller than one batch and early stopping
 /// without a validation set. The network keeps the parameters of the last finished step.
-pub fn fit<T, N, O, L, const IN: usize, const OUT: usize, const B: usize>(
+pub fn fit<T, N, O, L, A, const IN: usize, const OUT: usize, const B: usize>(
     net: &mut N,
     optimizer: &mut O,
     loss: &L,
     train: &Dataset<T, IN, OUT>,
     validation: Option<&Dataset<T, IN, OUT>>,
-    config: &TrainConfig<B>,
+    config: &TrainConfig<B, A>,
 ) -> Result<History, TrainError>
 where
     T: Float,
+    A: Augment<T, IN>,
     N: Layer<T, IN, OUT> + Network<Scalar = T>,
     O: Optimizer<T, N, GradsOf<T, N, IN, OUT>>,
     L: Loss<T, OUT>,
@@ -83,7 +85,8 @@ where
         let mut epoch_loss = 0.0;
         let mut correct = 0usize;
         for (batch_index, chunk) in order.chunks_exact(B).enumerate() {
-            let (inputs, targets) = gather::<T, IN, OUT, B>(train, chunk);
+            let (inputs, targets) =
+                gather::<T, A, IN, OUT, B>(train, chunk, &config.augment, &mut rng);
             let (outputs, trace) = net.forward_train(&inputs, &mut rng);
             let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, &targets);
             let batch_loss = batch_loss.as_f64();
@@ -157,12 +160,20 @@ where
     Ok(history)
 }
 
-/// Copies the samples at `indices` into batch matrices, one sample per column.
-fn gather<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+/// Copies the samples at `indices` into batch matrices, one sample per column, and
+/// augments each input.
+fn gather<T: Float, A: Augment<T, IN>, const IN: usize, const OUT: usize, const B: usize>(
     data: &Dataset<T, IN, OUT>,
     indices: &[usize],
+    augment: &A,
+    rng: &mut Rng,
 ) -> (SMatrix<T, IN, B>, SMatrix<T, OUT, B>) {
-    let inputs = SMatrix::<T, IN, B>::from_fn(|row, col| data.inputs()[indices[col]][row]);
+    let mut inputs = SMatrix::<T, IN, B>::zeros();
+    for (col, &index) in indices.iter().enumerate() {
+        let mut sample = data.inputs()[index];
+        augment.apply(&mut sample, rng);
+        inputs.set_column(col, &sample);
+    }
     let targets = SMatrix::<T, OUT, B>::from_fn(|row, col| data.targets()[indices[col]][row]);
     (inputs, targets)
 }
@@ -194,8 +205,8 @@ fn restore_params<T: Float, N: Tensors<T>>(net: &mut N, from: &N) {
     }
 }
 
-fn progress_bar<const B: usize>(
-    config: &TrainConfig<B>,
+fn progress_bar<const B: usize, A>(
+    config: &TrainConfig<B, A>,
     epoch: usize,
     batches: usize,
 ) -> ProgressBar {
