@@ -34,6 +34,7 @@ network! {
 /// The expansion of the declaration above, with `IrisNet` renamed to `HandIrisNet`.
 pub mod by_hand {
     use static_nn::core::bytemuck::Zeroable;
+    use static_nn::core::tensors::UnknownLayer;
     use static_nn::core::{
         Dense, Dropout, Float, GradCheck, Init, Layer, Network, NoGrads, Relu, Rng, SMatrix,
         SVector, Summary, SummaryRow, TensorInfo, Tensors, gradient_check,
@@ -52,9 +53,10 @@ pub mod by_hand {
     }
 
     // The gradients: the same fields, each the `Grads` of its layer at its position
-    // (`DenseGrads<f32, 4, 8>` here).
+    // (`DenseGrads<f32, 4, 8>` here). A layer declared `#[frozen]` would be a field of type
+    // `Frozen<Dense<f32, 4, 8>>` above and would have no field here.
 
-    /// The parameter gradients of [`HandIrisNet`], one field per layer with parameters.
+    /// The parameter gradients of [`HandIrisNet`], one field per layer with parameters that is not frozen.
     #[derive(Clone, Debug)]
     pub struct HandIrisNetGrads {
         /// The gradient of layer `hidden`'s parameters.
@@ -102,6 +104,9 @@ pub mod by_hand {
         pub const OUTPUT: usize = 3;
         /// The number of scalar parameters.
         pub const PARAMS: usize = <Self as Tensors<f32>>::PARAMS;
+        /// The number of scalar parameters that training updates: those of layers that
+        /// are not frozen.
+        pub const TRAINABLE_PARAMS: usize = <Self as Tensors<f32>>::TRAINABLE_PARAMS;
 
         /// Creates the network with every layer initialised from `seed`.
         ///
@@ -189,6 +194,32 @@ pub mod by_hand {
         /// returns the worst error (see `static_nn::core::gradient_check`).
         pub fn gradient_check(&mut self, x: &SVector<f32, 4>) -> GradCheck {
             self.gradient_check_batch(x)
+        }
+
+        /// Re-initialises the layer named `layer` with its declared initialiser, drawing
+        /// from `rng`; every other tensor keeps its value.
+        ///
+        /// `layer` names a layer with parameters, such as `out`. A nested network is
+        /// re-initialised as a whole; for one of its layers, call its own `reinit`
+        /// (`net.backbone.reinit("hidden", rng)`). A layer declared `#[frozen]` is
+        /// re-initialised too when named.
+        ///
+        /// # Errors
+        ///
+        /// `UnknownLayer`, whose message lists the valid names, when the network has no
+        /// such layer. Nothing changes then.
+        pub fn reinit(&mut self, layer: &str, rng: &mut Rng) -> Result<(), UnknownLayer> {
+            // A frozen layer is initialised through its declared type:
+            // `self.hidden.0.init_with(...)`.
+            if layer == "hidden" {
+                self.hidden.init_with(Init::HeUniform, rng);
+                return Result::Ok(());
+            }
+            if layer == "out" {
+                self.out.init_with(Init::GlorotUniform, rng);
+                return Result::Ok(());
+            }
+            Result::Err(UnknownLayer::new(layer, &["hidden", "out"]))
         }
 
         /// Like `gradient_check`, for a batch.
@@ -334,7 +365,9 @@ pub mod by_hand {
 
     // `Tensors` walks the layers' tensors in declaration order: tensor `i` belongs to the
     // first layer whose count exceeds what is left of `i`. The gradients get the same
-    // impl over their own fields, so tensor `i` of both is the same parameter.
+    // impl over their own fields. The network's trainable view (`trainable_index`) skips
+    // the tensors of frozen layers, whose `TRAINABLE_COUNT` is 0, so trainable tensor `i`
+    // of the network and tensor `i` of the gradients are the same parameter.
 
     #[automatically_derived]
     impl Tensors<f32> for HandIrisNet {
@@ -374,6 +407,24 @@ pub mod by_hand {
             if i < <Dense<f32, 8, 3> as Tensors<f32>>::COUNT {
                 return <Dense<f32, 8, 3> as Tensors<f32>>::tensor_info(i)
                     .map(|info| info.prefixed("out"));
+            }
+            Option::None
+        }
+
+        const TRAINABLE_COUNT: usize = <Dense<f32, 4, 8> as Tensors<f32>>::TRAINABLE_COUNT
+            + <Dense<f32, 8, 3> as Tensors<f32>>::TRAINABLE_COUNT;
+        const TRAINABLE_PARAMS: usize = <Dense<f32, 4, 8> as Tensors<f32>>::TRAINABLE_PARAMS
+            + <Dense<f32, 8, 3> as Tensors<f32>>::TRAINABLE_PARAMS;
+
+        fn trainable_index(i: usize) -> Option<usize> {
+            if i < <Dense<f32, 4, 8> as Tensors<f32>>::TRAINABLE_COUNT {
+                return <Dense<f32, 4, 8> as Tensors<f32>>::trainable_index(i);
+            }
+            let i = i - <Dense<f32, 4, 8> as Tensors<f32>>::TRAINABLE_COUNT;
+            if i < <Dense<f32, 8, 3> as Tensors<f32>>::TRAINABLE_COUNT {
+                // The tensors of the layers before this one come first among all tensors.
+                return <Dense<f32, 8, 3> as Tensors<f32>>::trainable_index(i)
+                    .map(|index| index + <Dense<f32, 4, 8> as Tensors<f32>>::COUNT);
             }
             Option::None
         }
@@ -429,6 +480,7 @@ pub mod by_hand {
 
     // `Network` contains the shape facts, the initialisers (He for a dense layer feeding a
     // ReLU-family activation, skipping dropout, Glorot otherwise) and the summary table.
+    // `init` skips frozen layers, and their summary rows read `frozen Dense`.
 
     #[automatically_derived]
     impl Network for HandIrisNet {
@@ -523,6 +575,35 @@ pub fn compare_with_macro() -> Result<(), String> {
             &IrisNet::tensor_info(i),
             &HandIrisNet::tensor_info(i),
         )?;
+    }
+
+    same(
+        "trainable tensor count",
+        &<IrisNet as Tensors<f32>>::TRAINABLE_COUNT,
+        &<HandIrisNet as Tensors<f32>>::TRAINABLE_COUNT,
+    )?;
+    same(
+        "trainable parameters",
+        &IrisNet::TRAINABLE_PARAMS,
+        &HandIrisNet::TRAINABLE_PARAMS,
+    )?;
+    for i in 0..=<IrisNet as Tensors<f32>>::TRAINABLE_COUNT {
+        same(
+            &format!("index of trainable tensor {i}"),
+            &IrisNet::trainable_index(i),
+            &HandIrisNet::trainable_index(i),
+        )?;
+    }
+
+    for layer in ["hidden", "out", "missing"] {
+        let (mut generated, mut copy) = (IrisNet::new(42), HandIrisNet::new(42));
+        let generated_result = generated.reinit(layer, &mut Rng::seed_from_u64(3));
+        let copy_result = copy.reinit(layer, &mut Rng::seed_from_u64(3));
+        same(&format!("reinit(\"{layer}\")"), &generated_result, &copy_result)?;
+        for i in 0..<IrisNet as Tensors<f32>>::COUNT {
+            let name = format!("tensor {i} after reinit(\"{layer}\")");
+            same(&name, &generated.tensor(i), &copy.tensor(i))?;
+        }
     }
 
     same("summary", &IrisNet::summary(), &HandIrisNet::summary())

@@ -46,10 +46,15 @@ pub mod prelude {
     pub use nn_core::loss::{
         BinaryCrossEntropyWithLogits, ClassLoss, Huber, Loss, MeanSquaredError, SoftmaxCrossEntropy,
     };
+    pub use nn_core::layers::Frozen;
     pub use nn_core::optim::{
-        Adam, AdamConfig, AdamW, AdamWConfig, Constant, CosineAnnealing, LearningRate, Optimizer,
-        RmsProp, RmsPropConfig, Schedule, Sgd, SgdConfig, StepDecay, Warmup, clip_grad_norm,
+        Adam, AdamConfig, AdamW, AdamWConfig, Constant, CosineAnnealing, LayerRates, LearningRate,
+        Optimizer, RmsProp, RmsPropConfig, Schedule, Sgd, SgdConfig, StepDecay, Warmup,
+        clip_grad_norm,
     };
+    pub use nn_core::tensors::{Trainable, UnknownLayer};
+    #[cfg(feature = "std")]
+    pub use nn_core::weights::{self, WeightsError};
     #[cfg(feature = "std")]
     pub use nn_core::train::{EarlyStopping, History, TrainConfig, evaluate, fit};
     pub use nn_core::{ConfusionMatrix, Standardize, argmax};
@@ -66,8 +71,11 @@ pub mod prelude {
 pub mod __private {
     pub use ::core::option::Option;
     pub use ::core::primitive::{f32, f64, str, u64, usize};
+    pub use ::core::result::Result;
     pub use nn_core::bytemuck::Zeroable;
     pub use nn_core::layer::Layer;
+    pub use nn_core::layers::Frozen;
+    pub use nn_core::tensors::UnknownLayer;
     pub use nn_core::{
         Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, LeakyRelu, Network, NoGrads,
         Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, SummaryRow, Tanh, TensorInfo,

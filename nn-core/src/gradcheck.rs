@@ -6,7 +6,7 @@ use nalgebra::SMatrix;
 use crate::float::Float;
 use crate::layer::Layer;
 use crate::rng::Rng;
-use crate::tensors::{TensorName, Tensors};
+use crate::tensors::{TensorName, Tensors, Trainable};
 
 /// The seed of the dropout masks and of the output weights that a check uses. Every
 /// evaluation reseeds with it, so dropout drops the same values each time.
@@ -76,8 +76,10 @@ impl GradCheck {
 ///
 /// The objective is `sum(c .* y)` for the training output `y` and fixed random weights
 /// `c` in `[-1, 1]`, so every output contributes. Each parameter value and each input
-/// value is moved by `+-step` in turn (the layer is restored afterwards). Dropout uses
-/// the same mask in every evaluation.
+/// value is moved by `+-step` in turn (the layer is restored afterwards). Only trainable
+/// tensors are checked, because a frozen layer has no parameter gradients; the input
+/// gradient still covers the path through it. Dropout uses the same mask in every
+/// evaluation.
 ///
 /// Cost: two forward passes per parameter, and the gradients live on the stack, so use it
 /// on small networks. In `f32`, rounding limits the agreement to about 1e-3; check
@@ -112,9 +114,10 @@ where
     };
     let step_t = T::from_f64_lossy(step);
 
-    for i in 0..L::COUNT {
-        let name = L::tensor_info(i).map_or(TensorName::new("<unnamed>"), |info| info.name);
-        let param_len = layer.tensor(i).map_or(0, <[T]>::len);
+    // Trainable tensor `i` is gradient tensor `i`; frozen tensors have no gradient.
+    for i in 0..L::TRAINABLE_COUNT {
+        let name = L::trainable_tensor_info(i).map_or(TensorName::new("<unnamed>"), |info| info.name);
+        let param_len = layer.trainable_tensor(i).map_or(0, <[T]>::len);
         let grad_len = grads.tensor(i).map_or(0, <[T]>::len);
         for index in 0..param_len.max(grad_len) {
             let target = GradCheckTarget::Param { name, index };
@@ -122,14 +125,15 @@ where
             // shaped unlike its parameter fails the check instead of panicking or
             // leaving values unchecked.
             let analytic = grads.tensor(i).and_then(|values| values.get(index));
-            let original = layer.tensor(i).and_then(|values| values.get(index));
+            let original = layer.trainable_tensor(i).and_then(|values| values.get(index));
             let (Some(analytic), Some(&original)) = (analytic, original) else {
                 report.record(target, f64::NAN, f64::NAN);
                 continue;
             };
             let analytic = analytic.as_f64();
             let mut evaluate = |value: T| {
-                if let Some(slot) = layer.tensor_mut(i).and_then(|values| values.get_mut(index)) {
+                let values = layer.trainable_tensor_mut(i);
+                if let Some(slot) = values.and_then(|values| values.get_mut(index)) {
                     *slot = value;
                 }
                 objective(layer, x)

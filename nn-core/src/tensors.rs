@@ -1,7 +1,8 @@
 //! Indexed access to the parameter tensors of layers, networks and gradients.
 //!
-//! Optimizers, weight files and freezing walk a network's tensors by index: tensor `i` of
-//! a network, of its gradients and of any optimizer buffer shaped like them is the same
+//! Weight files and initialisation walk all of a network's tensors by index ([`Tensors`]).
+//! Optimizers walk the trainable ones ([`Trainable`]): trainable tensor `i` of a network,
+//! tensor `i` of its gradients and of any optimizer buffer shaped like them are the same
 //! tensor, so an update loop needs no allocation and no closures.
 
 use core::fmt;
@@ -172,7 +173,141 @@ pub trait Tensors<T> {
             }
         }
     }
+
+    /// The number of tensors that training updates, which [`Trainable`] lists.
+    ///
+    /// All tensors by default. [`Frozen`](crate::layers::Frozen) sets it to zero, and a
+    /// generated network adds up its layers' counts, so a network with a frozen layer has
+    /// fewer trainable tensors than tensors.
+    const TRAINABLE_COUNT: usize = Self::COUNT;
+
+    /// The number of scalar values in the trainable tensors.
+    const TRAINABLE_PARAMS: usize = Self::PARAMS;
+
+    /// The index among all tensors of trainable tensor `i`, or `None` when
+    /// `i >= TRAINABLE_COUNT`.
+    ///
+    /// The mapping keeps the order: trainable tensor `i + 1` comes after trainable tensor
+    /// `i`. The default maps every tensor to itself.
+    fn trainable_index(i: usize) -> Option<usize> {
+        (i < Self::COUNT).then_some(i)
+    }
 }
+
+/// The tensors that training updates, indexed like the gradients.
+///
+/// [`Tensors`] lists every parameter tensor, which weight files, initialisation and
+/// copying need. This trait lists only the tensors that have gradients: trainable tensor
+/// `i` of a network is tensor `i` of its gradient type and of every optimizer buffer, so
+/// optimizers bound their parameters with it. For a network without frozen layers both
+/// lists are the same.
+///
+/// Every `Tensors` type implements it. The trainable tensors are chosen by
+/// [`Tensors::TRAINABLE_COUNT`] and [`Tensors::trainable_index`], because only `Tensors`
+/// can be implemented per type. The methods have their own names, so both traits can be
+/// in scope together.
+///
+/// ```
+/// use nn_core::bytemuck::Zeroable;
+/// use nn_core::layers::{Dense, Frozen};
+/// use nn_core::tensors::{Tensors, Trainable};
+///
+/// type FrozenDense = Frozen<Dense<f32, 3, 2>>;
+/// assert_eq!(FrozenDense::COUNT, 2);
+/// assert_eq!(FrozenDense::TRAINABLE_COUNT, 0);
+///
+/// let frozen = Frozen(Dense::<f32, 3, 2>::zeroed());
+/// assert!(frozen.tensor(0).is_some());
+/// assert!(frozen.trainable_tensor(0).is_none());
+/// ```
+pub trait Trainable<T>: Tensors<T> {
+    /// The values of trainable tensor `i`, or `None` when `i >= TRAINABLE_COUNT`.
+    fn trainable_tensor(&self, i: usize) -> Option<&[T]>;
+
+    /// The values of trainable tensor `i` for writing, or `None` when
+    /// `i >= TRAINABLE_COUNT`.
+    fn trainable_tensor_mut(&mut self, i: usize) -> Option<&mut [T]>;
+
+    /// The name and shape of trainable tensor `i`, or `None` when `i >= TRAINABLE_COUNT`.
+    fn trainable_tensor_info(i: usize) -> Option<TensorInfo>;
+}
+
+impl<T, X: Tensors<T> + ?Sized> Trainable<T> for X {
+    fn trainable_tensor(&self, i: usize) -> Option<&[T]> {
+        self.tensor(X::trainable_index(i)?)
+    }
+
+    fn trainable_tensor_mut(&mut self, i: usize) -> Option<&mut [T]> {
+        self.tensor_mut(X::trainable_index(i)?)
+    }
+
+    fn trainable_tensor_info(i: usize) -> Option<TensorInfo> {
+        X::tensor_info(X::trainable_index(i)?)
+    }
+}
+
+/// The error of a generated network's `reinit` for a name that is not one of its layers
+/// with parameters.
+///
+/// Its `Display` lists the valid names: "unknown layer `hiden`; the layers with
+/// parameters are `hidden`, `out`".
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct UnknownLayer {
+    name: TensorName,
+    valid: &'static [&'static str],
+}
+
+impl UnknownLayer {
+    /// Creates the error for the requested `name` in a network whose layers with
+    /// parameters are `valid`.
+    pub fn new(name: &str, valid: &'static [&'static str]) -> Self {
+        Self {
+            name: TensorName::new(name),
+            valid,
+        }
+    }
+
+    /// The requested name, as the caller wrote it.
+    pub fn name(&self) -> &str {
+        self.name.as_str()
+    }
+
+    /// The names of the network's layers with parameters.
+    pub fn valid_names(&self) -> &'static [&'static str] {
+        self.valid
+    }
+}
+
+impl fmt::Display for UnknownLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown layer `{}`; ", self.name)?;
+        if self.valid.is_empty() {
+            return f.write_str("the network has no layers with parameters");
+        }
+        f.write_str("the layers with parameters are ")?;
+        for (k, valid) in self.valid.iter().enumerate() {
+            if k > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "`{valid}`")?;
+        }
+        if self.name.as_str().contains('.') {
+            f.write_str("; call the nested network's own `reinit` for a layer inside it")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for UnknownLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnknownLayer")
+            .field("name", &self.name)
+            .field("valid", &self.valid)
+            .finish()
+    }
+}
+
+impl core::error::Error for UnknownLayer {}
 
 #[cfg(test)]
 mod tests {
@@ -194,6 +329,36 @@ mod tests {
         }
         assert!(name.as_str().len() <= MAX_NAME_LEN);
         assert!(name.as_str().starts_with('é'));
+    }
+
+    #[test]
+    fn unknown_layer_lists_valid_names() {
+        let error = UnknownLayer::new("hiden", &["hidden", "out"]);
+        assert_eq!(
+            std::format!("{error}"),
+            "unknown layer `hiden`; the layers with parameters are `hidden`, `out`"
+        );
+        assert_eq!(error.name(), "hiden");
+        assert_eq!(error.valid_names(), ["hidden", "out"]);
+    }
+
+    #[test]
+    fn dotted_unknown_layer_points_to_nested_reinit() {
+        let error = UnknownLayer::new("backbone.hidden", &["backbone", "out"]);
+        assert_eq!(
+            std::format!("{error}"),
+            "unknown layer `backbone.hidden`; the layers with parameters are `backbone`, `out`; \
+             call the nested network's own `reinit` for a layer inside it"
+        );
+    }
+
+    #[test]
+    fn unknown_layer_without_parameters() {
+        let error = UnknownLayer::new("out", &[]);
+        assert_eq!(
+            std::format!("{error}"),
+            "unknown layer `out`; the network has no layers with parameters"
+        );
     }
 
     #[test]

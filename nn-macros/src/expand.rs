@@ -12,6 +12,12 @@
 //! the fit carries it as a `where` clause instead of assuming it, so a layer that does not
 //! fit is reported once, by its check, and not again by each generated method.
 //!
+//! A layer declared `#[frozen]` becomes a field of type `Frozen<Type>`, which implements
+//! `Layer` with `NoGrads` gradients. The gradients struct has no field for it, the
+//! network's `Trainable` view skips its tensors, and `init` leaves it unchanged. The fit
+//! checks and `where` clauses name the declared type, so their messages show the user's
+//! layer and not the wrapper.
+//!
 //! The batch size is a const parameter `B`, and every use of it is written `{ B }`: a
 //! bare `B` in a generic argument would name a user type `B` in scope instead.
 
@@ -90,8 +96,20 @@ fn scalar_type(scalar: Scalar, span: Span) -> TokenStream {
 }
 
 impl Context<'_> {
-    /// The layer's Rust type. A `Dense` with a stated input takes that many inputs.
+    /// The type of the layer's field: its declared type, wrapped in `Frozen` when the layer
+    /// is frozen. A `Dense` with a stated input takes that many inputs.
     fn layer_type(&self, layer: &LayerModel) -> TokenStream {
+        let ty = self.declared_type(layer);
+        if layer.frozen {
+            let p = &self.private;
+            quote!(#p::Frozen<#ty>)
+        } else {
+            ty
+        }
+    }
+
+    /// The layer's type as declared, without the `Frozen` wrapper.
+    fn declared_type(&self, layer: &LayerModel) -> TokenStream {
         layer_type_spanned(layer, self.model.scalar, Span::call_site())
     }
 
@@ -105,12 +123,21 @@ impl Context<'_> {
         quote!(<#ty as #p::Layer<#t, #input, #output>>)
     }
 
-    /// `<Type as Layer<T, IN, OUT>>` with the sizes of the type itself, which always
-    /// holds for built-in layers.
+    /// `<Type as Layer<T, IN, OUT>>` for the declared type, without the `Frozen` wrapper.
+    fn declared_layer_trait(&self, layer: &LayerModel) -> TokenStream {
+        let p = &self.private;
+        let t = &self.scalar;
+        let ty = self.declared_type(layer);
+        let (input, output) = (&layer.input, &layer.output);
+        quote!(<#ty as #p::Layer<#t, #input, #output>>)
+    }
+
+    /// `<Type as Layer<T, IN, OUT>>` with the sizes of the declared type itself, which
+    /// always holds for built-in layers.
     fn own_layer_trait(&self, layer: &LayerModel) -> TokenStream {
         let p = &self.private;
         let t = &self.scalar;
-        let ty = self.layer_type(layer);
+        let ty = self.declared_type(layer);
         let input = type_input(layer);
         let output = &layer.output;
         quote!(<#ty as #p::Layer<#t, #input, #output>>)
@@ -151,6 +178,12 @@ impl Context<'_> {
             .layers
             .iter()
             .filter(|layer| layer.kind.has_field())
+    }
+
+    /// The layers with a field in the gradients: those with parameters that are not
+    /// frozen.
+    fn grad_layers(&self) -> impl Iterator<Item = &LayerModel> {
+        self.model.layers.iter().filter(|layer| layer.has_grads())
     }
 
     /// The layers that are user types: custom layers and nested networks.
@@ -223,7 +256,7 @@ fn where_clause(context: &Context) -> TokenStream {
         .iter()
         .filter(|layer| layer.needs_fit_check())
         .flat_map(|layer| {
-            let ty = context.layer_type(layer);
+            let ty = context.declared_type(layer);
             let (input, output) = (&layer.input, &layer.output);
             let fits = quote!(for<'__fit> #ty: #p::Layer<#t, #input, #output> + '__fit);
             let zeroable = matches!(layer.kind, Kind::Custom(_) | Kind::Network(_))
@@ -316,7 +349,7 @@ fn expand_types(context: &Context) -> TokenStream {
         let attrs = field_attrs(layer);
         quote!(#attrs pub #field: #ty,)
     });
-    let grad_fields = context.field_layers().map(|layer| {
+    let grad_fields = context.grad_layers().map(|layer| {
         let field = &layer.field;
         let layer_trait = context.layer_trait(layer);
         let doc = format!("The gradient of layer `{field}`'s parameters.");
@@ -337,8 +370,9 @@ fn expand_types(context: &Context) -> TokenStream {
         where_clause.clone()
     };
 
-    let grads_doc =
-        format!("The parameter gradients of [`{name}`], one field per layer with parameters.");
+    let grads_doc = format!(
+        "The parameter gradients of [`{name}`], one field per layer with parameters that is not frozen."
+    );
     let trace_doc = format!(
         "The record of the training forward pass of [`{name}`] for a batch of `B` samples, which `backward` reads."
     );
@@ -403,6 +437,8 @@ fn expand_inherent(context: &Context) -> TokenStream {
     let method_summary = method("summary");
     let method_gradient_check = method("gradient_check");
     let method_gradient_check_batch = method("gradient_check_batch");
+    let method_reinit = method("reinit");
+    let reinit_body = reinit_body(context);
     // No `#[automatically_derived]` here: rustc accepts it only on trait impls.
     quote! {
         #cfgs
@@ -414,6 +450,9 @@ fn expand_inherent(context: &Context) -> TokenStream {
             #vis const OUTPUT: #p::usize = #output;
             /// The number of scalar parameters.
             #vis const PARAMS: #p::usize = <Self as #p::Tensors<#t>>::PARAMS;
+            /// The number of scalar parameters that training updates: those of layers that
+            /// are not frozen.
+            #vis const TRAINABLE_PARAMS: #p::usize = <Self as #p::Tensors<#t>>::TRAINABLE_PARAMS;
 
             /// Creates the network with every layer initialised from `seed`.
             ///
@@ -503,6 +542,26 @@ fn expand_inherent(context: &Context) -> TokenStream {
                 self.gradient_check_batch(x)
             }
 
+            /// Re-initialises the layer named `layer` with its declared initialiser, drawing
+            /// from `rng`; every other tensor keeps its value.
+            ///
+            /// `layer` names a layer with parameters, such as `out`. A nested network is
+            /// re-initialised as a whole; for one of its layers, call its own `reinit`
+            /// (`net.backbone.reinit("hidden", rng)`). A layer declared `#[frozen]` is
+            /// re-initialised too when named.
+            ///
+            /// # Errors
+            ///
+            /// `UnknownLayer`, whose message lists the valid names, when the network has no
+            /// such layer. Nothing changes then.
+            #vis fn #method_reinit(
+                &mut self,
+                layer: &#p::str,
+                rng: &mut #p::Rng,
+            ) -> #p::Result<(), #p::UnknownLayer> {
+                #reinit_body
+            }
+
             /// Like `gradient_check`, for a batch.
             #vis fn #method_gradient_check_batch<const B: #p::usize>(
                 &mut self,
@@ -512,6 +571,29 @@ fn expand_inherent(context: &Context) -> TokenStream {
                 #p::gradient_check::<#t, Self, #input, #output, { B }>(self, x, step)
             }
         }
+    }
+}
+
+/// The body of `reinit`: one comparison per layer with parameters, then the error.
+fn reinit_body(context: &Context) -> TokenStream {
+    let p = &context.private;
+    let layers: Vec<&LayerModel> = context.field_layers().collect();
+    let names: Vec<String> = layers.iter().map(|layer| layer.field.to_string()).collect();
+
+    let steps = layers.iter().zip(&names).map(|(layer, name)| {
+        let init = init_layer(context, layer);
+        quote! {
+            if layer == #name {
+                #init
+                return #p::Result::Ok(());
+            }
+        }
+    });
+    let unused_rng = layers.is_empty().then(|| quote!(let _ = rng;));
+    quote! {
+        #unused_rng
+        #(#steps)*
+        #p::Result::Err(#p::UnknownLayer::new(layer, &[#(#names),*]))
     }
 }
 
@@ -634,7 +716,7 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
 fn grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
     let p = &context.private;
     let field = &layer.field;
-    if layer.kind.has_field() {
+    if layer.has_grads() {
         quote!(&mut grads.#field)
     } else {
         quote!(&mut #p::NoGrads)
@@ -646,8 +728,8 @@ fn grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
 fn backward_steps(context: &Context) -> TokenStream {
     let layers = &context.model.layers;
     let mut steps = Vec::new();
-    if context.field_layers().next().is_none() {
-        // No layer has parameters, so nothing else uses `grads`.
+    if context.grad_layers().next().is_none() {
+        // No layer has gradients, so nothing else uses `grads`.
         steps.push(quote!(let _ = &grads;));
     }
     let mut current = quote!(grad_out);
@@ -690,11 +772,11 @@ fn backward_input_steps(context: &Context) -> TokenStream {
     quote!(#(#steps)*)
 }
 
-/// Backward from the last layer down to the first layer with parameters, which only
-/// accumulates its gradients; layers before it need nothing.
+/// Backward from the last layer down to the first layer with gradients, which only
+/// accumulates them; layers before it, frozen ones included, need nothing.
 fn accumulate_steps(context: &Context) -> TokenStream {
     let layers = &context.model.layers;
-    let Some(first_param) = layers.iter().position(|layer| layer.kind.has_field()) else {
+    let Some(first_param) = layers.iter().position(LayerModel::has_grads) else {
         return quote!(let _ = (trace, grad_out, grads););
     };
     let mut steps = Vec::new();
@@ -721,6 +803,10 @@ fn accumulate_steps(context: &Context) -> TokenStream {
 
 /// `Tensors` for the network and for its gradients: tensor `i` is found by subtracting
 /// the tensor counts of the layers before it.
+///
+/// The network lists every layer with parameters and its gradients only those that are
+/// not frozen. The network's trainable view (`trainable_index`) skips the same tensors, so
+/// trainable tensor `i` of the network is tensor `i` of the gradients.
 fn expand_tensors(context: &Context) -> TokenStream {
     let Context { model, grads, .. } = context;
     let network_types: Vec<_> = context
@@ -728,16 +814,54 @@ fn expand_tensors(context: &Context) -> TokenStream {
         .map(|layer| context.layer_type(layer))
         .collect();
     let grad_types: Vec<_> = context
-        .field_layers()
+        .grad_layers()
         .map(|layer| {
             let layer_trait = context.layer_trait(layer);
             quote!(#layer_trait::Grads)
         })
         .collect();
     let fields: Vec<_> = context.field_layers().map(|layer| &layer.field).collect();
-    let network_impl = tensors_impl(context, &model.name, &fields, &network_types);
-    let grads_impl = tensors_impl(context, grads, &fields, &grad_types);
+    let grad_fields: Vec<_> = context.grad_layers().map(|layer| &layer.field).collect();
+    let trainable = trainable_items(context, &network_types);
+    let network_impl = tensors_impl(context, &model.name, &fields, &network_types, trainable);
+    let grads_impl = tensors_impl(
+        context,
+        grads,
+        &grad_fields,
+        &grad_types,
+        TokenStream::new(),
+    );
     quote!(#network_impl #grads_impl)
+}
+
+/// The network's trainable view: the layers' trainable counts added up, and trainable
+/// tensor `i` mapped to the index of its layer's tensor among all tensors.
+fn trainable_items(context: &Context, types: &[TokenStream]) -> TokenStream {
+    let Context {
+        scalar: t,
+        private: p,
+        ..
+    } = context;
+    let count = sum_of(context, types, quote!(TRAINABLE_COUNT));
+    let params = sum_of(context, types, quote!(TRAINABLE_PARAMS));
+    let owner_returns = types.iter().enumerate().map(|(k, ty)| {
+        let index = quote!(<#ty as #p::Tensors<#t>>::trainable_index(i));
+        if k == 0 {
+            return index;
+        }
+        // The tensors of the layers before this one come first among all tensors.
+        let offset = sum_of(context, &types[..k], quote!(COUNT));
+        quote!(#index.map(|index| index + 0))
+    });
+    let trainable_index = dispatch(context, types, quote!(TRAINABLE_COUNT), owner_returns);
+    quote! {
+        const TRAINABLE_COUNT: #p::usize = #count;
+        const TRAINABLE_PARAMS: #p::usize = #params;
+
+        fn trainable_index(i: #p::usize) -> #p::Option<#p::usize> {
+            #trainable_index
+        }
+    }
 }
 
 fn tensors_impl(
@@ -745,6 +869,7 @@ fn tensors_impl(
     self_type: &Ident,
     fields: &[&Ident],
     types: &[TokenStream],
+    extra_items: TokenStream,
 ) -> TokenStream {
     let Context {
         scalar: t,
@@ -758,6 +883,7 @@ fn tensors_impl(
     let tensor = dispatch(
         context,
         types,
+        quote!(COUNT),
         fields
             .iter()
             .map(|field| quote!(#p::Tensors::<#t>::tensor(&self.#field, i))),
@@ -765,6 +891,7 @@ fn tensors_impl(
     let tensor_mut = dispatch(
         context,
         types,
+        quote!(COUNT),
         fields
             .iter()
             .map(|field| quote!(#p::Tensors::<#t>::tensor_mut(&mut self.#field, i))),
@@ -772,6 +899,7 @@ fn tensors_impl(
     let tensor_info = dispatch(
         context,
         types,
+        quote!(COUNT),
         fields.iter().zip(types).map(|(field, ty)| {
             let name = field.to_string();
             quote!(<#ty as #p::Tensors<#t>>::tensor_info(i).map(|info| info.prefixed(#name)))
@@ -795,6 +923,8 @@ fn tensors_impl(
             fn tensor_info(i: #p::usize) -> #p::Option<#p::TensorInfo> {
                 #tensor_info
             }
+
+            #extra_items
         }
     }
 }
@@ -816,10 +946,12 @@ fn sum_of(context: &Context, types: &[TokenStream], constant: TokenStream) -> To
 }
 
 /// Finds the layer that owns tensor `i` and returns `owner_returns` for it: each layer
-/// either owns `i` or passes on `i` minus its tensor count.
+/// either owns `i` or passes on `i` minus its tensor count, the `Tensors` constant
+/// `count` (`COUNT`, or `TRAINABLE_COUNT` for trainable tensors).
 fn dispatch(
     context: &Context,
     types: &[TokenStream],
+    count: TokenStream,
     owner_returns: impl Iterator<Item = TokenStream>,
 ) -> TokenStream {
     let Context {
@@ -829,10 +961,10 @@ fn dispatch(
     } = context;
     let mut body = TokenStream::new();
     for (k, (ty, result)) in types.iter().zip(owner_returns).enumerate() {
-        let count = quote!(<#ty as #p::Tensors<#t>>::COUNT);
-        body.extend(quote!(if i < #count { return #result; }));
+        let layer_count = quote!(<#ty as #p::Tensors<#t>>::#count);
+        body.extend(quote!(if i < #layer_count { return #result; }));
         if k + 1 < types.len() {
-            body.extend(quote!(let i = i - #count;));
+            body.extend(quote!(let i = i - #layer_count;));
         }
     }
     if types.is_empty() {
@@ -861,21 +993,15 @@ fn expand_network_impl(context: &Context) -> TokenStream {
         Scalar::F64 => "f64",
     };
 
-    let inits = context.field_layers().map(|layer| {
-        let field = &layer.field;
-        match &layer.kind {
-            Kind::Dense { init, .. } => quote!(self.#field.init_with(#p::Init::#init, rng);),
-            _ => {
-                let layer_trait = context.layer_trait(layer);
-                quote!(#layer_trait::init(&mut self.#field, rng);)
-            }
-        }
-    });
+    // Frozen layers keep their parameters, as `Frozen::init` does.
+    let inits = context
+        .field_layers()
+        .filter(|layer| !layer.frozen)
+        .map(|layer| init_layer(context, layer));
     let rows = model.layers.iter().map(|layer| summary_row(context, layer));
     let unused_rng = context
         .field_layers()
-        .next()
-        .is_none()
+        .all(|layer| layer.frozen)
         .then(|| quote!(let _ = &rng;));
 
     quote! {
@@ -906,6 +1032,26 @@ fn expand_network_impl(context: &Context) -> TokenStream {
     }
 }
 
+/// Initialises a layer with parameters with its declared initialiser: the `init` option
+/// of a `Dense`, otherwise the layer's own `Layer::init`. A frozen layer is initialised
+/// through its declared type, which `Frozen` wraps.
+fn init_layer(context: &Context, layer: &LayerModel) -> TokenStream {
+    let p = &context.private;
+    let field = &layer.field;
+    let value = if layer.frozen {
+        quote!(self.#field.0)
+    } else {
+        quote!(self.#field)
+    };
+    match &layer.kind {
+        Kind::Dense { init, .. } => quote!(#value.init_with(#p::Init::#init, rng);),
+        _ => {
+            let layer_trait = context.declared_layer_trait(layer);
+            quote!(#layer_trait::init(&mut #value, rng);)
+        }
+    }
+}
+
 /// The summary row of one layer: its name, kind, output width and parameter count.
 fn summary_row(context: &Context, layer: &LayerModel) -> TokenStream {
     let Context {
@@ -921,8 +1067,14 @@ fn summary_row(context: &Context, layer: &LayerModel) -> TokenStream {
     let kind = match &layer.kind {
         Kind::Custom(path) | Kind::Network(path) => {
             let text = quote!(#path).to_string().replace(' ', "");
+            let text = if layer.frozen {
+                format!("frozen {text}")
+            } else {
+                text
+            };
             quote!(#text)
         }
+        Kind::Dense { .. } if layer.frozen => quote!("frozen Dense"),
         _ => {
             let own_trait = context.own_layer_trait(layer);
             quote!(#own_trait::KIND)

@@ -28,6 +28,32 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// See the `static-nn` crate documentation for the full grammar and what is generated.
+///
+/// # Transfer learning
+///
+/// `#[frozen]` before a layer with parameters freezes it: `#[frozen] backbone: Features`
+/// or `#[frozen] hidden: Dense(32)`. The field then has type `Frozen<Features>` (which
+/// dereferences to `Features`, so `net.hidden.weight` still reads the weights), and:
+///
+/// - the gradients struct has no field for the layer, so no gradient and no optimizer
+///   state exists for it, and the backward pass computes only the gradient that flows
+///   through it to earlier layers;
+/// - weight files still save and load its tensors (`Tensors` lists them), while
+///   optimizers skip them (`Trainable` does not);
+/// - `init`, and so `new`, leave it unchanged, which means zero in a new network. Assign
+///   trained weights (`net.backbone = Frozen(pretrained.backbone)`), load a weights
+///   file, or call `reinit` with its name.
+///
+/// To unfreeze a layer for a second, gentler phase, declare a second network without
+/// `#[frozen]` and move the weights by type: `phase2.backbone =
+/// phase1.backbone.into_inner()`. The two networks have different gradient types, so the
+/// first phase's optimizer state cannot be applied to the second one by mistake; create a
+/// new optimizer, and use `LayerRates` to give the backbone a lower learning rate.
+///
+/// Every network gets `reinit(&mut self, layer: &str, rng)`, which re-initialises one
+/// layer by name with its declared initialiser and leaves every other tensor unchanged;
+/// an unknown name gives an `UnknownLayer` error that lists the valid names. The typed
+/// form is `net.out.init_with(Init::GlorotUniform, &mut rng)`.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     let input = proc_macro2::TokenStream::from(input);

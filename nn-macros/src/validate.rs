@@ -117,6 +117,7 @@ impl Kind {
 }
 
 pub struct LayerModel {
+    /// The attributes passed through to the struct field, without `#[frozen]`.
     pub attrs: Vec<Attribute>,
     pub name: Option<Ident>,
     /// The struct and trace field: the layer's name, or `layer_<index>` when unnamed.
@@ -128,9 +129,18 @@ pub struct LayerModel {
     /// The token a compile-time error points at if the layer does not map `input` to
     /// `output` values: the layer type, or the stated input of a `Dense`.
     pub fit_span: Span,
+    /// Whether the layer is declared `#[frozen]`: its field is wrapped in `Frozen`, and the
+    /// gradients have no field for it.
+    pub frozen: bool,
 }
 
 impl LayerModel {
+    /// Returns whether the layer has a field in the gradients: it has parameters and is
+    /// not frozen.
+    pub fn has_grads(&self) -> bool {
+        self.kind.has_field() && !self.frozen
+    }
+
     /// Returns whether only the compiler can tell if the layer maps `input` to `output`
     /// values: true for user layers, and for a `Dense` with a stated input after a
     /// nested network.
@@ -230,11 +240,17 @@ pub fn validate(declaration: &Declaration) -> Result<Model, syn::Error> {
         };
         check_duplicate_name(entry, &mut names, &mut errors);
         check_layer_attrs(entry, &mut errors);
-        let Some(model) = check_layer(index, entry, layer, &source, scalar, &mut errors) else {
+        let frozen = check_frozen(entry, &mut errors);
+        let Some(mut model) = check_layer(index, entry, layer, &source, scalar, &mut errors)
+        else {
             // The layer's output is unknown; later size checks would only repeat the error.
             source.size = Size::Deferred(quote!(0));
             continue;
         };
+        if let Some(attr) = frozen {
+            check_frozen_kind(&model, attr, &mut errors);
+            model.frozen = true;
+        }
         if model.kind.has_field() {
             source.layer = model.name.as_ref().map(Ident::to_string);
         }
@@ -295,6 +311,14 @@ fn split_input<'a>(
             None
         }
     };
+    if let EntryBody::Shape(_) = &first.body
+        && let Some(attr) = first.attrs.iter().find(|attr| is_frozen(attr))
+    {
+        errors.push_spanned(
+            attr,
+            "`#[frozen]` applies to layers with parameters, not to the input shape; remove it",
+        );
+    }
     let skip = usize::from(matches!(first.body, EntryBody::Shape(_)));
 
     let rest: Vec<_> = entries.iter().enumerate().skip(skip).collect();
@@ -454,6 +478,38 @@ fn check_layer_attrs(entry: &Entry, errors: &mut Errors) {
     }
 }
 
+/// Returns whether `attr` is `#[frozen]`, with or without arguments.
+fn is_frozen(attr: &Attribute) -> bool {
+    attr.path().is_ident("frozen")
+}
+
+/// Finds `#[frozen]` among a layer's attributes, reporting arguments and repetitions.
+fn check_frozen<'a>(entry: &'a Entry, errors: &mut Errors) -> Option<&'a Attribute> {
+    let mut found = None;
+    for attr in entry.attrs.iter().filter(|attr| is_frozen(attr)) {
+        if !matches!(attr.meta, syn::Meta::Path(_)) {
+            errors.push_spanned(attr, "`#[frozen]` takes no arguments; write `#[frozen]`");
+        }
+        if found.is_some() {
+            errors.push_spanned(attr, "duplicate `#[frozen]`; write it once per layer");
+        }
+        found.get_or_insert(attr);
+    }
+    found
+}
+
+/// Reports `#[frozen]` on a layer without parameters, which has nothing to freeze.
+fn check_frozen_kind(model: &LayerModel, attr: &Attribute, errors: &mut Errors) {
+    if model.kind.has_field() {
+        return;
+    }
+    let kind = model.kind.display_name();
+    errors.push_spanned(
+        attr,
+        format!("`#[frozen]` applies to layers with parameters, but `{kind}` has none; remove the attribute"),
+    );
+}
+
 /// Checks one layer and infers its output size.
 fn check_layer(
     index: usize,
@@ -488,14 +544,21 @@ fn check_layer(
         Some(name) => name.clone(),
         None => Ident::new(&format!("layer_{index}"), layer.path.span()),
     };
+    let attrs = entry
+        .attrs
+        .iter()
+        .filter(|attr| !is_frozen(attr))
+        .cloned()
+        .collect();
     Some(LayerModel {
-        attrs: entry.attrs.clone(),
+        attrs,
         name: entry.name.clone(),
         field,
         kind,
         input: source.size.clone(),
         output,
         fit_span,
+        frozen: false,
     })
 }
 
@@ -784,6 +847,14 @@ fn check_user_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) -> Op
             Some((Kind::Custom(path), Size::Known(output)))
         }
         None => {
+            if let Some(inner) = frozen_wrapper_argument(&path) {
+                let field = entry.name.as_ref().map_or_else(String::new, Ident::to_string);
+                errors.push_spanned(
+                    &layer.path,
+                    format!("to freeze a layer, write `#[frozen] {field}: {inner}`; the macro then makes the field a `Frozen<{inner}>`"),
+                );
+                return None;
+            }
             // Spanned on the layer, so that a type that is not a network is reported there.
             let output = quote_spanned!(layer.path.span()=>
                 <#path as ::static_nn::__private::Network>::OUTPUT
@@ -791,6 +862,20 @@ fn check_user_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) -> Op
             Some((Kind::Network(path), Size::Deferred(output)))
         }
     }
+}
+
+/// The type argument of a path written `Frozen<Type>`, as text. Generated networks take
+/// no generic arguments, so such a path is the wrapper type, not a network.
+fn frozen_wrapper_argument(path: &Path) -> Option<String> {
+    let last = path.segments.last()?;
+    if last.ident != "Frozen" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    let text = arguments.args.to_token_stream().to_string();
+    Some(text.replace(" < ", "<").replace(" >", ">").replace(" ,", ","))
 }
 
 fn check_stated_output(

@@ -1,13 +1,15 @@
-//! Built-in layers: dense, activations and dropout.
+//! Built-in layers: dense, activations and dropout, and the frozen wrapper.
 
 mod activation;
 mod dense;
 mod dropout;
+mod frozen;
 mod softmax;
 
 pub use activation::{Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Tanh};
 pub use dense::{Dense, DenseGrads};
 pub use dropout::Dropout;
+pub use frozen::Frozen;
 pub use softmax::Softmax;
 
 use crate::tensors::{TensorInfo, Tensors};

@@ -10,7 +10,7 @@ use crate::optim::{
     LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative, check_positive,
     check_unit_interval, for_each_tensor, state_tensor,
 };
-use crate::tensors::Tensors;
+use crate::tensors::{Tensors, Trainable};
 
 /// The settings of [`Adam`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -158,7 +158,7 @@ impl<G: bytemuck::Zeroable, S: StateBuffer<G>> LearningRate for Adam<G, S> {
 impl<T, P, G, S> Optimizer<T, P, G> for Adam<G, S>
 where
     T: Float,
-    P: Tensors<T>,
+    P: Trainable<T>,
     G: Tensors<T> + bytemuck::Zeroable,
     S: StateBuffer<G>,
 {
@@ -231,7 +231,7 @@ impl<G: bytemuck::Zeroable, S: StateBuffer<G>> Moments<G, S> {
     ) -> Result<(), OptimError>
     where
         T: Float,
-        P: Tensors<T>,
+        P: Trainable<T>,
         G: Tensors<T>,
     {
         // NOTE: the step number `t` of the bias correction is shared by all tensors, but

@@ -6,7 +6,7 @@ use alloc::boxed::Box;
 use crate::float::Float;
 use crate::optim::adam::{AdamSettings, Moments};
 use crate::optim::{LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative};
-use crate::tensors::Tensors;
+use crate::tensors::{Tensors, Trainable};
 
 /// The settings of [`AdamW`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -154,7 +154,7 @@ impl<G: bytemuck::Zeroable, S: StateBuffer<G>> LearningRate for AdamW<G, S> {
 impl<T, P, G, S> Optimizer<T, P, G> for AdamW<G, S>
 where
     T: Float,
-    P: Tensors<T>,
+    P: Trainable<T>,
     G: Tensors<T> + bytemuck::Zeroable,
     S: StateBuffer<G>,
 {

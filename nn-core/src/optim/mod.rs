@@ -1,9 +1,10 @@
 //! Optimizers, learning-rate schedules and gradient clipping.
 //!
-//! An optimizer walks tensor `i` of the parameters, of the gradients and of its own state
-//! buffers in lockstep, through the [`Tensors`] index. The state buffers are values of
-//! the gradient type `G`, so they are typed like the network and need no allocation:
-//! [`Adam`] for a generated `Net` stores two `NetGrads`. For networks too large for the
+//! An optimizer walks trainable tensor `i` of the parameters ([`Trainable`]) and tensor
+//! `i` of the gradients and of its own state buffers ([`Tensors`]) in lockstep. The
+//! state buffers are values of the gradient type `G`, so they are typed like the network
+//! and need no allocation: [`Adam`] for a generated `Net` stores two `NetGrads`, which
+//! have no fields for frozen layers. For networks too large for the
 //! stack, the `new_boxed` constructors (`alloc` feature) put each buffer in a `Box<G>`.
 //!
 //! The update rules follow the algorithms in PyTorch's documentation of `torch.optim`
@@ -34,6 +35,7 @@
 mod adam;
 mod adamw;
 mod clip;
+mod layer_rates;
 mod rmsprop;
 mod schedule;
 mod sgd;
@@ -44,11 +46,12 @@ use core::fmt;
 use alloc::boxed::Box;
 
 use crate::float::Float;
-use crate::tensors::Tensors;
+use crate::tensors::{TensorName, Tensors, Trainable};
 
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
+pub use layer_rates::{LayerRates, MAX_LAYER_RATES};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{Constant, CosineAnnealing, Schedule, StepDecay, Warmup};
 pub use sgd::{Sgd, SgdConfig};
@@ -70,8 +73,11 @@ pub trait LearningRate {
     fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), OptimError>;
 }
 
-/// Updates parameters `P` from gradients `G`, where tensor `i` of both is the same
-/// tensor.
+/// Updates parameters `P` from gradients `G`, where trainable tensor `i` of `P` and tensor
+/// `i` of `G` are the same tensor.
+///
+/// The parameters' tensors that are not trainable (those of frozen layers) are never
+/// read or written.
 ///
 /// # Errors
 ///
@@ -79,8 +85,8 @@ pub trait LearningRate {
 /// [`OptimError::TensorLengthMismatch`] when `params` and `grads` do not list tensors of
 /// the same lengths, and then change nothing. A generated network and its gradient type
 /// always match.
-pub trait Optimizer<T: Float, P: Tensors<T>, G: Tensors<T>>: LearningRate {
-    /// Applies one update to every tensor of `params`.
+pub trait Optimizer<T: Float, P: Trainable<T>, G: Tensors<T>>: LearningRate {
+    /// Applies one update to every trainable tensor of `params`.
     ///
     /// # Errors
     ///
@@ -91,9 +97,10 @@ pub trait Optimizer<T: Float, P: Tensors<T>, G: Tensors<T>>: LearningRate {
 
     /// Applies one update with a learning rate chosen per tensor.
     ///
-    /// `lr_scale(i)` returns the factor by which tensor `i`'s learning rate is multiplied,
-    /// or `None` to leave tensor `i` and its optimizer state untouched (a frozen tensor).
-    /// The step counter advances for all tensors together.
+    /// `lr_scale(i)` returns the factor by which trainable tensor `i`'s learning rate is
+    /// multiplied, or `None` to leave tensor `i` and its optimizer state untouched.
+    /// The step counter advances for all tensors together. [`LayerRates`] builds
+    /// `lr_scale` from layer names.
     ///
     /// # Errors
     ///
@@ -171,21 +178,40 @@ pub enum OptimError {
         /// The valid range, such as `a number in [0, 1)`.
         expected: &'static str,
     },
-    /// The parameters and the gradients have different numbers of tensors.
+    /// The parameters and the gradients have different numbers of trainable tensors.
     TensorCountMismatch {
-        /// The number of parameter tensors.
+        /// The number of trainable parameter tensors.
         params: usize,
         /// The number of gradient tensors.
         grads: usize,
     },
     /// A parameter tensor and its gradient have different lengths.
     TensorLengthMismatch {
-        /// The tensor index; `Tensors::tensor_info(tensor)` of the parameter type names it.
+        /// The index; `Trainable::trainable_tensor_info(tensor)` of the parameter type
+        /// names it.
         tensor: usize,
         /// The number of parameter values.
         params: usize,
         /// The number of gradient values.
         grads: usize,
+    },
+    /// A [`LayerRates`] factor is negative, infinite or NaN.
+    InvalidLayerRate {
+        /// The layer or tensor name the factor was given for.
+        prefix: TensorName,
+        /// The rejected factor.
+        factor: f64,
+    },
+    /// A [`LayerRates`] has no room for another name.
+    TooManyLayerRates {
+        /// The name that did not fit.
+        prefix: TensorName,
+    },
+    /// A [`LayerRates`] name matches no trainable tensor of the parameters: it is
+    /// misspelt, or it names a frozen layer, which has no trainable tensors.
+    LayerRateMatchesNothing {
+        /// The name.
+        prefix: TensorName,
     },
 }
 
@@ -214,6 +240,22 @@ impl fmt::Display for OptimError {
                 f,
                 "tensor {tensor} has {params} parameter values but {grads} gradient values; \
                  pass the gradients of the same network"
+            ),
+            Self::InvalidLayerRate { prefix, factor } => write!(
+                f,
+                "invalid learning-rate factor {factor} for `{prefix}`: expected a finite number >= 0"
+            ),
+            Self::TooManyLayerRates { prefix } => write!(
+                f,
+                "cannot add a learning-rate factor for `{prefix}`: a LayerRates holds at most \
+                 {MAX_LAYER_RATES} names; give a common prefix such as `backbone` instead of \
+                 each of its layers"
+            ),
+            Self::LayerRateMatchesNothing { prefix } => write!(
+                f,
+                "the learning-rate factor for `{prefix}` matches no trainable tensor; \
+                 give a layer name such as `hidden` or a tensor name such as `hidden.bias`, \
+                 and note that frozen layers have no trainable tensors"
             ),
         }
     }
@@ -271,20 +313,21 @@ pub(crate) fn check_positive(
     check_setting(valid, component, setting, value, "a finite number > 0")
 }
 
-/// Checks that `params` and `grads` list the same number of tensors with equal lengths.
+/// Checks that the trainable tensors of `params` and the tensors of `grads` agree in
+/// number and lengths.
 pub(crate) fn check_shapes<T, P, G>(params: &P, grads: &G) -> Result<(), OptimError>
 where
-    P: Tensors<T>,
+    P: Trainable<T>,
     G: Tensors<T>,
 {
-    if P::COUNT != G::COUNT {
+    if P::TRAINABLE_COUNT != G::COUNT {
         return Err(OptimError::TensorCountMismatch {
-            params: P::COUNT,
+            params: P::TRAINABLE_COUNT,
             grads: G::COUNT,
         });
     }
     for tensor in 0..G::COUNT {
-        let params_len = params.tensor(tensor).map_or(0, <[T]>::len);
+        let params_len = params.trainable_tensor(tensor).map_or(0, <[T]>::len);
         let grads_len = grads.tensor(tensor).map_or(0, <[T]>::len);
         if params_len != grads_len {
             return Err(OptimError::TensorLengthMismatch {
@@ -297,8 +340,8 @@ where
     Ok(())
 }
 
-/// Checks the shapes, then calls `update(i, scale, params_i, grads_i)` for each tensor
-/// `i` that `lr_scale` does not freeze.
+/// Checks the shapes, then calls `update(i, scale, params_i, grads_i)` for each trainable
+/// tensor `i` that `lr_scale` does not skip.
 ///
 /// This loop is the one place that pairs tensors, so per-tensor rules (frozen layers,
 /// per-layer learning rates) live in `lr_scale`.
@@ -309,7 +352,7 @@ pub(crate) fn for_each_tensor<T, P, G>(
     mut update: impl FnMut(usize, f64, &mut [T], &[T]),
 ) -> Result<(), OptimError>
 where
-    P: Tensors<T>,
+    P: Trainable<T>,
     G: Tensors<T>,
 {
     check_shapes(params, grads)?;
@@ -317,7 +360,8 @@ where
         let Some(scale) = lr_scale(tensor) else {
             continue;
         };
-        if let (Some(values), Some(gradient)) = (params.tensor_mut(tensor), grads.tensor(tensor)) {
+        let pair = (params.trainable_tensor_mut(tensor), grads.tensor(tensor));
+        if let (Some(values), Some(gradient)) = pair {
             update(tensor, scale, values, gradient);
         }
     }

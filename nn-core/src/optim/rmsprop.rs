@@ -10,7 +10,7 @@ use crate::optim::{
     LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative, check_positive,
     check_unit_interval, for_each_tensor, state_tensor,
 };
-use crate::tensors::Tensors;
+use crate::tensors::{Tensors, Trainable};
 
 /// The settings of [`RmsProp`], with PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -236,7 +236,7 @@ impl<T: Float> RmsPropStep<T> {
 impl<T, P, G, S> Optimizer<T, P, G> for RmsProp<G, S>
 where
     T: Float,
-    P: Tensors<T>,
+    P: Trainable<T>,
     G: Tensors<T> + bytemuck::Zeroable,
     S: StateBuffer<G>,
 {

@@ -10,7 +10,7 @@ use crate::optim::{
     LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative, check_setting,
     check_unit_interval, for_each_tensor, state_tensor,
 };
-use crate::tensors::Tensors;
+use crate::tensors::{Tensors, Trainable};
 
 /// The settings of [`Sgd`]. The defaults are PyTorch's: plain gradient descent with
 /// learning rate 0.001.
@@ -234,7 +234,7 @@ impl<T: Float> SgdStep<T> {
 impl<T, P, G, S> Optimizer<T, P, G> for Sgd<G, S>
 where
     T: Float,
-    P: Tensors<T>,
+    P: Trainable<T>,
     G: Tensors<T> + bytemuck::Zeroable,
     S: StateBuffer<G>,
 {

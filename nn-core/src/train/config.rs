@@ -3,7 +3,7 @@
 use std::boxed::Box;
 
 use crate::augment::NoAugmentation;
-use crate::optim::Schedule;
+use crate::optim::{LayerRates, Schedule};
 
 /// Stops training when the validation loss has not improved for `patience` epochs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,6 +44,9 @@ pub struct TrainConfig<const B: usize, A = NoAugmentation> {
     pub early_stopping: Option<EarlyStopping>,
     /// Clips the global gradient norm of each batch to this value.
     pub clip_grad_norm: Option<f64>,
+    /// Learning-rate factors per layer, applied on top of the schedule; `None` trains
+    /// every layer at the optimizer's rate.
+    pub layer_rates: Option<LayerRates>,
     /// Whether to draw a progress bar and print one line per epoch (on stderr).
     pub progress: bool,
     /// The augmentation of training samples; validation samples are never augmented.
@@ -59,6 +62,7 @@ impl<const B: usize> TrainConfig<B> {
             schedule: None,
             early_stopping: None,
             clip_grad_norm: None,
+            layer_rates: None,
             progress: true,
             augment: NoAugmentation,
         }
@@ -75,6 +79,7 @@ impl<const B: usize, A> TrainConfig<B, A> {
             schedule: self.schedule,
             early_stopping: self.early_stopping,
             clip_grad_norm: self.clip_grad_norm,
+            layer_rates: self.layer_rates,
             progress: self.progress,
             augment,
         }
@@ -101,6 +106,16 @@ impl<const B: usize, A> TrainConfig<B, A> {
     /// Clips the global gradient norm of each batch.
     pub fn clip_grad_norm(mut self, max_norm: f64) -> Self {
         self.clip_grad_norm = Some(max_norm);
+        self
+    }
+
+    /// Multiplies the learning rate of each layer by its factor in `rates`, for example
+    /// to fine-tune a pretrained backbone more gently than a new head.
+    ///
+    /// [`fit`](super::fit) rejects a name that matches no trainable tensor of the network
+    /// before the first epoch.
+    pub fn layer_rates(mut self, rates: LayerRates) -> Self {
+        self.layer_rates = Some(rates);
         self
     }
 

@@ -16,9 +16,9 @@ use crate::float::Float;
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::network::Network;
-use crate::optim::{Optimizer, clip_grad_norm};
+use crate::optim::{OptimError, Optimizer, clip_grad_norm};
 use crate::rng::Rng;
-use crate::tensors::Tensors;
+use crate::tensors::{Tensors, Trainable};
 
 /// The gradient type of network `N`.
 type GradsOf<T, N, const IN: usize, const OUT: usize> = <N as Layer<T, IN, OUT>>::Grads;
@@ -35,8 +35,10 @@ type GradsOf<T, N, const IN: usize, const OUT: usize> = <N as Layer<T, IN, OUT>>
 /// # Errors
 ///
 /// Stops with [`TrainError::NonFiniteLoss`] naming the epoch and batch when a loss becomes
-/// NaN or infinite, and rejects a training set smaller than one batch and early stopping
-/// without a validation set. The network keeps the parameters of the last finished step.
+/// NaN or infinite, and rejects a training set smaller than one batch, early stopping
+/// without a validation set, and layer rates ([`TrainConfig::layer_rates`]) with a name
+/// that matches no trainable tensor. The network keeps the parameters of the last
+/// finished step.
 pub fn fit<T, N, O, L, A, const IN: usize, const OUT: usize, const B: usize>(
     net: &mut N,
     optimizer: &mut O,
@@ -61,6 +63,7 @@ where
     if config.early_stopping.is_some() && validation.is_none() {
         return Err(TrainError::NoValidationSet);
     }
+    let layer_factors = layer_factors::<T, N, B, A>(config).map_err(TrainError::Optimizer)?;
 
     let mut rng = Rng::seed_from_u64(config.seed);
     let mut grads: Box<GradsOf<T, N, IN, OUT>> = bytemuck::zeroed_box();
@@ -104,7 +107,14 @@ where
             if let Some(max_norm) = config.clip_grad_norm {
                 clip_grad_norm(&mut *grads, max_norm).map_err(TrainError::Optimizer)?;
             }
-            optimizer.step(net, &grads).map_err(TrainError::Optimizer)?;
+            match &layer_factors {
+                Some(factors) => {
+                    let scale = |i: usize| factors.get(i).copied().flatten();
+                    optimizer.step_scaled(net, &grads, &scale)
+                }
+                None => optimizer.step(net, &grads),
+            }
+            .map_err(TrainError::Optimizer)?;
 
             epoch_loss += batch_loss;
             correct += count_correct(train, chunk, &outputs);
@@ -158,6 +168,21 @@ where
         }
     }
     Ok(history)
+}
+
+/// The learning-rate scale of each trainable tensor of `N` under the configured layer
+/// rates, or `None` without layer rates.
+fn layer_factors<T, N, const B: usize, A>(
+    config: &TrainConfig<B, A>,
+) -> Result<Option<Vec<Option<f64>>>, OptimError>
+where
+    N: Trainable<T>,
+{
+    let Some(rates) = &config.layer_rates else {
+        return Ok(None);
+    };
+    rates.check::<T, N>()?;
+    Ok(Some((0..N::TRAINABLE_COUNT).map(|i| rates.scale::<T, N>(i)).collect()))
 }
 
 /// Copies the samples at `indices` into batch matrices, one sample per column, and
