@@ -599,7 +599,11 @@ pub fn compare_with_macro() -> Result<(), String> {
         let (mut generated, mut copy) = (IrisNet::new(42), HandIrisNet::new(42));
         let generated_result = generated.reinit(layer, &mut Rng::seed_from_u64(3));
         let copy_result = copy.reinit(layer, &mut Rng::seed_from_u64(3));
-        same(&format!("reinit(\"{layer}\")"), &generated_result, &copy_result)?;
+        same(
+            &format!("reinit(\"{layer}\")"),
+            &generated_result,
+            &copy_result,
+        )?;
         for i in 0..<IrisNet as Tensors<f32>>::COUNT {
             let name = format!("tensor {i} after reinit(\"{layer}\")");
             same(&name, &generated.tensor(i), &copy.tensor(i))?;

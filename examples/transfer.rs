@@ -13,6 +13,14 @@
 //! It prints the test accuracy on the digits 5-9 of the test set after each step. Seeds
 //! are fixed, so the numbers repeat on the same machine.
 //!
+//! NOTE: on this data set the baseline wins. With seed 2026 (x86-64, release build) the
+//! frozen backbone with a new head reaches 79.5%, fine-tuning with the backbone open
+//! 82.1%, and training from scratch 94.2%; seeds 1 to 3 give the same order. The frozen
+//! head fits its 100 training images (99%), so the features learnt on 0-4 generalise to
+//! 5-9 worse than features learnt on 5-9 itself, and 100 images of 8x8 digits are enough
+//! for this small network. The example shows how transfer learning is written; it is no
+//! evidence that it helps here.
+//!
 //! Run with `cargo run --release --example transfer`.
 
 mod common;
@@ -94,7 +102,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let scratch = from_scratch(&few)?;
     let scratch_accuracy = accuracy(&scratch, &high_test);
 
-    println!("\ntest accuracy on digits 5-9 after learning from {} images:", few.len());
+    println!(
+        "\ntest accuracy on digits 5-9 after learning from {} images:",
+        few.len()
+    );
     println!(
         "  pretrained backbone, frozen, new head:  {:.2}%",
         frozen_accuracy * 100.0
@@ -209,7 +220,7 @@ fn from_scratch(few: &FiveDigits) -> Result<HighDigitNet, Box<dyn Error>> {
     Ok(net)
 }
 
-/// The images of the digits in `digits` (five of them), relabelled 0-4 in order.
+/// Returns the images of the digits in `digits` (five of them), relabelled 0-4 in order.
 fn digits_in(data: &Digits, digits: Range<usize>) -> Result<FiveDigits, Box<dyn Error>> {
     let labels = data.labels().ok_or("the digits data set has no labels")?;
     let indices: Vec<usize> = (0..data.len())
@@ -222,10 +233,13 @@ fn digits_in(data: &Digits, digits: Range<usize>) -> Result<FiveDigits, Box<dyn 
         .iter()
         .map(|label| label - digits.start)
         .collect();
-    Ok(FiveDigits::from_labels(chosen.inputs().to_vec(), relabelled)?)
+    Ok(FiveDigits::from_labels(
+        chosen.inputs().to_vec(),
+        relabelled,
+    )?)
 }
 
-/// The first `count` images of each class in an order shuffled with `rng`.
+/// Picks `count` images of each class, the first ones in an order shuffled with `rng`.
 fn per_class(data: &FiveDigits, count: usize, rng: &mut Rng) -> Result<FiveDigits, Box<dyn Error>> {
     let labels = data.labels().ok_or("the digits data set has no labels")?;
     let mut taken = [0usize; 5];
@@ -241,8 +255,9 @@ fn per_class(data: &FiveDigits, count: usize, rng: &mut Rng) -> Result<FiveDigit
     Ok(data.select(&chosen)?)
 }
 
-/// The fraction of `data` that `net` classifies correctly.
+/// Returns the fraction of `data` that `net` classifies correctly.
 fn accuracy<N: Layer<f32, 64, 5>>(net: &N, data: &FiveDigits) -> f64 {
-    let evaluation = evaluate::<f32, N, SoftmaxCrossEntropy, 64, 5, 32>(net, &SoftmaxCrossEntropy, data);
+    let evaluation =
+        evaluate::<f32, N, SoftmaxCrossEntropy, 64, 5, 32>(net, &SoftmaxCrossEntropy, data);
     evaluation.accuracy.unwrap_or(0.0)
 }

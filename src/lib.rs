@@ -43,10 +43,10 @@ pub mod prelude {
     pub use nn_core::data::{DataError, Dataset, PartialBatch, Standardizer};
     #[cfg(feature = "alloc")]
     pub use nn_core::heap::HeapNew;
+    pub use nn_core::layers::Frozen;
     pub use nn_core::loss::{
         BinaryCrossEntropyWithLogits, ClassLoss, Huber, Loss, MeanSquaredError, SoftmaxCrossEntropy,
     };
-    pub use nn_core::layers::Frozen;
     pub use nn_core::optim::{
         Adam, AdamConfig, AdamW, AdamWConfig, Constant, CosineAnnealing, LayerRates, LearningRate,
         Optimizer, RmsProp, RmsPropConfig, Schedule, Sgd, SgdConfig, StepDecay, Warmup,

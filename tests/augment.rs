@@ -8,19 +8,19 @@ use static_nn::core::augment::{
 };
 use static_nn::prelude::*;
 
-/// A 5x5 image with every pixel 0 except `(row, col)`, which is 1.
+/// Returns a 5x5 image with every pixel 0 except `(row, col)`, which is 1.
 fn dot(row: usize, col: usize) -> SVector<f32, 25> {
     let mut image = SVector::zeros();
     image[row * 5 + col] = 1.0;
     image
 }
 
-/// A 4x4 image whose pixel `(r, c)` holds `4 * r + c`, so no two pixels are equal.
+/// Returns a 4x4 image whose pixel `(r, c)` is `4 * r + c`, so no two pixels are equal.
 fn numbered() -> SVector<f32, 16> {
     SVector::from_fn(|i, _| i as f32)
 }
 
-/// An 8x8 image of uniform random values in [0, 16), like a raw digit.
+/// Returns an 8x8 image of uniform random values in [0, 16), like a raw digit.
 fn random_digit(seed: u64) -> SVector<f32, 64> {
     let mut rng = Rng::seed_from_u64(seed);
     SVector::from_fn(|_, _| rng.uniform(0.0, 16.0))
@@ -64,7 +64,7 @@ fn shift_fills_entering_pixels() {
 }
 
 #[test]
-fn random_shift_is_a_whole_pixel_shift_within_range() {
+fn random_shift_stays_within_range() {
     let shift = Shift::<5, 5>::new(1).unwrap();
     let mut rng = Rng::seed_from_u64(3);
     let mut seen = [[false; 3]; 3];
@@ -165,7 +165,7 @@ fn rotation_interpolates_between_pixels() {
 }
 
 #[test]
-fn rotation_keeps_a_constant_image_filled_with_the_same_value() {
+fn rotation_keeps_constant_image_constant() {
     // Bilinear weights sum to 1, so a constant image with the same fill stays constant.
     let constant = SVector::<f32, 64>::from_element(3.0);
     let rotate = Rotate::<8, 8>::new(30.0).unwrap().fill_value(3.0).unwrap();
@@ -257,7 +257,7 @@ fn erasing_probability_sets_the_share_of_erased_images() {
     assert!((900..1100).contains(&erased), "{erased} of {trials} erased");
 }
 
-/// Every transform at once, on an 8x8 image.
+/// Returns every transform at once, for 8x8 images.
 fn all_transforms() -> impl Augment<f32, 64> {
     (
         Shift::<8, 8>::new(2).unwrap(),
@@ -324,7 +324,7 @@ fn each_transform_is_reproducible_and_seed_dependent() {
 }
 
 #[test]
-fn noise_has_zero_mean_and_the_given_std_dev() {
+fn noise_mean_and_std_dev() {
     let noise = Noise::new(0.7).unwrap();
     let mut rng = Rng::seed_from_u64(31);
     let (mut sum, mut sum_sq, mut count) = (0.0f64, 0.0f64, 0usize);
@@ -433,6 +433,7 @@ fn invalid_settings_are_rejected_with_errors() {
     assert_eq!(rejected_setting(Noise::new(f64::NAN)), "std_dev");
     assert_eq!(rejected_setting(RandomScale::new(1.5)), "strength");
     assert_eq!(rejected_setting(RandomScale::new(-0.5)), "strength");
+
     let noise = Noise::new(1.0).unwrap();
     assert_eq!(
         rejected_setting(RandomApply::new(noise, 1.01)),
@@ -442,6 +443,7 @@ fn invalid_settings_are_rejected_with_errors() {
         rejected_setting(RandomApply::new(noise, -0.01)),
         "probability"
     );
+
     assert_eq!(
         rejected_setting(HorizontalFlip::<8, 8>::new(2.0)),
         "probability"
@@ -454,8 +456,10 @@ fn invalid_settings_are_rejected_with_errors() {
         rejected_setting(RandomErasing::<8, 8>::new(-0.2)),
         "probability"
     );
+
     assert_eq!(rejected_setting(Shift::<8, 8>::new(8)), "max_rows");
     assert_eq!(rejected_setting(Shift::<8, 4>::per_axis(2, 4)), "max_cols");
+
     assert_eq!(rejected_setting(Rotate::<8, 8>::new(-5.0)), "max_degrees");
     assert_eq!(
         rejected_setting(Rotate::<8, 8>::between(20.0, 10.0)),

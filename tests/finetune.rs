@@ -69,7 +69,7 @@ network! {
     }
 }
 
-/// The bits of every tensor, so comparisons are exact and NaN-safe.
+/// Returns the bits of every tensor, so comparisons are exact and NaN-safe.
 fn tensor_bits<T: Copy + Into<f64>, N: Tensors<T>>(net: &N) -> Vec<Vec<u64>> {
     (0..N::COUNT)
         .map(|i| {
@@ -83,7 +83,8 @@ fn tensor_name<T, N: Tensors<T>>(i: usize) -> String {
     N::tensor_info(i).map_or_else(String::new, |info| info.name.to_string())
 }
 
-/// `FrozenMiddle` and `OpenMiddle` with the same weights, the frozen layer included.
+/// Builds a `FrozenMiddle` and an `OpenMiddle` with the same weights, the frozen layer
+/// included.
 fn twin_networks() -> (FrozenMiddle, OpenMiddle) {
     let open = OpenMiddle::new(11);
     let mut frozen = FrozenMiddle::new(11);
@@ -100,6 +101,8 @@ fn iris(name: &str) -> Dataset<f32, 4, 3> {
     Dataset::read_csv_classification(path).unwrap()
 }
 
+type DenseGrads4x4 = static_nn::core::DenseGrads<f64, 4, 4>;
+
 #[test]
 fn frozen_layer_has_no_gradient_buffer() {
     assert_eq!(<OpenMiddleGrads as Tensors<f64>>::COUNT, 6);
@@ -115,13 +118,14 @@ fn frozen_layer_has_no_gradient_buffer() {
     );
 }
 
-type DenseGrads4x4 = static_nn::core::DenseGrads<f64, 4, 4>;
-
 #[test]
-fn frozen_tensors_stay_listed_but_not_trainable() {
+fn frozen_tensors_listed_not_trainable() {
     assert_eq!(<FrozenMiddle as Tensors<f64>>::COUNT, 6);
     assert_eq!(FrozenMiddle::PARAMS, OpenMiddle::PARAMS);
-    assert_eq!(FrozenMiddle::TRAINABLE_PARAMS, OpenMiddle::PARAMS - (4 * 4 + 4));
+    assert_eq!(
+        FrozenMiddle::TRAINABLE_PARAMS,
+        OpenMiddle::PARAMS - (4 * 4 + 4)
+    );
     assert_eq!(OpenMiddle::TRAINABLE_PARAMS, OpenMiddle::PARAMS);
 
     let all: Vec<String> = (0..6).map(tensor_name::<f64, FrozenMiddle>).collect();
@@ -236,7 +240,7 @@ fn fit_keeps_frozen_weights_bit_identical() {
     let mut net = IrisFrozen::new(7);
     net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
     net.middle = Frozen(pretrained.middle.clone());
-    let before = net.clone_tensors();
+    let before = tensor_bits(&net);
 
     let mut optimizer = Adam::new(AdamConfig {
         learning_rate: 1e-2,
@@ -254,7 +258,7 @@ fn fit_keeps_frozen_weights_bit_identical() {
     )
     .unwrap();
 
-    let after = net.clone_tensors();
+    let after = tensor_bits(&net);
     let names: Vec<String> = (0..<IrisFrozen as Tensors<f32>>::COUNT)
         .map(tensor_name::<f32, IrisFrozen>)
         .collect();
@@ -270,17 +274,6 @@ fn fit_keeps_frozen_weights_bit_identical() {
     let first = history.epochs.first().unwrap().train_loss;
     let last = history.last().unwrap().train_loss;
     assert!(last < first / 2.0, "loss went from {first} to {last}");
-}
-
-impl IrisFrozen {
-    fn clone_tensors(&self) -> Vec<Vec<u32>> {
-        (0..<Self as Tensors<f32>>::COUNT)
-            .map(|i| {
-                let values = self.tensor(i).unwrap_or(&[]);
-                values.iter().map(|v| v.to_bits()).collect()
-            })
-            .collect()
-    }
 }
 
 #[test]
@@ -338,7 +331,12 @@ fn reinit_changes_only_named_layer() {
     let after = tensor_bits(&net);
     assert_eq!(net.out, expected);
     for i in 0..4 {
-        assert_eq!(after[i], before[i], "{} changed", tensor_name::<f64, FrozenMiddle>(i));
+        assert_eq!(
+            after[i],
+            before[i],
+            "{} changed",
+            tensor_name::<f64, FrozenMiddle>(i)
+        );
     }
     assert_ne!(after[4], before[4], "out.weight did not change");
     assert_ne!(after[5], before[5], "out.bias did not change");
@@ -476,6 +474,7 @@ fn layer_rates_in_fit() {
     net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
     let first = net.first.clone();
     let middle = net.middle.clone();
+
     let mut optimizer = Sgd::new(SgdConfig {
         learning_rate: 0.05,
         momentum: 0.9,
@@ -496,6 +495,7 @@ fn layer_rates_in_fit() {
         &config,
     )
     .unwrap();
+
     assert_eq!(net.first, first);
     assert_ne!(net.middle, middle);
     // Factor 0 leaves the optimizer state of the skipped tensors untouched too.
@@ -505,11 +505,11 @@ fn layer_rates_in_fit() {
 }
 
 #[test]
-fn fit_rejects_layer_rates_that_match_nothing() {
+fn fit_rejects_unmatched_layer_rates() {
     let train = iris("iris_train.csv");
     for name in ["frist", "middle"] {
         let mut net = IrisFrozen::new(7);
-        let before = net.clone_tensors();
+        let before = tensor_bits(&net);
         let mut optimizer = Sgd::new(SgdConfig::default()).unwrap();
         let rates = LayerRates::new().set(name, 0.5).unwrap();
         let config = TrainConfig::<16>::new(1).quiet().layer_rates(rates);
@@ -524,11 +524,11 @@ fn fit_rejects_layer_rates_that_match_nothing() {
         .unwrap_err();
         match error {
             TrainError::Optimizer(OptimError::LayerRateMatchesNothing { prefix }) => {
-                assert_eq!(prefix.as_str(), name);
+                assert_eq!(prefix, name);
             }
             other => panic!("{name}: expected LayerRateMatchesNothing, got {other:?}"),
         }
-        assert_eq!(net.clone_tensors(), before, "{name}: the network changed");
+        assert_eq!(tensor_bits(&net), before, "{name}: the network changed");
     }
 }
 

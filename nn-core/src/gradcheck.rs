@@ -116,7 +116,8 @@ where
 
     // Trainable tensor `i` is gradient tensor `i`; frozen tensors have no gradient.
     for i in 0..L::TRAINABLE_COUNT {
-        let name = L::trainable_tensor_info(i).map_or(TensorName::new("<unnamed>"), |info| info.name);
+        let name =
+            L::trainable_tensor_info(i).map_or(TensorName::new("<unnamed>"), |info| info.name);
         let param_len = layer.trainable_tensor(i).map_or(0, <[T]>::len);
         let grad_len = grads.tensor(i).map_or(0, <[T]>::len);
         for index in 0..param_len.max(grad_len) {
@@ -125,7 +126,9 @@ where
             // shaped unlike its parameter fails the check instead of panicking or
             // leaving values unchecked.
             let analytic = grads.tensor(i).and_then(|values| values.get(index));
-            let original = layer.trainable_tensor(i).and_then(|values| values.get(index));
+            let original = layer
+                .trainable_tensor(i)
+                .and_then(|values| values.get(index));
             let (Some(analytic), Some(&original)) = (analytic, original) else {
                 report.record(target, f64::NAN, f64::NAN);
                 continue;

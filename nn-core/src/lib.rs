@@ -23,6 +23,7 @@ pub mod gradcheck;
 #[cfg(feature = "alloc")]
 pub mod heap;
 pub mod init;
+pub mod kernel;
 pub mod layer;
 pub mod layers;
 pub mod loss;
@@ -47,12 +48,13 @@ pub use gradcheck::{GradCheck, GradCheckTarget, gradient_check};
 pub use init::Init;
 pub use layer::Layer;
 pub use layers::{
-    Dense, DenseGrads, Dropout, Elu, Gelu, Identity, LeakyRelu, NoGrads, Relu, Sigmoid, Softmax,
-    Tanh,
+    Dense, DenseGrads, Dropout, Elu, Frozen, Gelu, Identity, LeakyRelu, NoGrads, Relu, Sigmoid,
+    Softmax, Tanh,
 };
 pub use metrics::{ConfusionMatrix, argmax};
 pub use network::Network;
+pub use optim::LayerRates;
 pub use rng::Rng;
 pub use standardize::Standardize;
 pub use summary::{Summary, SummaryRow};
-pub use tensors::{Shape, TensorInfo, TensorName, Tensors};
+pub use tensors::{Shape, TensorInfo, TensorName, Tensors, Trainable, UnknownLayer};

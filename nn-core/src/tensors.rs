@@ -184,7 +184,7 @@ pub trait Tensors<T> {
     /// The number of scalar values in the trainable tensors.
     const TRAINABLE_PARAMS: usize = Self::PARAMS;
 
-    /// The index among all tensors of trainable tensor `i`, or `None` when
+    /// Returns the index among all tensors of trainable tensor `i`, or `None` when
     /// `i >= TRAINABLE_COUNT`.
     ///
     /// The mapping keeps the order: trainable tensor `i + 1` comes after trainable tensor
@@ -253,26 +253,44 @@ impl<T, X: Tensors<T> + ?Sized> Trainable<T> for X {
 /// parameters are `hidden`, `out`".
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct UnknownLayer {
-    name: TensorName,
+    /// The start of the requested name, so the error stays small enough to return by
+    /// value; layer names are far shorter.
+    name: [u8; UNKNOWN_NAME_LEN],
+    len: u8,
+    truncated: bool,
     valid: &'static [&'static str],
 }
+
+/// The number of bytes of the requested name that [`UnknownLayer`] keeps.
+const UNKNOWN_NAME_LEN: usize = 64;
 
 impl UnknownLayer {
     /// Creates the error for the requested `name` in a network whose layers with
     /// parameters are `valid`.
     pub fn new(name: &str, valid: &'static [&'static str]) -> Self {
+        let mut end = name.len().min(UNKNOWN_NAME_LEN);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut kept = [0; UNKNOWN_NAME_LEN];
+        kept[..end].copy_from_slice(&name.as_bytes()[..end]);
         Self {
-            name: TensorName::new(name),
+            name: kept,
+            // `end` is at most UNKNOWN_NAME_LEN, which fits in a `u8`.
+            len: end as u8,
+            truncated: end < name.len(),
             valid,
         }
     }
 
-    /// The requested name, as the caller wrote it.
+    /// Returns the requested name, cut to its first 64 bytes (at a character boundary)
+    /// when it is longer.
     pub fn name(&self) -> &str {
-        self.name.as_str()
+        // `new` copies whole characters only, so the bytes are valid UTF-8.
+        core::str::from_utf8(&self.name[..usize::from(self.len)]).unwrap_or("")
     }
 
-    /// The names of the network's layers with parameters.
+    /// Returns the names of the network's layers with parameters.
     pub fn valid_names(&self) -> &'static [&'static str] {
         self.valid
     }
@@ -280,7 +298,8 @@ impl UnknownLayer {
 
 impl fmt::Display for UnknownLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown layer `{}`; ", self.name)?;
+        let ellipsis = if self.truncated { "..." } else { "" };
+        write!(f, "unknown layer `{}{ellipsis}`; ", self.name())?;
         if self.valid.is_empty() {
             return f.write_str("the network has no layers with parameters");
         }
@@ -291,7 +310,7 @@ impl fmt::Display for UnknownLayer {
             }
             write!(f, "`{valid}`")?;
         }
-        if self.name.as_str().contains('.') {
+        if self.name().contains('.') {
             f.write_str("; call the nested network's own `reinit` for a layer inside it")?;
         }
         Ok(())
@@ -301,7 +320,7 @@ impl fmt::Display for UnknownLayer {
 impl fmt::Debug for UnknownLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UnknownLayer")
-            .field("name", &self.name)
+            .field("name", &self.name())
             .field("valid", &self.valid)
             .finish()
     }
@@ -350,6 +369,18 @@ mod tests {
             "unknown layer `backbone.hidden`; the layers with parameters are `backbone`, `out`; \
              call the nested network's own `reinit` for a layer inside it"
         );
+    }
+
+    #[test]
+    fn long_unknown_layer_name_is_cut() {
+        let name = "é".repeat(40);
+        let error = UnknownLayer::new(&name, &["out"]);
+        assert_eq!(error.name(), "é".repeat(32));
+        assert!(
+            std::format!("{error}")
+                .starts_with(&std::format!("unknown layer `{}...`", "é".repeat(32)))
+        );
+        assert!(core::mem::size_of::<UnknownLayer>() <= 96);
     }
 
     #[test]

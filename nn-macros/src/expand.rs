@@ -96,8 +96,8 @@ fn scalar_type(scalar: Scalar, span: Span) -> TokenStream {
 }
 
 impl Context<'_> {
-    /// The type of the layer's field: its declared type, wrapped in `Frozen` when the layer
-    /// is frozen. A `Dense` with a stated input takes that many inputs.
+    /// Returns the type of the layer's field: its declared type, wrapped in `Frozen` when
+    /// the layer is frozen. A `Dense` with a stated input takes that many inputs.
     fn layer_type(&self, layer: &LayerModel) -> TokenStream {
         let ty = self.declared_type(layer);
         if layer.frozen {
@@ -108,7 +108,7 @@ impl Context<'_> {
         }
     }
 
-    /// The layer's type as declared, without the `Frozen` wrapper.
+    /// Returns the layer's type as declared, without the `Frozen` wrapper.
     fn declared_type(&self, layer: &LayerModel) -> TokenStream {
         layer_type_spanned(layer, self.model.scalar, Span::call_site())
     }
@@ -180,8 +180,8 @@ impl Context<'_> {
             .filter(|layer| layer.kind.has_field())
     }
 
-    /// The layers with a field in the gradients: those with parameters that are not
-    /// frozen.
+    /// Returns the layers with a field in the gradients: those with parameters that are
+    /// not frozen.
     fn grad_layers(&self) -> impl Iterator<Item = &LayerModel> {
         self.model.layers.iter().filter(|layer| layer.has_grads())
     }
@@ -574,7 +574,8 @@ fn expand_inherent(context: &Context) -> TokenStream {
     }
 }
 
-/// The body of `reinit`: one comparison per layer with parameters, then the error.
+/// Returns the body of `reinit`: one comparison per layer with parameters, then the
+/// error.
 fn reinit_body(context: &Context) -> TokenStream {
     let p = &context.private;
     let layers: Vec<&LayerModel> = context.field_layers().collect();
@@ -834,8 +835,9 @@ fn expand_tensors(context: &Context) -> TokenStream {
     quote!(#network_impl #grads_impl)
 }
 
-/// The network's trainable view: the layers' trainable counts added up, and trainable
-/// tensor `i` mapped to the index of its layer's tensor among all tensors.
+/// Returns the items of the network's trainable view: the layers' trainable counts added
+/// up, and trainable tensor `i` mapped to the index of its layer's tensor among all
+/// tensors.
 fn trainable_items(context: &Context, types: &[TokenStream]) -> TokenStream {
     let Context {
         scalar: t,
@@ -851,7 +853,7 @@ fn trainable_items(context: &Context, types: &[TokenStream]) -> TokenStream {
         }
         // The tensors of the layers before this one come first among all tensors.
         let offset = sum_of(context, &types[..k], quote!(COUNT));
-        quote!(#index.map(|index| index + 0))
+        quote!(#index.map(|index| index + #offset))
     });
     let trainable_index = dispatch(context, types, quote!(TRAINABLE_COUNT), owner_returns);
     quote! {

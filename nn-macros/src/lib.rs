@@ -47,8 +47,8 @@ use proc_macro::TokenStream;
 /// To unfreeze a layer for a second, gentler phase, declare a second network without
 /// `#[frozen]` and move the weights by type: `phase2.backbone =
 /// phase1.backbone.into_inner()`. The two networks have different gradient types, so the
-/// first phase's optimizer state cannot be applied to the second one by mistake; create a
-/// new optimizer, and use `LayerRates` to give the backbone a lower learning rate.
+/// first phase's optimizer state cannot be applied to the second one by mistake. Create a
+/// new optimizer, and give the backbone a lower learning rate with `LayerRates`.
 ///
 /// Every network gets `reinit(&mut self, layer: &str, rng)`, which re-initialises one
 /// layer by name with its declared initialiser and leaves every other tensor unchanged;

@@ -241,8 +241,7 @@ pub fn validate(declaration: &Declaration) -> Result<Model, syn::Error> {
         check_duplicate_name(entry, &mut names, &mut errors);
         check_layer_attrs(entry, &mut errors);
         let frozen = check_frozen(entry, &mut errors);
-        let Some(mut model) = check_layer(index, entry, layer, &source, scalar, &mut errors)
-        else {
+        let Some(mut model) = check_layer(index, entry, layer, &source, scalar, &mut errors) else {
             // The layer's output is unknown; later size checks would only repeat the error.
             source.size = Size::Deferred(quote!(0));
             continue;
@@ -848,7 +847,10 @@ fn check_user_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) -> Op
         }
         None => {
             if let Some(inner) = frozen_wrapper_argument(&path) {
-                let field = entry.name.as_ref().map_or_else(String::new, Ident::to_string);
+                let field = entry
+                    .name
+                    .as_ref()
+                    .map_or_else(String::new, Ident::to_string);
                 errors.push_spanned(
                     &layer.path,
                     format!("to freeze a layer, write `#[frozen] {field}: {inner}`; the macro then makes the field a `Frozen<{inner}>`"),
@@ -864,7 +866,7 @@ fn check_user_layer(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) -> Op
     }
 }
 
-/// The type argument of a path written `Frozen<Type>`, as text. Generated networks take
+/// Returns the type argument of a path written `Frozen<Type>`, as text. Generated networks take
 /// no generic arguments, so such a path is the wrapper type, not a network.
 fn frozen_wrapper_argument(path: &Path) -> Option<String> {
     let last = path.segments.last()?;
@@ -875,7 +877,11 @@ fn frozen_wrapper_argument(path: &Path) -> Option<String> {
         return None;
     };
     let text = arguments.args.to_token_stream().to_string();
-    Some(text.replace(" < ", "<").replace(" >", ">").replace(" ,", ","))
+    Some(
+        text.replace(" < ", "<")
+            .replace(" >", ">")
+            .replace(" ,", ","),
+    )
 }
 
 fn check_stated_output(

@@ -19,11 +19,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = TrainConfig::<4>::new(1).quiet();
     let mut phase1 = Phase1::new(1);
     let mut optimizer = Adam::<Phase1Grads>::new(AdamConfig::default())?;
-    fit(&mut phase1, &mut optimizer, &SoftmaxCrossEntropy, &train, None, &config)?;
+    fit(
+        &mut phase1,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        None,
+        &config,
+    )?;
 
     let mut phase2 = Phase2::new(2);
     phase2.backbone = phase1.backbone.into_inner();
     phase2.head = phase1.head;
-    fit(&mut phase2, &mut optimizer, &SoftmaxCrossEntropy, &train, None, &config)?;
+    fit(
+        &mut phase2,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        None,
+        &config,
+    )?;
     Ok(())
 }

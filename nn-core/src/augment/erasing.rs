@@ -19,9 +19,10 @@ const MAX_ATTEMPTS: usize = 10;
 /// image area uniformly from the scale range, and its aspect ratio (height / width)
 /// uniformly from the ratio range. The rectangle is `round(sqrt(area * ratio))` pixels
 /// high and `round(sqrt(area / ratio))` wide, placed uniformly among the positions where
-/// it fits. A size that does not fit is drawn again, up to 10 times; after that the
-/// image stays unchanged. Zhong et al. erase with random values and redraw until a size
-/// fits; this transform erases with one value (0 unless set with [`value`](Self::value)).
+/// it fits. A size that does not fit is drawn again, up to 10 times, and after that the
+/// image stays unchanged. Zhong et al. redraw until a size fits and erase with random
+/// values, but this transform gives up, so it always ends, and erases with one value, 0
+/// unless set with [`value`](Self::value).
 ///
 /// The defaults are a scale range of `[0.02, 0.4]` and a ratio range of `[0.3, 1 / 0.3]`.
 /// See [`Image`](super::Image) for the pixel layout and the size check.
@@ -69,7 +70,8 @@ impl<const H: usize, const W: usize> RandomErasing<H, W> {
     ///
     /// # Errors
     ///
-    /// [`AugmentError::InvalidSetting`] unless both bounds lie in `(0, 1]` and `min <= max`.
+    /// [`AugmentError::InvalidSetting`] unless both bounds lie in `(0, 1]` and
+    /// `min <= max`.
     pub fn scale(mut self, min: f64, max: f64) -> Result<Self, AugmentError> {
         let expected = "a fraction of the image area in (0, 1]";
         let min_valid = min > 0.0 && min <= 1.0;
@@ -192,7 +194,8 @@ mod tests {
         let mut rng = Rng::seed_from_u64(8);
         for _ in 0..1_000 {
             let (top, left, height, width) = erasing.draw_rectangle(&mut rng).unwrap();
-            assert!(top + height <= 10 && left + width <= 20);
+            assert!(top + height <= 10, "rows {top}..{}", top + height);
+            assert!(left + width <= 20, "columns {left}..{}", left + width);
             // Rounding each side by up to half a pixel changes the area by at most
             // (h + w + 1) / 2 + 1 / 4 pixels.
             let slack = (height + width + 1) as f64 / 2.0 + 0.25;
@@ -207,7 +210,7 @@ mod tests {
     #[test]
     fn whole_image_area_fits_only_as_a_square() {
         // With scale 1, only ratios that round both sides to 4 pixels fit, so many
-        // attempts fail; a rectangle, when found, covers the whole 4x4 image.
+        // attempts fail. A rectangle, when found, covers the whole 4x4 image.
         let erasing = RandomErasing::<4, 4>::new(1.0)
             .unwrap()
             .scale(1.0, 1.0)

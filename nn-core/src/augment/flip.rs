@@ -12,7 +12,8 @@ use crate::rng::Rng;
 /// `probability`.
 ///
 /// Use it only where a mirrored sample keeps its label: it suits photographs of objects
-/// but not digits or letters. See [`Image`](super::Image) for the pixel layout and the size check.
+/// but not digits or letters. See [`Image`](super::Image) for the pixel layout and the
+/// size check.
 ///
 /// ```
 /// use nn_core::augment::{Augment, HorizontalFlip};
@@ -40,7 +41,7 @@ impl<const H: usize, const W: usize> HorizontalFlip<H, W> {
         Ok(Self { probability })
     }
 
-    /// The probability that an image is flipped.
+    /// Returns the probability that an image is flipped.
     pub fn probability(&self) -> f64 {
         self.probability
     }

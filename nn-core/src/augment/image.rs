@@ -1,5 +1,5 @@
-//! Deterministic operations on a sample that holds an image, which the random image
-//! transforms draw their parameters for.
+//! Deterministic operations on a sample that contains an image. The random image
+//! transforms draw the parameters of these operations.
 
 use core::marker::PhantomData;
 
@@ -7,15 +7,17 @@ use nalgebra::SVector;
 
 use crate::float::Float;
 
-/// Deterministic operations on a sample of `N` values that holds an image of `H` rows
+/// Deterministic operations on a sample of `N` values that contains an image of `H` rows
 /// and `W` columns in row-major order: pixel `(r, c)` is value `r * W + c`, as the IDX
 /// and CSV readers store images.
 ///
 /// Every operation, and the `apply` of every image transform, requires `H * W == N`.
-/// The check is a constant assertion, so a mismatch fails to compile, with the message
-/// "image transform size mismatch", when the operation is instantiated: `cargo build`,
-/// `cargo test` and `cargo run` report it, but `cargo check` does not, because it stops
-/// before instantiating generic code.
+/// Stable Rust cannot state that in a trait bound, so the check is a constant assertion
+/// that the compiler evaluates when it instantiates the generic code. `cargo build`,
+/// `cargo test` and `cargo run` reject a mismatch with the message "image transform size
+/// mismatch", the sizes (`ImageSize::<28, 28, 64>`) and the function being instantiated
+/// (`<Shift<28, 28> as Augment<f32, 64>>::apply`). `cargo check` stops before
+/// instantiation and does not report it.
 ///
 /// ```
 /// use nn_core::SVector;
@@ -33,10 +35,9 @@ pub struct Image<const H: usize, const W: usize>(PhantomData<[[(); W]; H]>);
 
 /// The compile-time check that an image of `H` rows and `W` columns has `N` pixels.
 ///
-/// Stable Rust cannot compare `H * W` with `N` in a trait bound, so every public
-/// operation on images evaluates [`MATCHES`](Self::MATCHES), whose initialiser fails
-/// when the sizes differ. The compiler reports that failure for each instantiation with
-/// the three sizes in the constant's name, `ImageSize::<28, 28, 64>::MATCHES`.
+/// Every public operation on images evaluates [`MATCHES`](Self::MATCHES), whose
+/// initialiser fails when the sizes differ. The compiler reports that failure for each
+/// instantiation, with the three sizes in the constant's name.
 pub(crate) struct ImageSize<const H: usize, const W: usize, const N: usize>;
 
 impl<const H: usize, const W: usize, const N: usize> ImageSize<H, W, N> {
@@ -50,8 +51,8 @@ impl<const H: usize, const W: usize, const N: usize> ImageSize<H, W, N> {
 }
 
 impl<const H: usize, const W: usize> Image<H, W> {
-    /// Moves the image `rows` pixels down and `cols` pixels right (negative values move
-    /// it up and left); pixels that enter from outside the image become `fill`.
+    /// Moves the image `rows` pixels down and `cols` pixels right, or up and left for
+    /// negative values. Pixels that enter from outside the image become `fill`.
     ///
     /// Works in place, without a copy of the sample.
     pub fn shift<T: Float, const N: usize>(
@@ -65,7 +66,7 @@ impl<const H: usize, const W: usize> Image<H, W> {
     }
 
     /// Rotates the image by `degrees` counter-clockwise (as displayed, with row 0 at the
-    /// top) about its centre, with bilinear interpolation; pixels that come from outside
+    /// top) about its centre, with bilinear interpolation. Pixels that come from outside
     /// the image become `fill`.
     ///
     /// Each output pixel blends the four input pixels around its source point, and a
@@ -105,7 +106,7 @@ impl<const H: usize, const W: usize> Image<H, W> {
 // of the transform's `apply`. Every caller evaluates `ImageSize::<H, W, N>::MATCHES`
 // first.
 
-/// [`Image::shift`] without the size check.
+/// Runs [`Image::shift`] without the size check.
 pub(crate) fn shift_pixels<const H: usize, const W: usize, T: Float, const N: usize>(
     sample: &mut SVector<T, N>,
     rows: isize,
@@ -134,7 +135,7 @@ pub(crate) fn shift_pixels<const H: usize, const W: usize, T: Float, const N: us
     }
 }
 
-/// [`Image::rotate`] without the size check.
+/// Runs [`Image::rotate`] without the size check.
 pub(crate) fn rotate_pixels<const H: usize, const W: usize, T: Float, const N: usize>(
     sample: &mut SVector<T, N>,
     degrees: f64,
@@ -164,15 +165,16 @@ pub(crate) fn rotate_pixels<const H: usize, const W: usize, T: Float, const N: u
     }
 }
 
-/// [`Image::flip_horizontal`] without the size check.
+/// Runs [`Image::flip_horizontal`] without the size check.
 pub(crate) fn flip_pixels<const W: usize, T: Float, const N: usize>(sample: &mut SVector<T, N>) {
-    // `max(1)` only avoids a zero chunk size; an image of width 0 has no values.
+    // `max(1)` only avoids a zero chunk size, which panics. An image of width 0 has no
+    // values, so nothing is flipped.
     for row in sample.as_mut_slice().chunks_exact_mut(W.max(1)) {
         row.reverse();
     }
 }
 
-/// [`Image::erase`] without the size check.
+/// Runs [`Image::erase`] without the size check.
 pub(crate) fn erase_pixels<const H: usize, const W: usize, T: Float, const N: usize>(
     sample: &mut SVector<T, N>,
     top: usize,
@@ -225,7 +227,7 @@ fn bilinear<const H: usize, const W: usize, T: Float, const N: usize>(
 mod tests {
     use super::*;
 
-    /// A 3x4 image whose pixel (r, c) holds 10 * r + c.
+    /// Returns a 3x4 image whose pixel (r, c) is 10 * r + c.
     fn numbered() -> SVector<f64, 12> {
         SVector::from_fn(|i, _| (10 * (i / 4) + i % 4) as f64)
     }

@@ -6,11 +6,16 @@
 //! Transforms for images of `H` rows and `W` columns stored row-major: [`Shift`],
 //! [`Rotate`], [`HorizontalFlip`] and [`RandomErasing`], built on the deterministic
 //! operations of [`Image`]. An image transform declared for `H * W` pixels fails to
-//! compile on samples of another length (see [`Image`]).
+//! build on samples of another length ([`Image`] explains why `cargo check` misses it).
 //!
 //! Constructors check their settings and return [`AugmentError`] for invalid ones.
 //! Nothing here allocates, and every random choice comes from the [`Rng`] passed to
 //! [`Augment::apply`], so the same seed gives the same augmented samples.
+//!
+//! Transforms act on the raw sample, before a standardising first layer of the network,
+//! so fit that layer's statistics to augmented samples. Fitted to the stored samples, a
+//! pixel that is almost always 0 gets a tiny standard deviation, and the ink or noise
+//! that a transform puts there becomes an input of many standard deviations.
 //!
 //! ```
 //! use nn_core::augment::{Augment, Noise, Rotate, Shift};

@@ -40,7 +40,7 @@ impl Noise {
         Ok(Self { std_dev })
     }
 
-    /// The standard deviation of the noise.
+    /// Returns the standard deviation of the noise.
     pub fn std_dev(&self) -> f64 {
         self.std_dev
     }

@@ -40,12 +40,12 @@ impl<A> RandomApply<A> {
         })
     }
 
-    /// The transform applied to the chosen samples.
+    /// Returns the transform applied to the chosen samples.
     pub fn transform(&self) -> &A {
         &self.transform
     }
 
-    /// The probability that a sample is transformed.
+    /// Returns the probability that a sample is transformed.
     pub fn probability(&self) -> f64 {
         self.probability
     }

@@ -1,4 +1,4 @@
-//! Random small rotations of an image.
+//! Random rotations of an image.
 
 use nalgebra::SVector;
 
@@ -9,13 +9,14 @@ use crate::float::Float;
 use crate::rng::Rng;
 
 /// Rotates an image of `H` rows and `W` columns about its centre by an angle drawn
-/// uniformly from a range of degrees, with bilinear interpolation; pixels that come
-/// from outside the image become the fill value (0 unless set with
-/// [`fill_value`](Self::fill_value)).
+/// uniformly from a range of degrees, with bilinear interpolation.
+///
+/// Pixels that come from outside the image become the fill value, 0 unless set with
+/// [`fill_value`](Self::fill_value).
 ///
 /// Positive angles turn the image counter-clockwise as displayed, with row 0 at the
-/// top. See [`Image::rotate`](super::Image::rotate) for the interpolation and [`Image`](super::Image) for the pixel layout
-/// and the size check.
+/// top. See [`Image::rotate`](super::Image::rotate) for the interpolation and
+/// [`Image`](super::Image) for the pixel layout and the size check.
 ///
 /// ```
 /// use nn_core::augment::{Augment, Rotate};

@@ -48,7 +48,7 @@ impl RandomScale {
         Ok(Self { strength })
     }
 
-    /// The largest relative change of the factor from 1.
+    /// Returns the largest relative change of the factor from 1.
     pub fn strength(&self) -> f64 {
         self.strength
     }

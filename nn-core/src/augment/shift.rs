@@ -9,12 +9,15 @@ use crate::float::Float;
 use crate::rng::Rng;
 
 /// Shifts an image of `H` rows and `W` columns by a random whole number of pixels along
-/// each axis; pixels that enter from outside the image become the fill value (0 unless
-/// set with [`fill_value`](Self::fill_value)).
+/// each axis.
+///
+/// Pixels that enter from outside the image become the fill value, 0 unless set with
+/// [`fill_value`](Self::fill_value).
 ///
 /// The vertical and the horizontal offset are drawn independently and uniformly from
 /// `-max..=max` of their axis, so `Shift::<8, 8>::new(1)` leaves the image in place in
-/// one case out of nine. See [`Image`](super::Image) for the pixel layout and the size check.
+/// one case out of nine. See [`Image`](super::Image) for the pixel layout and the size
+/// check.
 ///
 /// ```
 /// use nn_core::augment::{Augment, Shift};

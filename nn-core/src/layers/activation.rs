@@ -15,29 +15,62 @@ trait Elementwise<T: Float> {
     /// Computes the activation of `x`.
     fn apply(&self, x: T) -> T;
 
-    /// Computes the derivative at input `x`, given the output `y = apply(x)`.
-    fn derivative(&self, x: T, y: T) -> T;
+    /// Computes the derivative from the value the trace records: the input `x` for
+    /// activations declared with `input` in [`elementwise_layer!`], the output
+    /// `y = apply(x)` for those declared with `output`.
+    fn derivative(&self, recorded: T) -> T;
 }
 
-/// The input and output of an element-wise activation, recorded for `backward`.
+/// The input of an element-wise activation whose derivative needs it (ReLU and its
+/// variants, ELU, GELU, identity), recorded for `backward`.
+///
+/// Only the input is kept: the layer after the activation records the output if it needs
+/// it, so keeping both would store every activation twice.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ElementwiseTrace<T: Float, const N: usize, const B: usize> {
     /// The activation's input.
     pub input: SMatrix<T, N, B>,
+}
+
+/// The output of an element-wise activation whose derivative is cheapest from it
+/// (sigmoid, tanh), recorded for `backward`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputTrace<T: Float, const N: usize, const B: usize> {
     /// The activation's output.
     pub output: SMatrix<T, N, B>,
 }
 
-/// Implements `Layer<T, N, N>` (and empty `Tensors`) for an element-wise activation.
+/// Returns `grad_out` times the activation's derivative at each recorded value.
+#[inline]
+fn chain<T: Float, A: Elementwise<T>, const N: usize, const B: usize>(
+    activation: &A,
+    recorded: &SMatrix<T, N, B>,
+    grad_out: &SMatrix<T, N, B>,
+) -> SMatrix<T, N, B> {
+    let mut grad_in = *grad_out;
+    for (grad, &value) in grad_in.as_mut_slice().iter_mut().zip(recorded.as_slice()) {
+        *grad *= activation.derivative(value);
+    }
+    grad_in
+}
+
+/// Implements `Layer<T, N, N>` (and empty `Tensors`) for an element-wise activation whose
+/// trace records its `input` ([`ElementwiseTrace`]) or its `output` ([`OutputTrace`]).
 macro_rules! elementwise_layer {
-    ($ty:ty, $kind:literal $(, $generic:ident)?) => {
+    ($ty:ty, $kind:literal, input $(, $generic:ident)?) => {
+        elementwise_layer!(@impl $ty, $kind, ElementwiseTrace, input, |x, _y| x $(, $generic)?);
+    };
+    ($ty:ty, $kind:literal, output $(, $generic:ident)?) => {
+        elementwise_layer!(@impl $ty, $kind, OutputTrace, output, |_x, y| y $(, $generic)?);
+    };
+    (@impl $ty:ty, $kind:literal, $trace:ident, $field:ident, |$x:pat_param, $y:pat_param| $recorded:ident $(, $generic:ident)?) => {
         impl_no_tensors!($ty $(, $generic)?);
 
         impl<T: Float, const N: usize> Layer<T, N, N> for $ty
         where
             $ty: Elementwise<T>,
         {
-            type Trace<const B: usize> = ElementwiseTrace<T, N, B>;
+            type Trace<const B: usize> = $trace<T, N, B>;
             type Grads = NoGrads;
             const KIND: &'static str = $kind;
 
@@ -51,7 +84,8 @@ macro_rules! elementwise_layer {
                 _rng: &mut Rng,
             ) -> (SMatrix<T, N, B>, Self::Trace<B>) {
                 let output = Layer::<T, N, N>::forward(self, x);
-                (output, ElementwiseTrace { input: *x, output })
+                let ($x, $y) = (*x, output);
+                (output, $trace { $field: $recorded })
             }
 
             fn backward<const B: usize>(
@@ -60,10 +94,7 @@ macro_rules! elementwise_layer {
                 grad_out: &SMatrix<T, N, B>,
                 _grads: &mut NoGrads,
             ) -> SMatrix<T, N, B> {
-                SMatrix::<T, N, B>::from_fn(|row, col| {
-                    let slope = self.derivative(trace.input[(row, col)], trace.output[(row, col)]);
-                    grad_out[(row, col)] * slope
-                })
+                chain(self, &trace.$field, grad_out)
             }
 
             fn init(&mut self, _rng: &mut Rng) {}
@@ -80,12 +111,12 @@ impl<T: Float> Elementwise<T> for Identity {
         x
     }
 
-    fn derivative(&self, _x: T, _y: T) -> T {
+    fn derivative(&self, _x: T) -> T {
         T::one()
     }
 }
 
-elementwise_layer!(Identity, "Identity");
+elementwise_layer!(Identity, "Identity", input);
 
 /// The rectified linear unit, `y = max(x, 0)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -97,12 +128,12 @@ impl<T: Float> Elementwise<T> for Relu {
         if x < T::zero() { T::zero() } else { x }
     }
 
-    fn derivative(&self, x: T, _y: T) -> T {
+    fn derivative(&self, x: T) -> T {
         if x > T::zero() { T::one() } else { T::zero() }
     }
 }
 
-elementwise_layer!(Relu, "Relu");
+elementwise_layer!(Relu, "Relu", input);
 
 /// The leaky rectified linear unit, `y = x` for `x >= 0` and `slope * x` below.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -123,13 +154,13 @@ impl<T: Float> Elementwise<T> for LeakyRelu<T> {
         if x < T::zero() { x * self.slope } else { x }
     }
 
-    fn derivative(&self, x: T, _y: T) -> T {
+    fn derivative(&self, x: T) -> T {
         // At the kink x = 0 this returns the slope, as PyTorch does.
         if x > T::zero() { T::one() } else { self.slope }
     }
 }
 
-elementwise_layer!(LeakyRelu<T>, "LeakyRelu");
+elementwise_layer!(LeakyRelu<T>, "LeakyRelu", input, T);
 
 /// The exponential linear unit, `y = x` for `x > 0` and `alpha * (exp(x) - 1)` otherwise.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -154,7 +185,7 @@ impl<T: Float> Elementwise<T> for Elu<T> {
         }
     }
 
-    fn derivative(&self, x: T, _y: T) -> T {
+    fn derivative(&self, x: T) -> T {
         if x > T::zero() {
             T::one()
         } else {
@@ -163,7 +194,7 @@ impl<T: Float> Elementwise<T> for Elu<T> {
     }
 }
 
-elementwise_layer!(Elu<T>, "Elu");
+elementwise_layer!(Elu<T>, "Elu", input, T);
 
 /// The Gaussian error linear unit in its exact form, `y = x * Phi(x)`, as PyTorch's
 /// `nn.GELU()` computes by default.
@@ -179,7 +210,7 @@ impl<T: Float> Elementwise<T> for Gelu {
         x * cdf
     }
 
-    fn derivative(&self, x: T, _y: T) -> T {
+    fn derivative(&self, x: T) -> T {
         let cdf = c::<T>(0.5) * (-x * c(core::f64::consts::FRAC_1_SQRT_2)).erfc();
         // 1 / sqrt(2 pi)
         let pdf = c::<T>(0.398_942_280_401_432_7) * (-x * x * c(0.5)).exp();
@@ -187,7 +218,7 @@ impl<T: Float> Elementwise<T> for Gelu {
     }
 }
 
-elementwise_layer!(Gelu, "Gelu");
+elementwise_layer!(Gelu, "Gelu", input);
 
 /// The logistic sigmoid, `y = 1 / (1 + exp(-x))`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -204,12 +235,12 @@ impl<T: Float> Elementwise<T> for Sigmoid {
         }
     }
 
-    fn derivative(&self, _x: T, y: T) -> T {
+    fn derivative(&self, y: T) -> T {
         y * (T::one() - y)
     }
 }
 
-elementwise_layer!(Sigmoid, "Sigmoid");
+elementwise_layer!(Sigmoid, "Sigmoid", output);
 
 /// The hyperbolic tangent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -220,12 +251,12 @@ impl<T: Float> Elementwise<T> for Tanh {
         x.tanh()
     }
 
-    fn derivative(&self, _x: T, y: T) -> T {
+    fn derivative(&self, y: T) -> T {
         T::one() - y * y
     }
 }
 
-elementwise_layer!(Tanh, "Tanh");
+elementwise_layer!(Tanh, "Tanh", output);
 
 // SAFETY (all four): unit structs have no bytes, and the float-field activations accept
 // 0.0, so the all-zero value is valid.

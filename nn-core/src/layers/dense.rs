@@ -4,6 +4,7 @@ use nalgebra::{SMatrix, SVector};
 
 use crate::float::Float;
 use crate::init::Init;
+use crate::kernel;
 use crate::layer::Layer;
 use crate::rng::Rng;
 use crate::tensors::{Shape, TensorInfo, TensorName, Tensors};
@@ -103,9 +104,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
     const KIND: &'static str = "Dense";
 
     fn forward<const B: usize>(&self, x: &SMatrix<T, IN, B>) -> SMatrix<T, OUT, B> {
-        let mut y = SMatrix::<T, OUT, B>::from_fn(|row, _| self.bias[row]);
-        y.gemm(T::one(), &self.weight, x, T::one());
-        y
+        kernel::affine(&self.weight, &self.bias, x)
     }
 
     fn forward_train<const B: usize>(
@@ -131,7 +130,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         _trace: &Self::Trace<B>,
         grad_out: &SMatrix<T, OUT, B>,
     ) -> SMatrix<T, IN, B> {
-        self.weight.tr_mul(grad_out)
+        kernel::transpose_mul(&self.weight, grad_out)
     }
 
     fn accumulate_grads<const B: usize>(
@@ -140,16 +139,10 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         grad_out: &SMatrix<T, OUT, B>,
         grads: &mut Self::Grads,
     ) {
-        // Accumulate in place: the only temporary is the batch-sized transposed input.
-        // For static sizes nalgebra 0.35's `gemm` runs one `gemv` per weight column,
-        // writing through a column view of `grads.weight`, so nothing weight-sized is
-        // built on the stack.
-        grads
-            .weight
-            .gemm(T::one(), grad_out, &trace.transpose(), T::one());
-        for column in grad_out.column_iter() {
-            grads.bias += column;
-        }
+        // Accumulated in place, without a weight-sized temporary: large networks train on
+        // a 2 MiB thread stack.
+        kernel::accumulate_outer(grad_out, trace, &mut grads.weight);
+        kernel::accumulate_column_sum(grad_out, &mut grads.bias);
     }
 
     fn init(&mut self, rng: &mut Rng) {

@@ -23,8 +23,8 @@ use crate::tensors::{TensorInfo, Tensors};
 /// - [`Tensors`] still lists all of `L`'s tensors, so weight files save and load them, but
 ///   [`Trainable`](crate::tensors::Trainable) lists none;
 /// - [`init`](Layer::init) leaves the parameters unchanged, so a network's `init` and its
-///   constructors `new` and `new_boxed` keep whatever the frozen layer holds (zeros in a
-///   new network). Assign pretrained weights, load a weights file, or call the generated
+///   constructors `new` and `new_boxed` keep the frozen layer's values (zeros in a new
+///   network). Assign pretrained weights, load a weights file, or call the generated
 ///   `reinit` with the layer's name to initialise it;
 /// - the training forward pass is `L`'s, so dropout inside a frozen network stays active
 ///   in training.

@@ -1,7 +1,7 @@
 //! Per-layer learning rates: factors on the learning rate, chosen by layer name.
 
 use crate::optim::OptimError;
-use crate::tensors::{TensorName, Trainable};
+use crate::tensors::Trainable;
 
 /// The number of names a [`LayerRates`] holds.
 pub const MAX_LAYER_RATES: usize = 16;
@@ -10,11 +10,10 @@ pub const MAX_LAYER_RATES: usize = 16;
 /// [`Optimizer::step_scaled`](crate::optim::Optimizer::step_scaled) and the training loop
 /// (`TrainConfig::layer_rates`).
 ///
-/// A name matches a trainable tensor when it equals the tensor's dotted name
-/// (`out.bias`), when it is the tensor's name up to a dot (`backbone` matches
-/// `backbone.hidden.weight` but not `backbone2.weight`), or when it is empty, which
-/// matches every tensor and so sets a default. The longest matching name wins, and
-/// tensors that no name matches keep factor 1.
+/// A name matches a trainable tensor when it equals the tensor's dotted name (`out.bias`)
+/// or the part of it before a dot: `backbone` matches `backbone.hidden.weight` but not
+/// `backbone2.weight`. The empty name matches every tensor, so it sets a default. The
+/// longest matching name wins, and tensors that no name matches keep factor 1.
 ///
 /// A factor of 0 leaves the tensor and its optimizer state untouched, like a frozen layer,
 /// but its gradient is still computed; declare the layer `#[frozen]` to skip that too.
@@ -41,7 +40,7 @@ pub const MAX_LAYER_RATES: usize = 16;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerRates {
-    entries: [(TensorName, f64); MAX_LAYER_RATES],
+    entries: [(&'static str, f64); MAX_LAYER_RATES],
     len: usize,
 }
 
@@ -55,7 +54,7 @@ impl LayerRates {
     /// Creates the factors with no names, so every tensor keeps factor 1.
     pub fn new() -> Self {
         Self {
-            entries: [(TensorName::new(""), 1.0); MAX_LAYER_RATES],
+            entries: [("", 1.0); MAX_LAYER_RATES],
             len: 0,
         }
     }
@@ -63,12 +62,15 @@ impl LayerRates {
     /// Sets the factor of the trainable tensors that `name` matches, replacing an earlier
     /// factor for the same name.
     ///
+    /// Names are `'static` because they are the layer names of a declaration, fixed in
+    /// the source. That keeps `LayerRates` and its errors small and free of allocation.
+    ///
     /// # Errors
     ///
     /// [`OptimError::InvalidLayerRate`] unless `factor` is finite and not negative, and
     /// [`OptimError::TooManyLayerRates`] when [`MAX_LAYER_RATES`] other names are set.
-    pub fn set(mut self, name: &str, factor: f64) -> Result<Self, OptimError> {
-        let prefix = TensorName::new(name);
+    pub fn set(mut self, name: &'static str, factor: f64) -> Result<Self, OptimError> {
+        let prefix = name;
         if !(factor >= 0.0 && factor.is_finite()) {
             return Err(OptimError::InvalidLayerRate { prefix, factor });
         }
@@ -87,24 +89,23 @@ impl LayerRates {
         Ok(self)
     }
 
-    /// The names and factors in the order they were first set.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.entries[..self.len]
-            .iter()
-            .map(|(name, factor)| (name.as_str(), *factor))
+    /// Returns the names and factors in the order they were first set.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        self.entries[..self.len].iter().copied()
     }
 
-    /// The factor for the tensor named `tensor`: that of the longest matching name, or 1.
+    /// Returns the factor for the tensor named `tensor`: that of the longest matching
+    /// name, or 1.
     pub fn factor_for(&self, tensor: &str) -> f64 {
         self.entries[..self.len]
             .iter()
-            .filter(|(name, _)| matches(name.as_str(), tensor))
-            .max_by_key(|(name, _)| name.as_str().len())
+            .filter(|(name, _)| matches(name, tensor))
+            .max_by_key(|(name, _)| name.len())
             .map_or(1.0, |(_, factor)| *factor)
     }
 
-    /// The learning-rate scale of trainable tensor `i` of `P`, as `step_scaled` takes it:
-    /// the factor, or `None` for a factor of 0 and for `i` past the last tensor.
+    /// Returns the learning-rate scale of trainable tensor `i` of `P` as `step_scaled`
+    /// takes it: the factor, or `None` for a factor of 0 and for `i` past the last tensor.
     pub fn scale<T, P: Trainable<T>>(&self, i: usize) -> Option<f64> {
         let info = P::trainable_tensor_info(i)?;
         let factor = self.factor_for(info.name.as_str());
@@ -126,17 +127,17 @@ impl LayerRates {
         for (prefix, _) in &self.entries[..self.len] {
             let matched = (0..P::TRAINABLE_COUNT).any(|i| {
                 let info = P::trainable_tensor_info(i);
-                info.is_some_and(|info| matches(prefix.as_str(), info.name.as_str()))
+                info.is_some_and(|info| matches(prefix, info.name.as_str()))
             });
             if !matched {
-                return Err(OptimError::LayerRateMatchesNothing { prefix: *prefix });
+                return Err(OptimError::LayerRateMatchesNothing { prefix });
             }
         }
         Ok(())
     }
 }
 
-/// Whether `name` matches `tensor`: equal, a prefix ending at a dot, or empty.
+/// Returns whether `name` matches `tensor`: equal, a prefix ending at a dot, or empty.
 fn matches(name: &str, tensor: &str) -> bool {
     match tensor.strip_prefix(name) {
         Some(rest) => name.is_empty() || rest.is_empty() || rest.starts_with('.'),
@@ -194,7 +195,7 @@ mod tests {
         for factor in [-0.5, f64::NAN, f64::INFINITY] {
             let error = LayerRates::new().set("out", factor).unwrap_err();
             assert!(
-                matches!(error, OptimError::InvalidLayerRate { prefix, .. } if prefix.as_str() == "out"),
+                matches!(error, OptimError::InvalidLayerRate { prefix: "out", .. }),
                 "{error:?}"
             );
         }
@@ -207,15 +208,18 @@ mod tests {
 
     #[test]
     fn too_many_names_are_an_error() {
+        const NAMES: [&str; MAX_LAYER_RATES] = [
+            "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p",
+        ];
         let mut rates = LayerRates::new();
-        for k in 0..MAX_LAYER_RATES {
-            rates = rates.set(&std::format!("layer{k}"), 1.0).unwrap();
+        for name in NAMES {
+            rates = rates.set(name, 1.0).unwrap();
         }
         // Replacing an existing factor still works when full.
-        rates = rates.set("layer0", 2.0).unwrap();
+        rates = rates.set("a", 2.0).unwrap();
         let error = rates.set("extra", 1.0).unwrap_err();
         assert!(
-            matches!(error, OptimError::TooManyLayerRates { prefix } if prefix.as_str() == "extra"),
+            matches!(error, OptimError::TooManyLayerRates { prefix: "extra" }),
             "{error:?}"
         );
     }
@@ -226,7 +230,10 @@ mod tests {
         assert_eq!(rates.check::<f32, Dense<f32, 2, 1>>(), Ok(()));
         let error = rates.check::<f32, Frozen<Dense<f32, 2, 1>>>().unwrap_err();
         assert!(
-            matches!(error, OptimError::LayerRateMatchesNothing { prefix } if prefix.as_str() == "bias"),
+            matches!(
+                error,
+                OptimError::LayerRateMatchesNothing { prefix: "bias" }
+            ),
             "{error:?}"
         );
         let misspelt = LayerRates::new().set("biass", 2.0).unwrap();

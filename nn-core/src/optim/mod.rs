@@ -46,7 +46,7 @@ use core::fmt;
 use alloc::boxed::Box;
 
 use crate::float::Float;
-use crate::tensors::{TensorName, Tensors, Trainable};
+use crate::tensors::{Tensors, Trainable};
 
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
@@ -85,6 +85,11 @@ pub trait LearningRate {
 /// [`OptimError::TensorLengthMismatch`] when `params` and `grads` do not list tensors of
 /// the same lengths, and then change nothing. A generated network and its gradient type
 /// always match.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an optimizer for `{P}` with gradients `{G}`",
+    label = "this optimizer cannot update these parameters",
+    note = "an optimizer's state is typed by the gradients of the network it was created for, so it cannot train another network; create a new optimizer with state for `{G}`"
+)]
 pub trait Optimizer<T: Float, P: Trainable<T>, G: Tensors<T>>: LearningRate {
     /// Applies one update to every trainable tensor of `params`.
     ///
@@ -198,20 +203,20 @@ pub enum OptimError {
     /// A [`LayerRates`] factor is negative, infinite or NaN.
     InvalidLayerRate {
         /// The layer or tensor name the factor was given for.
-        prefix: TensorName,
+        prefix: &'static str,
         /// The rejected factor.
         factor: f64,
     },
     /// A [`LayerRates`] has no room for another name.
     TooManyLayerRates {
         /// The name that did not fit.
-        prefix: TensorName,
+        prefix: &'static str,
     },
     /// A [`LayerRates`] name matches no trainable tensor of the parameters: it is
     /// misspelt, or it names a frozen layer, which has no trainable tensors.
     LayerRateMatchesNothing {
         /// The name.
-        prefix: TensorName,
+        prefix: &'static str,
     },
 }
 

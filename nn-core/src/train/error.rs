@@ -25,7 +25,7 @@ pub enum TrainError {
     },
     /// Early stopping was requested without a validation set.
     NoValidationSet,
-    /// The optimizer, schedule or gradient clipping rejected a setting.
+    /// The optimizer, schedule, gradient clipping or layer rates rejected a setting.
     Optimizer(OptimError),
 }
 

@@ -35,10 +35,10 @@ type GradsOf<T, N, const IN: usize, const OUT: usize> = <N as Layer<T, IN, OUT>>
 /// # Errors
 ///
 /// Stops with [`TrainError::NonFiniteLoss`] naming the epoch and batch when a loss becomes
-/// NaN or infinite, and rejects a training set smaller than one batch, early stopping
-/// without a validation set, and layer rates ([`TrainConfig::layer_rates`]) with a name
-/// that matches no trainable tensor. The network keeps the parameters of the last
-/// finished step.
+/// NaN or infinite. Rejects a training set smaller than one batch, early stopping without
+/// a validation set, and layer rates ([`TrainConfig::layer_rates`]) with a name that
+/// matches no trainable tensor. The network keeps the parameters of the last finished
+/// step.
 pub fn fit<T, N, O, L, A, const IN: usize, const OUT: usize, const B: usize>(
     net: &mut N,
     optimizer: &mut O,
@@ -170,8 +170,8 @@ where
     Ok(history)
 }
 
-/// The learning-rate scale of each trainable tensor of `N` under the configured layer
-/// rates, or `None` without layer rates.
+/// Returns the learning-rate scale of each trainable tensor of `N` under the configured
+/// layer rates, or `None` without layer rates.
 fn layer_factors<T, N, const B: usize, A>(
     config: &TrainConfig<B, A>,
 ) -> Result<Option<Vec<Option<f64>>>, OptimError>
@@ -182,7 +182,11 @@ where
         return Ok(None);
     };
     rates.check::<T, N>()?;
-    Ok(Some((0..N::TRAINABLE_COUNT).map(|i| rates.scale::<T, N>(i)).collect()))
+    Ok(Some(
+        (0..N::TRAINABLE_COUNT)
+            .map(|i| rates.scale::<T, N>(i))
+            .collect(),
+    ))
 }
 
 /// Copies the samples at `indices` into batch matrices, one sample per column, and

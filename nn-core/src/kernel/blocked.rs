@@ -1,0 +1,430 @@
+//! Register-tiled products for large layers.
+//!
+//! The driver splits the result into tiles of a few SIMD vectors of rows by a few
+//! columns, and a tile kernel keeps the whole tile in registers while it runs along the
+//! inner dimension: per step it loads one short column of `A` (contiguous in nalgebra's
+//! column-major storage), broadcasts one value of `B` per tile column and issues one
+//! fused multiply-add per accumulator. Nothing is packed or allocated, so the kernels run
+//! without `alloc`, and the weight gradient is accumulated directly into its storage.
+//!
+//! The inner dimension is cut into blocks of [`INNER_BLOCK`] steps, so the part of `A`
+//! that a row of tiles reuses (a few rows by one block) stays in the L1 cache while the
+//! tiles move along the columns.
+//!
+//! Two kinds of tile kernel exist: [`Gemm`] accumulates `C += A B`, and [`Dots`] writes
+//! `C = A^T B` as dot products of contiguous columns, which is how the input gradient
+//! `W^T g` reads the weights without transposing them.
+
+use core::any::TypeId;
+
+use crate::float::Float;
+
+/// The number of inner steps per block of the [`Gemm`] driver.
+pub const INNER_BLOCK: usize = 256;
+
+/// A product `C += A B` for [`gemm`]: `A` is `rows x inner` and column-major; element
+/// `(p, j)` of `B` (`inner x cols`) is `b[p * b_row_stride + j * b_col_stride]`, so `B`
+/// can be a column-major matrix (strides 1 and `inner`) or the transpose of one (strides
+/// `cols` and 1). `C` is `rows x cols` and column-major.
+#[derive(Clone, Copy, Debug)]
+pub struct Gemm<'a, T> {
+    /// The number of rows of `A` and `C`.
+    pub rows: usize,
+    /// The number of columns of `B` and `C`.
+    pub cols: usize,
+    /// The number of columns of `A` and rows of `B`.
+    pub inner: usize,
+    /// The values of `A`, column-major.
+    pub a: &'a [T],
+    /// The values of `B`, laid out by the two strides.
+    pub b: &'a [T],
+    /// The distance between rows of `B`.
+    pub b_row_stride: usize,
+    /// The distance between columns of `B`.
+    pub b_col_stride: usize,
+}
+
+/// A product `C = A^T B` for [`dot_products`]: `A` is `len x rows` and `B` is
+/// `len x cols`, both column-major, so each value of the `rows x cols` result `C` is the
+/// dot product of a column of `A` with a column of `B`.
+#[derive(Clone, Copy, Debug)]
+pub struct Dots<'a, T> {
+    /// The number of columns of `A` and rows of `C`.
+    pub rows: usize,
+    /// The number of columns of `B` and `C`.
+    pub cols: usize,
+    /// The length of the columns of `A` and `B`.
+    pub len: usize,
+    /// The values of `A`, column-major.
+    pub a: &'a [T],
+    /// The values of `B`, column-major.
+    pub b: &'a [T],
+}
+
+/// Adds `A B` to `c`.
+///
+/// # Panics
+///
+/// When a slice is shorter than its shape needs.
+pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
+    let Gemm {
+        rows,
+        cols,
+        inner,
+        b_row_stride,
+        b_col_stride,
+        ..
+    } = product;
+    if rows == 0 || cols == 0 || inner == 0 {
+        return;
+    }
+    let b_last = (inner - 1) * b_row_stride + (cols - 1) * b_col_stride;
+    assert!(product.a.len() >= rows * inner, "gemm: `a` is too short");
+    assert!(product.b.len() > b_last, "gemm: `b` is too short");
+    assert!(c.len() >= rows * cols, "gemm: `c` is too short");
+
+    #[cfg(target_arch = "x86_64")]
+    if super::x86::gemm(&product, c) {
+        return;
+    }
+    // SAFETY: the asserts above keep every index the driver forms inside the slices.
+    unsafe { drive_gemm::<T, Portable>(&product, c.as_mut_ptr()) }
+}
+
+/// Writes `A^T B` into `c`.
+///
+/// # Panics
+///
+/// When a slice is shorter than its shape needs.
+pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
+    let Dots {
+        rows, cols, len, ..
+    } = product;
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    assert!(product.a.len() >= len * rows, "dot_products: `a` is too short");
+    assert!(product.b.len() >= len * cols, "dot_products: `b` is too short");
+    assert!(c.len() >= rows * cols, "dot_products: `c` is too short");
+    if len == 0 {
+        c[..rows * cols].fill(T::zero());
+        return;
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    if super::x86::dot_products(&product, c) {
+        return;
+    }
+    // SAFETY: as in `gemm`.
+    unsafe { drive_dots::<T, Portable>(&product, c.as_mut_ptr()) }
+}
+
+/// Returns the name of the tile kernels that [`gemm`] and [`dot_products`] use for `T`.
+pub fn instruction_set<T: Float>() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if super::x86::available::<T>() {
+        return "avx2+fma";
+    }
+    "portable"
+}
+
+/// Reinterprets a slice of `T` as a slice of `U` when both are the same type.
+pub(crate) fn same_type<T: 'static, U: 'static>(values: &[T]) -> Option<&[U]> {
+    if TypeId::of::<T>() == TypeId::of::<U>() {
+        // SAFETY: `T` and `U` are the same type.
+        Some(unsafe { core::slice::from_raw_parts(values.as_ptr().cast(), values.len()) })
+    } else {
+        None
+    }
+}
+
+/// Like [`same_type`], for a mutable slice.
+pub(crate) fn same_type_mut<T: 'static, U: 'static>(values: &mut [T]) -> Option<&mut [U]> {
+    if TypeId::of::<T>() == TypeId::of::<U>() {
+        // SAFETY: `T` and `U` are the same type.
+        Some(unsafe { core::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len()) })
+    } else {
+        None
+    }
+}
+
+/// Tile kernels of one instruction set for scalar type `T`.
+///
+/// A tile has `vectors * LANES` rows (fewer for a tile that [`gemm_tile`] masks) and
+/// `cols` columns; the drivers only ask for the shapes listed at each method.
+///
+/// [`gemm_tile`]: Tiles::gemm_tile
+pub(crate) trait Tiles<T> {
+    /// The number of `T` values in one SIMD vector.
+    const LANES: usize;
+
+    /// Adds the product of rows `0..rows` of `A` (`lda` apart per column, `k` columns)
+    /// with `k x cols` values of `B` (strides `rsb` and `csb`) to `C` (`ldc` apart per
+    /// column).
+    ///
+    /// `(vectors, cols)` is one of `(8, 1)`, `(4, 1)`, `(4, 2)`, `(2, 1..=6)` and
+    /// `(1, 1..=6)`; `rows` equals `vectors * LANES`, except that with one vector it may be
+    /// anything from 1 to `LANES`.
+    ///
+    /// # Safety
+    ///
+    /// Every index formed from the arguments must be inside its allocation.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_tile(
+        vectors: usize,
+        cols: usize,
+        rows: usize,
+        k: usize,
+        a: *const T,
+        lda: usize,
+        b: *const T,
+        strides: (usize, usize),
+        c: *mut T,
+        ldc: usize,
+    );
+
+    /// Writes the `rows x cols` dot products of `rows` columns of `A` with `cols` columns
+    /// of `B`, each of length `len`, into `C` (`ldc` apart per column).
+    ///
+    /// `(rows, cols)` is one of `(8, 1)`, `(4, 3)`, `(4, 1)`, `(1, 3)` and `(1, 1)`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`gemm_tile`](Tiles::gemm_tile).
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn dot_tile(
+        rows: usize,
+        cols: usize,
+        len: usize,
+        a: *const T,
+        lda: usize,
+        b: *const T,
+        ldb: usize,
+        c: *mut T,
+        ldc: usize,
+    );
+}
+
+/// Returns the tile height in vectors and the tile width in columns of the main tiles of
+/// a [`gemm`] with `cols` result columns.
+///
+/// One column (a single sample) gets 8 vectors of rows, so that 8 independent
+/// accumulators hide the latency of the multiply-adds; otherwise tiles are 2 vectors
+/// high and as wide as the register file allows (6 columns), or 4 or 5 wide when that
+/// divides `cols` and 6 does not.
+fn gemm_tile_shape(cols: usize) -> (usize, usize) {
+    match cols {
+        1 => (8, 1),
+        2 => (4, 2),
+        3..=6 => (2, cols),
+        _ if cols % 6 == 0 => (2, 6),
+        _ if cols % 4 == 0 => (2, 4),
+        _ if cols % 5 == 0 => (2, 5),
+        _ => (2, 6),
+    }
+}
+
+/// Runs [`gemm`] with the tile kernels of `K`.
+///
+/// # Safety
+///
+/// The slices of `product` and the `rows x cols` values at `c` must be as long as their
+/// shapes need, and `K`'s instructions must be available on this CPU.
+pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(product: &Gemm<'_, T>, c: *mut T) {
+    let (main_vectors, main_cols) = gemm_tile_shape(product.cols);
+    let (a, b) = (product.a.as_ptr(), product.b.as_ptr());
+    let strides = (product.b_row_stride, product.b_col_stride);
+    let ldc = product.rows;
+
+    let mut p0 = 0;
+    while p0 < product.inner {
+        let k = INNER_BLOCK.min(product.inner - p0);
+        let mut i0 = 0;
+        while i0 < product.rows {
+            let left = product.rows - i0;
+            let vectors = tile_vectors(main_vectors, left, K::LANES);
+            let rows = left.min(vectors * K::LANES);
+            let mut j0 = 0;
+            while j0 < product.cols {
+                let cols = main_cols.min(product.cols - j0);
+                // SAFETY: `i0 + rows <= rows`, `j0 + cols <= cols` and `p0 + k <= inner`
+                // keep the tile inside the three matrices.
+                unsafe {
+                    K::gemm_tile(
+                        vectors,
+                        cols,
+                        rows,
+                        k,
+                        a.add(i0 + p0 * ldc),
+                        ldc,
+                        b.add(p0 * strides.0 + j0 * strides.1),
+                        strides,
+                        c.add(i0 + j0 * ldc),
+                        ldc,
+                    );
+                }
+                j0 += cols;
+            }
+            i0 += rows;
+        }
+        p0 += k;
+    }
+}
+
+/// Returns the height in vectors of the next row tile when `left` rows remain: the
+/// main height when it fits, else the largest smaller power of two that fits, else one
+/// masked vector.
+fn tile_vectors(main: usize, left: usize, lanes: usize) -> usize {
+    let mut vectors = main;
+    while vectors > 1 && vectors * lanes > left {
+        vectors /= 2;
+    }
+    vectors
+}
+
+/// Runs [`dot_products`] with the tile kernels of `K`.
+///
+/// # Safety
+///
+/// As for [`drive_gemm`].
+pub(crate) unsafe fn drive_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mut T) {
+    let (main_rows, main_cols) = if product.cols == 1 { (8, 1) } else { (4, 3) };
+    let (a, b, len) = (product.a.as_ptr(), product.b.as_ptr(), product.len);
+    let ldc = product.rows;
+
+    let mut i0 = 0;
+    while i0 < product.rows {
+        let rows = if product.rows - i0 >= main_rows { main_rows } else { 1 };
+        let mut j0 = 0;
+        while j0 < product.cols {
+            let cols = if product.cols - j0 >= main_cols { main_cols } else { 1 };
+            // SAFETY: the tile stays inside the `rows x cols` result, and its columns of
+            // `A` and `B` inside their matrices.
+            unsafe {
+                K::dot_tile(
+                    rows,
+                    cols,
+                    len,
+                    a.add(i0 * len),
+                    len,
+                    b.add(j0 * len),
+                    len,
+                    c.add(i0 + j0 * ldc),
+                    ldc,
+                );
+            }
+            j0 += cols;
+        }
+        i0 += rows;
+    }
+}
+
+/// Tile kernels in plain Rust, for CPUs and builds without a SIMD version.
+pub(crate) struct Portable;
+
+impl<T: Float> Tiles<T> for Portable {
+    const LANES: usize = 8;
+
+    unsafe fn gemm_tile(
+        vectors: usize,
+        cols: usize,
+        rows: usize,
+        k: usize,
+        a: *const T,
+        lda: usize,
+        b: *const T,
+        strides: (usize, usize),
+        c: *mut T,
+        ldc: usize,
+    ) {
+        let _ = vectors;
+        // SAFETY: forwarded from the caller.
+        unsafe { portable_gemm_tile(cols, rows, k, a, lda, b, strides, c, ldc) }
+    }
+
+    unsafe fn dot_tile(
+        rows: usize,
+        cols: usize,
+        len: usize,
+        a: *const T,
+        lda: usize,
+        b: *const T,
+        ldb: usize,
+        c: *mut T,
+        ldc: usize,
+    ) {
+        for j in 0..cols {
+            for i in 0..rows {
+                // SAFETY: forwarded from the caller.
+                unsafe {
+                    let a_column = core::slice::from_raw_parts(a.add(i * lda), len);
+                    let b_column = core::slice::from_raw_parts(b.add(j * ldb), len);
+                    *c.add(i + j * ldc) = dot(a_column, b_column);
+                }
+            }
+        }
+    }
+}
+
+/// The portable gemm tile: up to 8 partial columns of `C` at a time, each accumulated
+/// along the inner dimension.
+///
+/// # Safety
+///
+/// As for [`Tiles::gemm_tile`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn portable_gemm_tile<T: Float>(
+    cols: usize,
+    rows: usize,
+    k: usize,
+    a: *const T,
+    lda: usize,
+    b: *const T,
+    (rsb, csb): (usize, usize),
+    c: *mut T,
+    ldc: usize,
+) {
+    const CHUNK: usize = 8;
+    let mut r0 = 0;
+    while r0 < rows {
+        let height = CHUNK.min(rows - r0);
+        for j in 0..cols {
+            let mut acc = [T::zero(); CHUNK];
+            for p in 0..k {
+                // SAFETY: forwarded from the caller; `r0 + height <= rows`.
+                unsafe {
+                    let b_value = *b.add(p * rsb + j * csb);
+                    let a_column = core::slice::from_raw_parts(a.add(r0 + p * lda), height);
+                    for (sum, &a_value) in acc.iter_mut().zip(a_column) {
+                        *sum += a_value * b_value;
+                    }
+                }
+            }
+            // SAFETY: as above.
+            unsafe {
+                let c_column = core::slice::from_raw_parts_mut(c.add(r0 + j * ldc), height);
+                for (value, sum) in c_column.iter_mut().zip(acc) {
+                    *value += sum;
+                }
+            }
+        }
+        r0 += height;
+    }
+}
+
+/// Returns the dot product of `a` and `b`, in 8 partial sums.
+fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    const LANES: usize = 8;
+    let mut partial = [T::zero(); LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
+    for (a_chunk, b_chunk) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            partial[lane] += a_chunk[lane] * b_chunk[lane];
+        }
+    }
+    for (lane, (&a_value, &b_value)) in a_tail.iter().zip(b_tail).enumerate() {
+        partial[lane] += a_value * b_value;
+    }
+    partial.iter().fold(T::zero(), |sum, &value| sum + value)
+}

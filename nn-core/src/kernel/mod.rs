@@ -1,0 +1,158 @@
+//! The matrix products behind [`Dense`](crate::Dense), with the kernel chosen from the
+//! shapes at compile time.
+//!
+//! A dense layer with `OUT` outputs and `IN` inputs on a batch of `B` samples needs three
+//! products, all on column-major nalgebra storage:
+//!
+//! - [`affine`]: `y = W x + b` (forward pass);
+//! - [`transpose_mul`]: `dx = W^T g` (input gradient);
+//! - [`accumulate_outer`]: `dW += g x^T` (weight gradient, accumulated in place).
+//!
+//! Each product takes one of two kernels, decided by [`uses_blocked`] from the constant
+//! shapes, so the branch folds away at compile time:
+//!
+//! - **small** ([`small`]): loops with constant bounds that the compiler unrolls and
+//!   vectorises for the target it compiles for. They have no call or dispatch overhead,
+//!   which dominates for layers of a few hundred multiply-adds.
+//! - **blocked** ([`blocked`]): a register-tiled kernel that keeps a tile of the result
+//!   in SIMD registers and reads the weights straight from their storage, without
+//!   packing or allocating. On x86-64 with the `std` feature it detects AVX2 and FMA at
+//!   run time, so a default build without `-C target-cpu` flags uses 256-bit fused
+//!   multiply-adds. Without `std` it uses them when the target enables `avx2` and `fma`
+//!   at compile time, and a portable version of the same tiling otherwise.
+//!
+//! Both kernels sum in a different order than nalgebra's products, and the blocked kernel
+//! fuses multiply and add where it uses FMA, so results differ from nalgebra's in the
+//! last bits. They are deterministic: the same build on the same CPU gives bit-identical
+//! results.
+
+pub mod blocked;
+pub mod small;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::float::Float;
+
+/// The number of multiply-adds from which a product takes the blocked kernel.
+///
+/// Chosen from `benches/kernel_sweep.rs`, which times both kernels on square-ish layers
+/// and batches from 1 to 64 samples (the numbers are in `docs/performance.md`): below
+/// about 2,000 multiply-adds the small kernel's lack of call overhead wins, above it the
+/// register tiling and run-time AVX2 dispatch do.
+pub const BLOCKED_MIN_MULTIPLY_ADDS: usize = 2048;
+
+/// The smallest dimension for which the blocked kernel is used: a product with a side
+/// below this (a one-output layer, a two-input layer) stays on the small kernel, whose
+/// loops already vectorise along the other sides.
+pub const BLOCKED_MIN_SIDE: usize = 4;
+
+/// Returns whether a product of an `rows x inner` matrix with an `inner x cols` matrix
+/// uses the [`blocked`] kernel rather than the [`small`] one.
+pub const fn uses_blocked(rows: usize, inner: usize, cols: usize) -> bool {
+    rows >= BLOCKED_MIN_SIDE
+        && inner >= BLOCKED_MIN_SIDE
+        && rows * inner * cols >= BLOCKED_MIN_MULTIPLY_ADDS
+}
+
+/// Computes `weight * x + bias`, with `bias` added to every column.
+#[inline]
+pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    weight: &SMatrix<T, OUT, IN>,
+    bias: &SVector<T, OUT>,
+    x: &SMatrix<T, IN, B>,
+) -> SMatrix<T, OUT, B> {
+    let mut y = SMatrix::<T, OUT, B>::from_fn(|row, _| bias[row]);
+    if uses_blocked(OUT, IN, B) {
+        blocked::gemm(
+            blocked::Gemm {
+                rows: OUT,
+                cols: B,
+                inner: IN,
+                a: weight.as_slice(),
+                b: x.as_slice(),
+                b_row_stride: 1,
+                b_col_stride: IN,
+            },
+            y.as_mut_slice(),
+        );
+    } else {
+        small::accumulate_product::<T, IN, OUT, B>(weight.as_slice(), x.as_slice(), y.as_mut_slice());
+    }
+    y
+}
+
+/// Computes `weight^T * grad`, the input gradient of a dense layer.
+#[inline]
+pub fn transpose_mul<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    weight: &SMatrix<T, OUT, IN>,
+    grad: &SMatrix<T, OUT, B>,
+) -> SMatrix<T, IN, B> {
+    let mut dx = SMatrix::<T, IN, B>::zeros();
+    if uses_blocked(IN, OUT, B) {
+        blocked::dot_products(
+            blocked::Dots {
+                rows: IN,
+                cols: B,
+                len: OUT,
+                a: weight.as_slice(),
+                b: grad.as_slice(),
+            },
+            dx.as_mut_slice(),
+        );
+    } else {
+        small::transpose_product::<T, IN, OUT, B>(weight.as_slice(), grad.as_slice(), dx.as_mut_slice());
+    }
+    dx
+}
+
+/// Adds `grad * x^T` to `weight_grad` in place, the weight gradient of a dense layer
+/// summed over the batch. Allocates nothing and builds no weight-sized temporary.
+#[inline]
+pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    grad: &SMatrix<T, OUT, B>,
+    x: &SMatrix<T, IN, B>,
+    weight_grad: &mut SMatrix<T, OUT, IN>,
+) {
+    if uses_blocked(OUT, B, IN) {
+        blocked::gemm(
+            blocked::Gemm {
+                rows: OUT,
+                cols: IN,
+                inner: B,
+                a: grad.as_slice(),
+                b: x.as_slice(),
+                b_row_stride: IN,
+                b_col_stride: 1,
+            },
+            weight_grad.as_mut_slice(),
+        );
+    } else {
+        small::accumulate_outer::<T, IN, OUT, B>(grad.as_slice(), x.as_slice(), weight_grad.as_mut_slice());
+    }
+}
+
+/// Adds the sum of the columns of `grad` to `bias_grad`, the bias gradient of a dense
+/// layer summed over the batch.
+#[inline]
+pub fn accumulate_column_sum<T: Float, const OUT: usize, const B: usize>(
+    grad: &SMatrix<T, OUT, B>,
+    bias_grad: &mut SVector<T, OUT>,
+) {
+    let bias_grad = bias_grad.as_mut_slice();
+    for column in grad.as_slice().chunks_exact(OUT) {
+        for (sum, &value) in bias_grad.iter_mut().zip(column) {
+            *sum += value;
+        }
+    }
+}
+
+/// Returns the name of the instruction set the blocked kernel runs with for `T` on this
+/// CPU: `"avx2+fma"` or `"portable"`. Benchmarks print it next to their results.
+pub fn blocked_instruction_set<T: Float>() -> &'static str {
+    blocked::instruction_set::<T>()
+}
+
+#[cfg(test)]
+mod tests;

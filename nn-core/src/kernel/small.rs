@@ -1,0 +1,115 @@
+//! Products for small layers: plain loops over constant bounds.
+//!
+//! Every loop runs along a contiguous column (the `OUT` values of one weight column or of
+//! one sample), so the compiler vectorises it with the target's vector width and never
+//! needs gather or scatter instructions. Dot products, which a compiler may not reorder,
+//! are split into [`LANES`] independent partial sums that it can keep in one vector.
+//!
+//! Multiply-adds are fused only when the build has the `std` feature and the target
+//! enables `fma` at compile time (`-C target-cpu=native` on a CPU with FMA), through
+//! `mul_add`. Without `std`, `mul_add` would be libm's software routine, so those builds
+//! multiply and add separately; a `no_std` build therefore computes the same bits as a
+//! `std` build for the same target without `fma`.
+
+use crate::float::Float;
+
+/// The number of partial sums of a dot product.
+pub const LANES: usize = 8;
+
+/// Returns `a * b + c`, fused where the target supports it (see the module docs).
+#[inline(always)]
+fn multiply_add<T: Float>(a: T, b: T, c: T) -> T {
+    #[cfg(all(feature = "std", target_feature = "fma"))]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(all(feature = "std", target_feature = "fma")))]
+    {
+        a * b + c
+    }
+}
+
+/// Adds `w * x` to `y`, with `w` an `OUT x IN` matrix, `x` an `IN x B` matrix and `y` an
+/// `OUT x B` matrix, all column-major.
+///
+/// Each output column accumulates one weight column at a time (axpy form), which
+/// vectorises along `OUT`.
+#[inline]
+pub fn accumulate_product<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    w: &[T],
+    x: &[T],
+    y: &mut [T],
+) {
+    let (w, x, y) = (&w[..OUT * IN], &x[..IN * B], &mut y[..OUT * B]);
+    for (x_column, y_column) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
+        for (w_column, &x_value) in w.chunks_exact(OUT).zip(x_column) {
+            for (y_value, &w_value) in y_column.iter_mut().zip(w_column) {
+                *y_value = multiply_add(w_value, x_value, *y_value);
+            }
+        }
+    }
+}
+
+/// Writes `w^T * g` into `dx`, with `w` an `OUT x IN` matrix, `g` an `OUT x B` matrix and
+/// `dx` an `IN x B` matrix, all column-major.
+///
+/// Each value is the dot product of a weight column with a column of `g`, both
+/// contiguous.
+#[inline]
+pub fn transpose_product<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    w: &[T],
+    g: &[T],
+    dx: &mut [T],
+) {
+    let (w, g, dx) = (&w[..OUT * IN], &g[..OUT * B], &mut dx[..IN * B]);
+    for (g_column, dx_column) in g.chunks_exact(OUT).zip(dx.chunks_exact_mut(IN)) {
+        for (w_column, dx_value) in w.chunks_exact(OUT).zip(dx_column.iter_mut()) {
+            *dx_value = dot::<T, OUT>(w_column, g_column);
+        }
+    }
+}
+
+/// Adds `g * x^T` to `dw`, with `g` an `OUT x B` matrix, `x` an `IN x B` matrix and `dw`
+/// an `OUT x IN` matrix, all column-major.
+///
+/// Each weight-gradient column is loaded once, accumulates every sample of the batch and
+/// is stored once.
+#[inline]
+pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    g: &[T],
+    x: &[T],
+    dw: &mut [T],
+) {
+    let (g, x, dw) = (&g[..OUT * B], &x[..IN * B], &mut dw[..OUT * IN]);
+    for (k, dw_column) in dw.chunks_exact_mut(OUT).enumerate() {
+        for (sample, g_column) in g.chunks_exact(OUT).enumerate() {
+            let x_value = x[sample * IN + k];
+            for (dw_value, &g_value) in dw_column.iter_mut().zip(g_column) {
+                *dw_value = multiply_add(g_value, x_value, *dw_value);
+            }
+        }
+    }
+}
+
+/// Returns the dot product of the first `N` values of `a` and `b`, summed in [`LANES`]
+/// independent partial sums that are added at the end.
+#[inline(always)]
+pub fn dot<T: Float, const N: usize>(a: &[T], b: &[T]) -> T {
+    let (a, b) = (&a[..N], &b[..N]);
+    let mut partial = [T::zero(); LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());
+    for (a_chunk, b_chunk) in a_chunks.zip(b_chunks) {
+        for lane in 0..LANES {
+            partial[lane] = multiply_add(a_chunk[lane], b_chunk[lane], partial[lane]);
+        }
+    }
+    for (lane, (&a_value, &b_value)) in a_tail.iter().zip(b_tail).enumerate() {
+        partial[lane] = multiply_add(a_value, b_value, partial[lane]);
+    }
+    let mut sum = T::zero();
+    for value in partial {
+        sum += value;
+    }
+    sum
+}

@@ -1,0 +1,165 @@
+//! Checks every kernel against a naive triple loop in `f64`, over shapes that exercise
+//! full tiles, partial tiles, masked rows and inner-dimension blocks.
+
+use std::format;
+use std::vec;
+use std::vec::Vec;
+
+use super::blocked::{self, Dots, Gemm, Portable};
+use super::small;
+use crate::float::Float;
+use crate::rng::Rng;
+
+/// Returns `len` values uniform in `[-1, 1)`.
+fn values<T: Float>(len: usize, seed: u64) -> Vec<T> {
+    let mut rng = Rng::seed_from_u64(seed);
+    (0..len).map(|_| rng.uniform(-T::one(), T::one())).collect()
+}
+
+/// Computes `C + A B` naively in `f64`; `B` element `(p, j)` is `b[p * rsb + j * csb]`.
+fn naive_gemm<T: Float>(
+    (rows, cols, inner): (usize, usize, usize),
+    a: &[T],
+    b: &[T],
+    (rsb, csb): (usize, usize),
+    c: &[T],
+) -> Vec<f64> {
+    let mut out: Vec<f64> = c.iter().map(|v| v.as_f64()).collect();
+    for j in 0..cols {
+        for i in 0..rows {
+            for p in 0..inner {
+                out[i + j * rows] += a[i + p * rows].as_f64() * b[p * rsb + j * csb].as_f64();
+            }
+        }
+    }
+    out
+}
+
+/// Panics unless `actual` matches `expected` within `tolerance` times the inner length.
+fn assert_close<T: Float>(case: &str, expected: &[f64], actual: &[T], inner: usize, tolerance: f64) {
+    assert_eq!(expected.len(), actual.len(), "{case}: lengths differ");
+    let bound = tolerance * (inner.max(1) as f64);
+    for (index, (e, a)) in expected.iter().zip(actual).enumerate() {
+        assert!(
+            (e - a.as_f64()).abs() <= bound,
+            "{case}: value {index} is {a}, expected {e} (tolerance {bound})"
+        );
+    }
+}
+
+/// The shapes `(rows, cols, inner)` of the checks.
+const SHAPES: [(usize, usize, usize); 14] = [
+    (1, 1, 1),
+    (3, 2, 5),
+    (8, 1, 7),
+    (10, 3, 9),
+    (16, 6, 4),
+    (17, 7, 3),
+    (24, 2, 33),
+    (32, 1, 40),
+    (64, 1, 300),
+    (70, 13, 20),
+    (100, 9, 260),
+    (128, 32, 64),
+    (128, 64, 20),
+    (9, 784, 5),
+];
+
+fn check_gemm<T: Float>(tolerance: f64) {
+    for (case_index, &(rows, cols, inner)) in SHAPES.iter().enumerate() {
+        let a = values::<T>(rows * inner, 1 + case_index as u64);
+        let c0 = values::<T>(rows * cols, 100 + case_index as u64);
+        for (transposed, (rsb, csb)) in [(false, (1, inner)), (true, (cols, 1))] {
+            let b = values::<T>(inner * cols, 200 + case_index as u64);
+            let expected = naive_gemm((rows, cols, inner), &a, &b, (rsb, csb), &c0);
+            let product = Gemm {
+                rows,
+                cols,
+                inner,
+                a: &a,
+                b: &b,
+                b_row_stride: rsb,
+                b_col_stride: csb,
+            };
+            let case = format!("{} gemm {rows}x{cols}x{inner} transposed {transposed}", T::NAME);
+
+            let mut c = c0.clone();
+            blocked::gemm(product, &mut c);
+            assert_close(&format!("{case} dispatched"), &expected, &c, inner, tolerance);
+
+            let mut c = c0.clone();
+            // SAFETY: the slices have exactly the lengths of their shapes.
+            unsafe { blocked::drive_gemm::<T, Portable>(&product, c.as_mut_ptr()) };
+            assert_close(&format!("{case} portable"), &expected, &c, inner, tolerance);
+        }
+    }
+}
+
+fn check_dots<T: Float>(tolerance: f64) {
+    for (case_index, &(rows, cols, len)) in SHAPES.iter().enumerate() {
+        let a = values::<T>(len * rows, 300 + case_index as u64);
+        let b = values::<T>(len * cols, 400 + case_index as u64);
+        // A^T B is the gemm of A^T (rows x len, element (i, p) at a[p + i * len]) with B.
+        let a_transposed: Vec<T> = (0..len * rows).map(|n| a[(n / rows) + (n % rows) * len]).collect();
+        let expected = naive_gemm((rows, cols, len), &a_transposed, &b, (1, len), &vec![T::zero(); rows * cols]);
+        let product = Dots { rows, cols, len, a: &a, b: &b };
+        let case = format!("{} dots {rows}x{cols} of length {len}", T::NAME);
+
+        let mut c = values::<T>(rows * cols, 500);
+        blocked::dot_products(product, &mut c);
+        assert_close(&format!("{case} dispatched"), &expected, &c, len, tolerance);
+
+        let mut c = values::<T>(rows * cols, 500);
+        // SAFETY: the slices have exactly the lengths of their shapes.
+        unsafe { blocked::drive_dots::<T, Portable>(&product, c.as_mut_ptr()) };
+        assert_close(&format!("{case} portable"), &expected, &c, len, tolerance);
+    }
+}
+
+#[test]
+fn blocked_gemm_matches_naive() {
+    check_gemm::<f32>(1e-6);
+    check_gemm::<f64>(1e-14);
+}
+
+#[test]
+fn blocked_dots_match_naive() {
+    check_dots::<f32>(1e-6);
+    check_dots::<f64>(1e-14);
+}
+
+#[test]
+fn small_kernels_match_naive() {
+    const IN: usize = 13;
+    const OUT: usize = 11;
+    const B: usize = 3;
+    let w = values::<f64>(OUT * IN, 1);
+    let x = values::<f64>(IN * B, 2);
+    let g = values::<f64>(OUT * B, 3);
+
+    let y0 = values::<f64>(OUT * B, 4);
+    let mut y = y0.clone();
+    small::accumulate_product::<f64, IN, OUT, B>(&w, &x, &mut y);
+    let expected = naive_gemm((OUT, B, IN), &w, &x, (1, IN), &y0);
+    assert_close("small forward", &expected, &y, IN, 1e-14);
+
+    let mut dx = vec![0.0; IN * B];
+    small::transpose_product::<f64, IN, OUT, B>(&w, &g, &mut dx);
+    let w_transposed: Vec<f64> = (0..OUT * IN).map(|n| w[(n / IN) + (n % IN) * OUT]).collect();
+    let expected = naive_gemm((IN, B, OUT), &w_transposed, &g, (1, OUT), &vec![0.0; IN * B]);
+    assert_close("small input gradient", &expected, &dx, OUT, 1e-14);
+
+    let dw0 = values::<f64>(OUT * IN, 5);
+    let mut dw = dw0.clone();
+    small::accumulate_outer::<f64, IN, OUT, B>(&g, &x, &mut dw);
+    let expected = naive_gemm((OUT, IN, B), &g, &x, (IN, 1), &dw0);
+    assert_close("small weight gradient", &expected, &dw, B, 1e-14);
+}
+
+#[test]
+fn threshold_separates_small_and_large_layers() {
+    assert!(!super::uses_blocked(8, 2, 64), "a 2-input layer stays small");
+    assert!(!super::uses_blocked(1, 8, 64), "a 1-output layer stays small");
+    assert!(super::uses_blocked(128, 784, 1), "one MNIST sample is blocked");
+    assert!(super::uses_blocked(128, 784, 64), "an MNIST batch is blocked");
+}
