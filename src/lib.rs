@@ -44,6 +44,10 @@ pub mod prelude {
     #[cfg(feature = "alloc")]
     pub use nn_core::heap::HeapNew;
     pub use nn_core::layers::Frozen;
+    pub use nn_core::augment::{
+        Augment, AugmentError, HorizontalFlip, NoAugmentation, Noise, RandomApply,
+        RandomErasing, RandomScale, Rotate, Shift,
+    };
     pub use nn_core::loss::{
         BinaryCrossEntropyWithLogits, ClassLoss, Huber, Loss, MeanSquaredError, SoftmaxCrossEntropy,
     };
