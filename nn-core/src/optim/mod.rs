@@ -85,6 +85,10 @@ pub trait LearningRate {
 /// [`OptimError::TensorLengthMismatch`] when `params` and `grads` do not list tensors of
 /// the same lengths, and then change nothing. A generated network and its gradient type
 /// always match.
+///
+/// NOTE: `P` and `G` are not tied together in the type system, so the gradients of another
+/// network whose tensors have the same lengths are accepted. `fit` and the generated
+/// `backward_into` do tie them, so use those, or keep one optimizer per network.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an optimizer for `{P}` with gradients `{G}`",
     label = "this optimizer cannot update these parameters",
