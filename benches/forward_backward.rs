@@ -4,8 +4,9 @@
 //! in `f32`. There are three workloads: a forward pass of one sample, a forward pass of a
 //! batch of [`FORWARD_BATCH`] samples, and a training step on [`TRAIN_BATCH`] samples. A
 //! training step is the training forward pass plus a backward pass that accumulates into
-//! gradient buffers allocated once. Each workload runs three implementations in the same
-//! process, with the same weights and inputs:
+//! gradient buffers allocated once and skips the input gradient of the first layer, as
+//! training does (`accumulate_grads`). Each workload runs three implementations in the
+//! same process, with the same weights and inputs:
 //!
 //! - `generated`: the network declared with `network!`;
 //! - `static`: the same math written by hand on nalgebra `SMatrix`/`SVector` types;
@@ -13,8 +14,11 @@
 //!   large products go through nalgebra's `matrixmultiply` kernel.
 //!
 //! Start-up asserts that the three implementations agree numerically; the timings are
-//! only compared after that. Run with `cargo bench --bench forward_backward`; the
-//! results and their ratios are recorded in `BENCHMARKS.md`.
+//! only compared after that. The group `peak/fma` times a loop of independent 256-bit
+//! fused multiply-adds, the most floating-point work one core can do per second, so that
+//! `scripts/bench-table.py` can state each result as a fraction of that peak. Run with
+//! `cargo bench --bench forward_backward`; the results and their ratios are recorded in
+//! `BENCHMARKS.md`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -162,6 +166,19 @@ impl<const I: usize, const H: usize, const O: usize> StaticMlp<I, H, O> {
         grad_out: &SMatrix<f32, O, B>,
         grads: &mut Self,
     ) -> SMatrix<f32, I, B> {
+        let grad_pre = self.accumulate_grads(trace, grad_out, grads);
+        self.w1.tr_mul(&grad_pre)
+    }
+
+    /// Adds the parameter gradients to `grads` and returns the gradient with respect to
+    /// the hidden pre-activation; the input gradient, which training does not need, is
+    /// not computed.
+    fn accumulate_grads<const B: usize>(
+        &self,
+        trace: &StaticTrace<I, H, B>,
+        grad_out: &SMatrix<f32, O, B>,
+        grads: &mut Self,
+    ) -> SMatrix<f32, H, B> {
         grads.w2.gemm(1.0, grad_out, &trace.hidden.transpose(), 1.0);
         for column in grad_out.column_iter() {
             grads.b2 += column;
@@ -174,7 +191,7 @@ impl<const I: usize, const H: usize, const O: usize> StaticMlp<I, H, O> {
         for column in grad_pre.column_iter() {
             grads.b1 += column;
         }
-        self.w1.tr_mul(&grad_pre)
+        grad_pre
     }
 }
 
@@ -269,14 +286,15 @@ impl DynamicMlp {
         affine_into(&mut buffers.output, &self.w2, &self.b2, &buffers.hidden);
     }
 
-    /// Adds the parameter gradients of the last `forward` on `x` to `grads`; the input
-    /// gradient is left in `buffers.grad_input`.
+    /// Adds the parameter gradients of the last `forward` on `x` to `grads`. With
+    /// `input_gradient`, the input gradient is left in `buffers.grad_input`.
     fn backward_into(
         &self,
         x: &DMatrix<f32>,
         grad_out: &DMatrix<f32>,
         buffers: &mut DynamicBuffers,
         grads: &mut Self,
+        input_gradient: bool,
     ) {
         buffers.hidden.transpose_to(&mut buffers.hidden_transposed);
         grads
@@ -294,9 +312,11 @@ impl DynamicMlp {
             .w1
             .gemm(1.0, &buffers.grad_pre, &buffers.input_transposed, 1.0);
         add_column_sums(&mut grads.b1, &buffers.grad_pre);
-        buffers
-            .grad_input
-            .gemm_tr(1.0, &self.w1, &buffers.grad_pre, 0.0);
+        if input_gradient {
+            buffers
+                .grad_input
+                .gemm_tr(1.0, &self.w1, &buffers.grad_pre, 0.0);
+        }
     }
 }
 
@@ -458,6 +478,7 @@ where
             &grad_out_dynamic,
             &mut buffers,
             &mut dynamic_grads,
+            true,
         );
 
         let case = format!("train {}", self.label);
@@ -492,21 +513,20 @@ where
         group.bench_function("generated", |b| {
             b.iter(|| {
                 let (y, trace) = self.generated.forward_train(black_box(&*x), &mut rng);
-                let dx =
-                    self.generated
-                        .backward(&trace, black_box(&*grad_out), &mut generated_grads);
-                black_box((&y, &dx));
+                self.generated
+                    .accumulate_grads(&trace, black_box(&*grad_out), &mut generated_grads);
+                black_box(&y);
             })
         });
         group.bench_function("static", |b| {
             b.iter(|| {
                 let (y, trace) = self.hand_static.forward_train(black_box(&*x));
-                let dx = self.hand_static.backward_into(
+                let grad_pre = self.hand_static.accumulate_grads(
                     &trace,
                     black_box(&*grad_out),
                     &mut static_grads,
                 );
-                black_box((&y, &dx));
+                black_box((&y, &grad_pre));
             })
         });
         group.bench_function("dynamic", |b| {
@@ -517,8 +537,9 @@ where
                     black_box(&grad_out_dynamic),
                     &mut buffers,
                     &mut dynamic_grads,
+                    false,
                 );
-                black_box((&buffers.output, &buffers.grad_input));
+                black_box(&buffers.output);
             })
         });
         group.finish();
@@ -531,7 +552,63 @@ where
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Floating-point peak.
+
+/// The number of loop iterations of one `peak/fma` measurement.
+const PEAK_ITERATIONS: u64 = 100_000;
+
+/// The number of independent accumulators of the peak loop: more than the FMA latency
+/// (4 to 5 cycles) times the FMA units (2) of current x86-64 cores, so the units never
+/// wait for a result.
+const PEAK_CHAINS: usize = 12;
+
+/// Runs `iterations` rounds of [`PEAK_CHAINS`] independent 256-bit `f32` multiply-adds
+/// and returns a value that depends on all of them.
+///
+/// # Safety
+///
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn fma_peak_loop(iterations: u64, start: f32) -> f32 {
+    use std::arch::x86_64::*;
+    let (scale, shift) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+    let mut acc = [_mm256_set1_ps(start); PEAK_CHAINS];
+    for _ in 0..iterations {
+        for value in &mut acc {
+            *value = _mm256_fmadd_ps(*value, scale, shift);
+        }
+    }
+    let mut lanes = [0.0f32; 8];
+    let sum = acc.iter().fold(_mm256_setzero_ps(), |sum, &v| _mm256_add_ps(sum, v));
+    // SAFETY: `lanes` holds the 8 values of one vector.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
+    lanes.iter().sum()
+}
+
+/// Measures the FMA peak as `peak/fma`, with the floating-point operations per iteration
+/// as its throughput, so criterion reports FLOP/s. Skipped on CPUs without AVX2 and FMA.
+fn fma_peak(criterion: &mut Criterion) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        let flops = PEAK_ITERATIONS * PEAK_CHAINS as u64 * 8 * 2;
+        let mut group = criterion.benchmark_group("peak");
+        group.throughput(Throughput::Elements(flops));
+        group.bench_function("fma", |b| {
+            // SAFETY: the CPU supports AVX2 and FMA, checked above.
+            b.iter(|| unsafe { fma_peak_loop(black_box(PEAK_ITERATIONS), black_box(1.0)) })
+        });
+        group.finish();
+    }
+}
+
 fn forward_backward(criterion: &mut Criterion) {
+    fma_peak(criterion);
+    println!(
+        "blocked kernel: {}",
+        static_nn::core::kernel::blocked_instruction_set::<f32>()
+    );
     Contestants::<Tiny, 2, 8, 1>::new().bench_all(criterion);
     Contestants::<Small, 64, 32, 10>::new().bench_all(criterion);
     Contestants::<Mnist, 784, 128, 10>::new().bench_all(criterion);

@@ -6,6 +6,7 @@
 //!
 //! - it imports public paths such as `static_nn::core::Dense`, where the macro writes
 //!   absolute paths into the facade's hidden module (`::static_nn::__private::Dense`);
+//!   `NetworkMemory`, which has no public path, comes from that module;
 //! - it shortens the gradient types in the gradients' `Tensors` impl with one alias;
 //! - it keeps the name strings `"IrisNet"`, so that both summaries compare equal.
 //!
@@ -39,6 +40,8 @@ pub mod by_hand {
         Dense, Dropout, Float, GradCheck, Init, Layer, Network, NoGrads, Relu, Rng, SMatrix,
         SVector, Summary, SummaryRow, TensorInfo, Tensors, gradient_check,
     };
+    // The one item of the facade's hidden module that has no public path.
+    use static_nn::__private::NetworkMemory;
 
     // The network struct: one public field per layer with parameters. The declaration's
     // attributes and doc comments come first.
@@ -107,6 +110,43 @@ pub mod by_hand {
         /// The number of scalar parameters that training updates: those of layers that
         /// are not frozen.
         pub const TRAINABLE_PARAMS: usize = <Self as Tensors<f32>>::TRAINABLE_PARAMS;
+
+        // The memory figures. The macro computes a figure itself where it knows every size,
+        // and writes a `const` expression otherwise: always for the trace, whose layout is
+        // nn-core's business, and for sizes that depend on a nested network or a custom
+        // layer (`size_of` of the type, and a nested network's own `FORWARD_BYTES`).
+
+        /// The bytes of the parameters: `PARAMS` times the scalar's size, the size of
+        /// the network struct. A `static` of a network with `#[weights]` keeps them
+        /// in read-only memory (flash).
+        pub const PARAM_BYTES: usize = 268;
+        /// The bytes of the parameter gradients: the size of the gradients struct,
+        /// which has no field for frozen layers.
+        pub const GRAD_BYTES: usize = 268;
+        /// The bytes of the training trace for one sample: the size of the trace
+        /// struct for `B = 1`. Built-in layers record `B` columns, so a batch of `B`
+        /// takes `B` times as much.
+        pub const TRACE_BYTES: usize =
+            (::core::mem::size_of::<<Dense<f32, 4, 8> as Layer<f32, 4, 8>>::Trace<1>>()
+                + ::core::mem::size_of::<<Relu as Layer<f32, 8, 8>>::Trace<1>>()
+                + ::core::mem::size_of::<<Dropout<f32> as Layer<f32, 8, 8>>::Trace<1>>()
+                + ::core::mem::size_of::<<Dense<f32, 8, 3> as Layer<f32, 8, 3>>::Trace<1>>());
+        /// An estimate of the stack the activations of `forward` take for one sample:
+        /// the largest sum of one layer's input and output values, times the scalar's
+        /// size (for a nested network, its own figure if that is larger). The
+        /// compiler may keep more copies or fewer, so this is not a measurement.
+        pub const FORWARD_BYTES: usize = 64;
+        /// An estimate of the memory one training step on one sample with `Adam`
+        /// needs: the parameters, their gradients, Adam's two moment buffers (each
+        /// the size of the gradients), the trace and the activations of one layer:
+        /// `PARAM_BYTES + 3 * GRAD_BYTES + TRACE_BYTES + FORWARD_BYTES`. Plain SGD
+        /// without momentum needs two gradients' worth less.
+        pub const TRAIN_BYTES: usize =
+            Self::PARAM_BYTES + 3 * Self::GRAD_BYTES + Self::TRACE_BYTES + Self::FORWARD_BYTES;
+
+        // A declaration with `#[weights("file")]` also gets `pub const BAKED: Self`, built
+        // from one byte-string literal per tensor:
+        // `Dense { weight: baked_matrix::<f32, 8, 4, 128>(b"..."), bias: ... }`.
 
         /// Creates the network with every layer initialised from `seed`.
         ///
@@ -478,6 +518,14 @@ pub mod by_hand {
         }
     }
 
+    // A nesting network reads the memory figure through this trait, which its `where`
+    // clause names, so that a layer that is not a network is reported once.
+
+    #[automatically_derived]
+    impl NetworkMemory for HandIrisNet {
+        const FORWARD_BYTES: usize = Self::FORWARD_BYTES;
+    }
+
     // `Network` contains the shape facts, the initialisers (He for a dense layer feeding a
     // ReLU-family activation, skipping dropout, Glorot otherwise) and the summary table.
     // `init` skips frozen layers, and their summary rows read `frozen Dense`.
@@ -593,6 +641,33 @@ pub fn compare_with_macro() -> Result<(), String> {
             &IrisNet::trainable_index(i),
             &HandIrisNet::trainable_index(i),
         )?;
+    }
+
+    let figures = [
+        (
+            "PARAM_BYTES",
+            IrisNet::PARAM_BYTES,
+            HandIrisNet::PARAM_BYTES,
+        ),
+        ("GRAD_BYTES", IrisNet::GRAD_BYTES, HandIrisNet::GRAD_BYTES),
+        (
+            "TRACE_BYTES",
+            IrisNet::TRACE_BYTES,
+            HandIrisNet::TRACE_BYTES,
+        ),
+        (
+            "FORWARD_BYTES",
+            IrisNet::FORWARD_BYTES,
+            HandIrisNet::FORWARD_BYTES,
+        ),
+        (
+            "TRAIN_BYTES",
+            IrisNet::TRAIN_BYTES,
+            HandIrisNet::TRAIN_BYTES,
+        ),
+    ];
+    for (name, generated, copy) in figures {
+        same(name, &generated, &copy)?;
     }
 
     for layer in ["hidden", "out", "missing"] {

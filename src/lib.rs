@@ -85,4 +85,110 @@ pub mod __private {
         Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, SummaryRow, Tanh, TensorInfo,
         Tensors, gradient_check,
     };
+
+    /// Builds an `R x C` matrix from `N` bytes: its values column by column, each in
+    /// little-endian order. The expansion of `#[weights]` calls it in a `const`, with one
+    /// byte-string literal per tensor.
+    ///
+    /// # Panics
+    ///
+    /// When `N` is not `R * C` times the size of `T`; in a `const` that is a compile
+    /// error. The macro always passes the right length.
+    pub const fn baked_matrix<T, const R: usize, const C: usize, const N: usize>(
+        bytes: &[u8; N],
+    ) -> SMatrix<T, R, C>
+    where
+        T: nn_core::bytemuck::Pod,
+    {
+        let size = core::mem::size_of::<T>();
+        assert!(N == R * C * size, "the baked bytes do not match the matrix");
+        let mut bytes = *bytes;
+        if cfg!(target_endian = "big") {
+            // Reverse each value's bytes, so they read as the same numbers on this target.
+            let mut start = 0;
+            while start < N {
+                let (mut low, mut high) = (start, start + size - 1);
+                while low < high {
+                    let byte = bytes[low];
+                    bytes[low] = bytes[high];
+                    bytes[high] = byte;
+                    low += 1;
+                    high -= 1;
+                }
+                start += size;
+            }
+        }
+        // SAFETY: `bytes` contains exactly the `R * C` values of the storage (asserted above),
+        // `read_unaligned` needs no alignment, and `T: Pod` accepts every bit pattern.
+        let columns = unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<[[T; R]; C]>()) };
+        SMatrix::from_array_storage(nn_core::nalgebra::ArrayStorage(columns))
+    }
+
+    /// The memory figure of a network that a network nesting it adds to its own. The
+    /// expansion of `network!` implements it with the network's inherent constant.
+    pub trait NetworkMemory {
+        /// The network's `FORWARD_BYTES`.
+        const FORWARD_BYTES: usize;
+    }
+
+    /// The check that a custom layer implements `Zeroable`, with a message that explains why
+    /// it must. The attribute lives here because a module with `#![no_implicit_prelude]`,
+    /// where the expansion may be, cannot resolve the `diagnostic` namespace.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` must implement `bytemuck::Zeroable` to be a layer of a network, because networks are created zeroed and then initialised",
+        label = "`{Self}` does not implement `Zeroable`",
+        note = "implement `Zeroable` for `{Self}` if all-zero bytes are a valid value, as for structs of floats; static_nn re-exports `bytemuck` as `static_nn::core::bytemuck`"
+    )]
+    pub trait ZeroableLayer {
+        /// Always true; naming it checks the bound.
+        const CHECKED: bool = true;
+    }
+
+    impl<L: nn_core::bytemuck::Zeroable> ZeroableLayer for L {}
+
+    /// The check of a `#[budget]` limit whose figure only the compiler can compute: the
+    /// expansion requires `Needs<Figure, NEEDED, LIMIT, { NEEDED <= LIMIT }>:
+    /// WithinBudget`, so the error shows both numbers.
+    #[diagnostic::on_unimplemented(
+        message = "the network needs more bytes than its `#[budget]` allows: `{Self}`",
+        label = "over this budget",
+        note = "the arguments of `Needs` are the figure the budget limits, the bytes the network needs and the budget in bytes; shrink a layer or raise the budget"
+    )]
+    pub trait WithinBudget {}
+
+    /// The bytes a network needs for `Figure` and its budget, see [`WithinBudget`].
+    pub struct Needs<Figure, const NEEDED: usize, const LIMIT: usize, const FITS: bool>(
+        core::marker::PhantomData<Figure>,
+    );
+
+    impl<Figure, const NEEDED: usize, const LIMIT: usize> WithinBudget
+        for Needs<Figure, NEEDED, LIMIT, true>
+    {
+    }
+
+    /// Compiles only when `N` is within its budget.
+    pub const fn check_budget<N: WithinBudget>() {}
+
+    /// The figure of `flash`: `PARAM_BYTES`.
+    pub struct ParamBytes;
+    /// The figure of `ram` for a network with `#[weights]`: `FORWARD_BYTES`.
+    pub struct ForwardBytes;
+    /// The figure of `ram` for a network without `#[weights]`: `PARAM_BYTES + FORWARD_BYTES`.
+    pub struct ParamAndForwardBytes;
+    /// The figure of `train_ram`: `TRAIN_BYTES`.
+    pub struct TrainBytes;
+
+    /// Returns the largest value, or 0 for none: the memory figures of a network whose
+    /// layers include a nested network.
+    pub const fn max_bytes(values: &[usize]) -> usize {
+        let mut largest = 0;
+        let mut i = 0;
+        while i < values.len() {
+            if values[i] > largest {
+                largest = values[i];
+            }
+            i += 1;
+        }
+        largest
+    }
 }

@@ -10,10 +10,12 @@ int32_t nn_class_count(void);
 int32_t nn_predict(const float *x);
 int32_t nn_logits(const float *x, float *out);
 float nn_gradient_norm(const float *x, int32_t label);
+int32_t nn_train_sgd(const float *samples, const int32_t *labels, int32_t steps, float *losses);
 
 #define INPUTS 4
 #define CLASSES 3
 #define SAMPLES 3
+#define TRAIN_STEPS 20
 
 /* The same samples and labels as reference/src/main.rs. */
 static const float samples[SAMPLES][INPUTS] = {
@@ -56,8 +58,20 @@ int main(void) {
         printf("sample %d gradient_norm %.9g\n", i, nn_gradient_norm(samples[i], labels[i]));
     }
 
+    /* Training on the device: SGD steps on the three samples, all on the stack. */
+    float losses[2];
+    if (nn_train_sgd(&samples[0][0], labels, TRAIN_STEPS, losses) != 0) {
+        fprintf(stderr, "error: nn_train_sgd failed\n");
+        return 1;
+    }
+    printf("train steps %d\n", TRAIN_STEPS);
+    printf("train loss_before %.9g\n", losses[0]);
+    printf("train loss_after %.9g\n", losses[1]);
+
     /* Invalid arguments must give the documented error values, not a crash. */
     printf("null predict %" PRId32 "\n", nn_predict(NULL));
     printf("bad label gradient_norm %.9g\n", nn_gradient_norm(samples[0], CLASSES));
+    static const int32_t bad_labels[SAMPLES] = {0, 1, CLASSES};
+    printf("bad label train %" PRId32 "\n", nn_train_sgd(&samples[0][0], bad_labels, 1, losses));
     return 0;
 }

@@ -4,7 +4,8 @@
 #
 # Fails when static-nn needs std or alloc without its default features (the library
 # does not build), when the C program does not link or run, when its output is not
-# deterministic, or when it disagrees with the std build.
+# deterministic, when training with SGD does not lower the loss, or when it disagrees
+# with the std build.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -68,6 +69,20 @@ if [[ "$(value_of "$first" "bad label gradient_norm")" != "-1" ]]; then
     exit 1
 fi
 
+if [[ "$(value_of "$first" "bad label train")" != "-1" ]]; then
+    echo "error: nn_train_sgd with label $classes must return -1" >&2
+    exit 1
+fi
+
+# Training without std or alloc: the SGD steps must lower the batch's loss.
+loss_before="$(value_of "$first" "train loss_before")"
+loss_after="$(value_of "$first" "train loss_after")"
+if ! awk -v before="$loss_before" -v after="$loss_after" 'BEGIN { exit !(after > 0 && after < before) }'; then
+    echo "error: training did not lower the loss: $loss_before before, $loss_after after" >&2
+    exit 1
+fi
+echo "training on the device lowered the loss from $loss_before to $loss_after"
+
 echo "running the std reference"
 reference="$(cargo run --quiet --release --manifest-path "$here/reference/Cargo.toml")"
 printf '%s\n' "$reference"
@@ -95,6 +110,22 @@ for sample in 0 1 2; do
     }'; then
         echo "error: $label: the no_std build gives $c_value, the std build $std_value" \
             "(expected a positive norm, equal within a relative 1e-5)" >&2
+        exit 1
+    fi
+done
+
+# The losses go through `exp` and `ln` (libm without std, the C library with std), so
+# the two builds may differ in the last bits, and the differences grow over the steps.
+for label in "train loss_before" "train loss_after"; do
+    c_value="$(value_of "$first" "$label")"
+    std_value="$(value_of "$reference" "$label")"
+    if ! awk -v a="$c_value" -v b="$std_value" 'BEGIN {
+        scale = (b < 0 ? -b : b); if (scale < 1) scale = 1
+        difference = a - b; if (difference < 0) difference = -difference
+        exit !(difference <= 1e-4 * scale)
+    }'; then
+        echo "error: $label: the no_std build gives $c_value, the std build $std_value" \
+            "(expected equal within a relative 1e-4)" >&2
         exit 1
     fi
 done

@@ -25,6 +25,8 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
+use crate::bake::{self, Baked};
+use crate::memory::Figures;
 use crate::validate::{Activation, Kind, LayerModel, Model, Scalar, Size};
 
 /// Everything the per-layer snippets need.
@@ -39,9 +41,14 @@ struct Context<'a> {
     where_clause: TokenStream,
     /// The declaration's `#[cfg]` attributes, repeated on every generated item.
     cfgs: TokenStream,
+    /// Items of the inherent impl written by other modules: the memory figures and
+    /// `BAKED`.
+    extra_inherent: TokenStream,
 }
 
-pub fn expand(model: &Model) -> TokenStream {
+/// Writes the network's items. `baked` contains the weights of a declaration with
+/// `#[weights]`.
+pub fn expand(model: &Model, figures: &Figures, baked: Option<&Baked>) -> TokenStream {
     let private = quote!(::static_nn::__private);
     let output = model
         .layers
@@ -57,8 +64,18 @@ pub fn expand(model: &Model) -> TokenStream {
         output,
         where_clause: TokenStream::new(),
         cfgs: cfg_attrs(model),
+        extra_inherent: figures.consts(model),
     };
     context.where_clause = where_clause(&context);
+    let mut tracking = TokenStream::new();
+    if let Some(baked) = baked {
+        let items = bake::expand(model, baked, &context.scalar);
+        context.extra_inherent.extend(items.constant);
+        if !items.tracking.is_empty() {
+            let (cfgs, file) = (&context.cfgs, items.tracking);
+            tracking = quote!(#cfgs #file);
+        }
+    }
 
     let types = expand_types(&context);
     let checks = expand_checks(&context);
@@ -73,6 +90,7 @@ pub fn expand(model: &Model) -> TokenStream {
         #layer
         #tensors
         #network
+        #tracking
     }
 }
 
@@ -88,7 +106,7 @@ fn cfg_attrs(model: &Model) -> TokenStream {
 
 /// The primitive scalar type through the facade, so a user type named `f32` cannot
 /// shadow it.
-fn scalar_type(scalar: Scalar, span: Span) -> TokenStream {
+pub fn scalar_type(scalar: Scalar, span: Span) -> TokenStream {
     match scalar {
         Scalar::F32 => quote_spanned!(span=> ::static_nn::__private::f32),
         Scalar::F64 => quote_spanned!(span=> ::static_nn::__private::f64),
@@ -212,7 +230,7 @@ fn type_input(layer: &LayerModel) -> Size {
 }
 
 /// The layer's Rust type, with the tokens the macro writes spanned at `span`.
-fn layer_type_spanned(layer: &LayerModel, scalar: Scalar, span: Span) -> TokenStream {
+pub fn layer_type_spanned(layer: &LayerModel, scalar: Scalar, span: Span) -> TokenStream {
     let p = quote_spanned!(span=> ::static_nn::__private);
     let t = scalar_type(scalar, span);
     match &layer.kind {
@@ -261,7 +279,10 @@ fn where_clause(context: &Context) -> TokenStream {
             let fits = quote!(for<'__fit> #ty: #p::Layer<#t, #input, #output> + '__fit);
             let zeroable = matches!(layer.kind, Kind::Custom(_) | Kind::Network(_))
                 .then(|| quote!(for<'__fit> #ty: #p::Zeroable + '__fit));
-            [Some(fits), zeroable].into_iter().flatten()
+            // The memory figures read a nested network's own figure.
+            let memory = matches!(layer.kind, Kind::Network(_))
+                .then(|| quote!(for<'__fit> #ty: #p::NetworkMemory + '__fit));
+            [Some(fits), zeroable, memory].into_iter().flatten()
         })
         .collect();
     if predicates.is_empty() {
@@ -286,8 +307,7 @@ fn expand_checks(context: &Context) -> TokenStream {
             let (input, output) = (&layer.input, &layer.output);
             // A network is `Zeroable` by construction, and a type that is not a network is
             // reported by the `Network` bound in its output size.
-            let zeroable =
-                matches!(layer.kind, Kind::Custom(_)).then(|| zeroable_check(layer, &ty, span));
+            let zeroable = matches!(layer.kind, Kind::Custom(_)).then(|| zeroable_check(&ty, span));
             let cfgs = &context.cfgs;
             quote_spanned! {span=>
                 #cfgs
@@ -300,21 +320,11 @@ fn expand_checks(context: &Context) -> TokenStream {
     quote!(#(#checks)*)
 }
 
-/// Checks that a user layer implements `Zeroable`, through a local trait whose message
-/// names the layer and says why.
-fn zeroable_check(layer: &LayerModel, ty: &TokenStream, span: Span) -> TokenStream {
-    let message = format!(
-        "`{{Self}}`, the type of layer `{}`, must implement `bytemuck::Zeroable`, because networks are created zeroed and then initialised",
-        layer.field
-    );
-    let note = "implement `Zeroable` for `{Self}` if all-zero bytes are a valid value, as for structs of floats; static_nn re-exports `bytemuck` as `static_nn::core::bytemuck`";
+/// Checks that a user layer implements `Zeroable`, through the facade's `ZeroableLayer`,
+/// whose message says why.
+fn zeroable_check(ty: &TokenStream, span: Span) -> TokenStream {
     quote_spanned! {span=>
-        #[diagnostic::on_unimplemented(message = #message, label = "`{Self}` does not implement `Zeroable`", note = #note)]
-        trait __ZeroableLayer {
-            const CHECKED: ::core::primitive::bool = true;
-        }
-        impl<L: ::static_nn::__private::Zeroable> __ZeroableLayer for L {}
-        let _ = <#ty as __ZeroableLayer>::CHECKED;
+        let _ = <#ty as ::static_nn::__private::ZeroableLayer>::CHECKED;
     }
 }
 
@@ -418,6 +428,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
         output,
         where_clause,
         cfgs,
+        extra_inherent,
         ..
     } = context;
     let name = &model.name;
@@ -453,6 +464,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
             /// The number of scalar parameters that training updates: those of layers that
             /// are not frozen.
             #vis const TRAINABLE_PARAMS: #p::usize = <Self as #p::Tensors<#t>>::TRAINABLE_PARAMS;
+            #extra_inherent
 
             /// Creates the network with every layer initialised from `seed`.
             ///
@@ -1007,6 +1019,12 @@ fn expand_network_impl(context: &Context) -> TokenStream {
         .then(|| quote!(let _ = &rng;));
 
     quote! {
+        #cfgs
+        #[automatically_derived]
+        impl #p::NetworkMemory for #name #where_clause {
+            const FORWARD_BYTES: #p::usize = Self::FORWARD_BYTES;
+        }
+
         #cfgs
         #[automatically_derived]
         impl #p::Network for #name #where_clause {

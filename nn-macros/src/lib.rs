@@ -5,10 +5,18 @@
 //! the declaration, `validate` checks it and infers every layer's shape, and `expand`
 //! writes the structs and impls. `fallback` emits a stub of each network when parsing or
 //! validation fails, so code that names the network adds no errors of its own.
+//!
+//! Three modules serve the declaration's attributes: `options` parses `#[weights]` and
+//! `#[budget]` during validation, `bake` reads and checks the weights file, and `memory`
+//! computes the memory figures and checks the budget. Their errors leave the generated
+//! types unchanged, so they are emitted beside the full expansion instead of a stub.
 
 mod ast;
+mod bake;
 mod expand;
 mod fallback;
+mod memory;
+mod options;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -54,6 +62,20 @@ use proc_macro::TokenStream;
 /// layer by name with its declared initialiser and leaves every other tensor unchanged;
 /// an unknown name gives an `UnknownLayer` error that lists the valid names. The typed
 /// form is `net.out.init_with(Init::GlorotUniform, &mut rng)`.
+///
+/// # Baked weights, memory figures and budgets
+///
+/// `#[weights("file")]` on the struct bakes a safetensors file into the binary: the macro
+/// reads it (the path is relative to the crate's manifest directory), checks every
+/// tensor's name, shape and dtype against the declaration, and generates
+/// `pub const BAKED: Self`. Use it in a `static`, such as `static NET: Net = Net::BAKED;`,
+/// so the weights stay in read-only memory. Only `Dense` layers can be baked.
+///
+/// Every network has the constants `PARAM_BYTES`, `GRAD_BYTES`, `TRACE_BYTES` (one
+/// sample), `FORWARD_BYTES` (an estimate of the activations of one inference) and
+/// `TRAIN_BYTES` (an estimate of one Adam step on one sample). `#[budget(flash = N,
+/// ram = N, train_ram = N)]` fails the build when the network exceeds a limit in bytes.
+/// `docs/embedded.md` in the repository describes all three.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     let input = proc_macro2::TokenStream::from(input);
@@ -65,9 +87,33 @@ pub fn network(input: TokenStream) -> TokenStream {
         .networks
         .iter()
         .map(|declaration| match validate::validate(declaration) {
-            Ok(model) => expand::expand(&model),
+            Ok(model) => expand_checked(&model),
             Err(error) => fallback::expand(declaration, error),
         })
         .collect::<proc_macro2::TokenStream>()
         .into()
+}
+
+/// Expands a valid declaration, with the errors of its options, weights file and budget,
+/// if any.
+///
+/// Those errors do not change the generated types, so the network is expanded in full
+/// beside them (with zero weights when the file does not fit), and code that uses it
+/// reports nothing more.
+fn expand_checked(model: &validate::Model) -> proc_macro2::TokenStream {
+    let (baked, baked_result) = bake::read(model);
+    let figures = memory::Figures::of(model);
+    let (assertions, budget_result) = memory::check_budget(model, &figures);
+
+    let mut expansion = expand::expand(model, &figures, baked.as_ref());
+    expansion.extend(assertions);
+    let errors = [
+        model.option_errors.clone(),
+        baked_result.err(),
+        budget_result.err(),
+    ];
+    for error in errors.into_iter().flatten() {
+        expansion.extend(error.into_compile_error());
+    }
+    expansion
 }

@@ -8,6 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Ident, Path, Visibility};
 
 use crate::ast::{Arg, Declaration, Entry, EntryBody, LayerDecl, ShapeDecl, Value};
+use crate::options::{self, Options};
 
 /// The scalar type of a network.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -18,7 +19,13 @@ pub enum Scalar {
 
 /// A checked network, ready for expansion.
 pub struct Model {
+    /// The attributes passed through to the struct, without `#[weights]` and `#[budget]`.
     pub attrs: Vec<Attribute>,
+    /// The options the macro consumes: the baked weights file and the memory budget.
+    pub options: Options,
+    /// The mistakes in those options. They leave the generated types as they are, so
+    /// the network is expanded in full beside them.
+    pub option_errors: Option<syn::Error>,
     pub vis: Visibility,
     pub name: Ident,
     pub scalar: Scalar,
@@ -157,22 +164,23 @@ impl LayerModel {
 
 /// Collected errors, combined into one `syn::Error` at the end.
 #[derive(Default)]
-struct Errors {
+pub struct Errors {
     list: Vec<syn::Error>,
 }
 
 impl Errors {
     /// Records an error at one token.
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+    pub fn push(&mut self, span: Span, message: impl std::fmt::Display) {
         self.list.push(syn::Error::new(span, message));
     }
 
     /// Records an error that underlines `tokens` from the first to the last.
-    fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+    pub fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
         self.list.push(syn::Error::new_spanned(tokens, message));
     }
 
-    fn finish(self) -> Result<(), syn::Error> {
+    /// Returns the errors combined into one, or `Ok` when there is none.
+    pub fn finish(self) -> Result<(), syn::Error> {
         let mut list = self.list.into_iter();
         let Some(mut first) = list.next() else {
             return Ok(());
@@ -225,6 +233,8 @@ impl Source {
 /// Checks a declaration and infers its shapes.
 pub fn validate(declaration: &Declaration) -> Result<Model, syn::Error> {
     let mut errors = Errors::default();
+    let mut option_errors = Errors::default();
+    let (options, attrs) = options::split(&declaration.attrs, &mut option_errors);
     let scalar = check_scalar(declaration, &mut errors);
     let (input, layer_entries) = split_input(declaration, &mut errors);
 
@@ -258,10 +268,17 @@ pub fn validate(declaration: &Declaration) -> Result<Model, syn::Error> {
     }
     choose_default_inits(&mut layers);
     rename_colliding_fields(&mut layers);
+    check_bakeable(&options, &layers, &mut option_errors);
 
-    errors.finish()?;
+    let option_errors = option_errors.finish().err();
+    if let Err(mut error) = errors.finish() {
+        error.extend(option_errors);
+        return Err(error);
+    }
     Ok(Model {
-        attrs: declaration.attrs.clone(),
+        attrs,
+        options,
+        option_errors,
         vis: declaration.vis.clone(),
         name: declaration.name.clone(),
         scalar,
@@ -956,5 +973,27 @@ fn rename_colliding_fields(layers: &mut [LayerModel]) {
             field.push('_');
         }
         layer.field = Ident::new(&field, layer.field.span());
+    }
+}
+
+/// Reports each layer with parameters that `#[weights]` cannot bake: the macro knows the
+/// tensor shapes of `Dense` layers only.
+fn check_bakeable(options: &Options, layers: &[LayerModel], errors: &mut Errors) {
+    let Some(file) = &options.weights else {
+        return;
+    };
+    for layer in layers {
+        let (Kind::Custom(path) | Kind::Network(path)) = &layer.kind else {
+            continue;
+        };
+        let ty = path.to_token_stream().to_string().replace(' ', "");
+        errors.push_spanned(
+            path,
+            format!(
+                "`#[weights({:?})]` can bake only `Dense` layers, and layer `{}` is a `{ty}`, whose tensors the macro cannot see; declare its layers in this network, or remove `#[weights]` and load the file at run time with `weights::load`",
+                file.value(),
+                layer.field,
+            ),
+        );
     }
 }

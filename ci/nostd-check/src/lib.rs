@@ -1,4 +1,4 @@
-//! Proves that static-nn runs inference and a training step without `std` or `alloc`.
+//! Proves that static-nn runs inference and training without `std` or `alloc`.
 //!
 //! This is a `#![no_std]` static library with its own panic handler and no global
 //! allocator. If anything in static-nn pulls in `std`, the build fails with a duplicate
@@ -13,7 +13,7 @@ mod model;
 use core::ffi::c_float;
 use core::panic::PanicInfo;
 
-use model::{CLASSES, INPUTS};
+use model::{BATCH, CLASSES, INPUTS};
 
 unsafe extern "C" {
     /// The C runtime's `abort`, so that a panic ends the C program visibly.
@@ -102,4 +102,49 @@ pub unsafe extern "C" fn nn_gradient_norm(x: *const c_float, label: i32) -> c_fl
         return -1.0;
     };
     model::gradient_norm(&input, label).unwrap_or(-1.0)
+}
+
+/// Trains the network for `steps` steps of SGD with momentum on a batch of three samples
+/// (`samples`, three rows of `nn_input_len()` floats) with class `labels`, and writes the
+/// batch's mean cross-entropy before and after training to `losses[0]` and `losses[1]`.
+/// Returns 0 on success and -1 when a pointer is null, `steps` is negative or a label is
+/// not in `0..nn_class_count()`.
+///
+/// # Safety
+///
+/// `samples` must be null or point to `3 * nn_input_len()` readable floats, `labels` to
+/// 3 readable integers and `losses` to 2 writable floats.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nn_train_sgd(
+    samples: *const c_float,
+    labels: *const i32,
+    steps: i32,
+    losses: *mut c_float,
+) -> i32 {
+    if samples.is_null() || labels.is_null() || losses.is_null() {
+        return -1;
+    }
+    let Ok(steps) = usize::try_from(steps) else {
+        return -1;
+    };
+    // SAFETY: the caller guarantees the lengths behind the non-null pointers.
+    let (inputs, raw_labels) = unsafe {
+        (
+            samples.cast::<[[f32; INPUTS]; BATCH]>().read_unaligned(),
+            labels.cast::<[i32; BATCH]>().read_unaligned(),
+        )
+    };
+    let mut class_labels = [0usize; BATCH];
+    for (slot, &label) in class_labels.iter_mut().zip(&raw_labels) {
+        match usize::try_from(label) {
+            Ok(label) => *slot = label,
+            Err(_) => return -1,
+        }
+    }
+    let Some((before, after)) = model::sgd_losses(&inputs, &class_labels, steps) else {
+        return -1;
+    };
+    // SAFETY: the caller guarantees two writable floats behind a non-null `losses`.
+    unsafe { losses.cast::<[f32; 2]>().write_unaligned([before, after]) };
+    0
 }

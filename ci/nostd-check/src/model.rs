@@ -23,6 +23,18 @@ pub const INPUTS: usize = CheckNet::INPUT;
 /// The number of classes.
 pub const CLASSES: usize = CheckNet::OUTPUT;
 
+/// The number of samples in the training batch of [`sgd_losses`].
+pub const BATCH: usize = 3;
+
+/// The learning rate and momentum of [`sgd_losses`].
+const SGD: SgdConfig = SgdConfig {
+    learning_rate: 0.1,
+    momentum: 0.9,
+    dampening: 0.0,
+    weight_decay: 0.0,
+    nesterov: false,
+};
+
 /// Runs inference on one sample with the network initialised from [`SEED`].
 pub fn logits(input: &[f32; INPUTS]) -> [f32; CLASSES] {
     let network = CheckNet::new(SEED);
@@ -71,4 +83,40 @@ pub fn gradient_norm(input: &[f32; INPUTS], label: usize) -> Option<f32> {
         }
     }
     Some(ComplexField::sqrt(sum_of_squares))
+}
+
+/// Trains the network initialised from [`SEED`] for `steps` steps of SGD with momentum on
+/// one batch (`inputs` with class `labels`), and returns the mean softmax cross-entropy
+/// of the batch before and after, computed without dropout.
+///
+/// Everything lives on the stack: the network, the gradients, the trace and the
+/// optimizer's momentum buffer, which `Sgd::new` keeps inline. Returns `None` when a
+/// label is not a class index.
+pub fn sgd_losses(
+    inputs: &[[f32; INPUTS]; BATCH],
+    labels: &[usize; BATCH],
+    steps: usize,
+) -> Option<(f32, f32)> {
+    let batch = SMatrix::<f32, INPUTS, BATCH>::from_fn(|row, column| inputs[column][row]);
+    let loss = |network: &CheckNet| {
+        SoftmaxCrossEntropy
+            .loss_labels(&network.forward_batch(&batch), labels)
+            .ok()
+    };
+
+    let mut network = CheckNet::new(SEED);
+    let mut optimizer = Sgd::<CheckNetGrads>::new(SGD).ok()?;
+    let mut grads = CheckNet::zero_grads();
+    let mut rng = Rng::seed_from_u64(SEED);
+    let before = loss(&network)?;
+    for _ in 0..steps {
+        let (logits, trace) = network.forward_train(&batch, &mut rng);
+        let (_, grad_out) = SoftmaxCrossEntropy
+            .loss_and_grad_labels(&logits, labels)
+            .ok()?;
+        grads.fill_zero();
+        network.backward_into(&trace, &grad_out, &mut grads);
+        optimizer.step(&mut network, &grads).ok()?;
+    }
+    Some((before, loss(&network)?))
 }

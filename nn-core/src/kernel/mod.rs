@@ -8,8 +8,9 @@
 //! - [`transpose_mul`]: `dx = W^T g` (input gradient);
 //! - [`accumulate_outer`]: `dW += g x^T` (weight gradient, accumulated in place).
 //!
-//! Each product takes one of two kernels, decided by [`uses_blocked`] from the constant
-//! shapes, so the branch folds away at compile time:
+//! Each product takes one of two kernels, decided by [`uses_blocked`] (and
+//! [`uses_blocked_transpose`] for the input gradient) from the constant shapes, so the
+//! branch folds away at compile time:
 //!
 //! - **small** ([`small`]): loops with constant bounds that the compiler unrolls and
 //!   vectorises for the target it compiles for. They have no call or dispatch overhead,
@@ -35,25 +36,39 @@ use nalgebra::{SMatrix, SVector};
 
 use crate::float::Float;
 
-/// The number of multiply-adds from which a product takes the blocked kernel.
+/// The number of multiply-adds from which the forward product and the weight gradient
+/// take the blocked kernel.
 ///
-/// Chosen from `benches/kernel_sweep.rs`, which times both kernels on square-ish layers
-/// and batches from 1 to 64 samples (the numbers are in `docs/performance.md`): below
-/// about 2,000 multiply-adds the small kernel's lack of call overhead wins, above it the
-/// register tiling and run-time AVX2 dispatch do.
-pub const BLOCKED_MIN_MULTIPLY_ADDS: usize = 2048;
+/// Chosen from `benches/kernel_sweep.rs`, which times both kernels on layers from 8 x 8
+/// to 128 x 128 with batches of 1 to 64 samples (the table is in `docs/performance.md`).
+/// On AMD Zen 4 the blocked kernel was faster from about 1,000 multiply-adds on (16 x 16
+/// with 4 samples: 33 against 60 ns) and the small one below (8 x 8 with 4 samples: 21
+/// against 25 ns); at 1,024 (32 x 32, one sample) they tied.
+pub const BLOCKED_MIN_MULTIPLY_ADDS: usize = 1024;
 
-/// The smallest dimension for which the blocked kernel is used: a product with a side
-/// below this (a one-output layer, a two-input layer) stays on the small kernel, whose
-/// loops already vectorise along the other sides.
+/// The smallest side for which a product takes the blocked kernel: a layer with fewer
+/// than 4 inputs or outputs, and a weight gradient of fewer than 4 samples, stays on the
+/// small kernel, whose loops vectorise along the other sides.
 pub const BLOCKED_MIN_SIDE: usize = 4;
 
-/// Returns whether a product of an `rows x inner` matrix with an `inner x cols` matrix
-/// uses the [`blocked`] kernel rather than the [`small`] one.
+/// Returns whether the forward product or the weight gradient, a product of an
+/// `rows x inner` matrix with an `inner x cols` matrix, uses the [`blocked`] kernel
+/// rather than the [`small`] one.
 pub const fn uses_blocked(rows: usize, inner: usize, cols: usize) -> bool {
     rows >= BLOCKED_MIN_SIDE
         && inner >= BLOCKED_MIN_SIDE
         && rows * inner * cols >= BLOCKED_MIN_MULTIPLY_ADDS
+}
+
+/// Returns whether the input gradient `W^T g`, with `rows` inputs, `inner` outputs and
+/// `cols` samples, uses the [`blocked`] kernel.
+///
+/// It does from the smallest sides on: the small kernel's dot products cannot be
+/// vectorised along their length without reordering the sums, and the sweep measured
+/// the blocked kernel faster at every shape with both sides at least 4 (8 x 8 with one
+/// sample: 16 against 21 ns).
+pub const fn uses_blocked_transpose(rows: usize, inner: usize, _cols: usize) -> bool {
+    rows >= BLOCKED_MIN_SIDE && inner >= BLOCKED_MIN_SIDE
 }
 
 /// Computes `weight * x + bias`, with `bias` added to every column.
@@ -90,7 +105,7 @@ pub fn transpose_mul<T: Float, const IN: usize, const OUT: usize, const B: usize
     grad: &SMatrix<T, OUT, B>,
 ) -> SMatrix<T, IN, B> {
     let mut dx = SMatrix::<T, IN, B>::zeros();
-    if uses_blocked(IN, OUT, B) {
+    if uses_blocked_transpose(IN, OUT, B) {
         blocked::dot_products(
             blocked::Dots {
                 rows: IN,

@@ -32,8 +32,10 @@ fn multiply_add<T: Float>(a: T, b: T, c: T) -> T {
 /// Adds `w * x` to `y`, with `w` an `OUT x IN` matrix, `x` an `IN x B` matrix and `y` an
 /// `OUT x B` matrix, all column-major.
 ///
-/// Each output column accumulates one weight column at a time (axpy form), which
-/// vectorises along `OUT`.
+/// Each output column accumulates one weight column at a time (axpy form) in a local
+/// array, which vectorises along `OUT`. The local array matters: accumulating in `y`
+/// itself let LLVM keep the sums in memory when the kernel was inlined into a caller
+/// that it could not prove free of aliasing, which measured 13 times slower.
 #[inline]
 pub fn accumulate_product<T: Float, const IN: usize, const OUT: usize, const B: usize>(
     w: &[T],
@@ -42,11 +44,14 @@ pub fn accumulate_product<T: Float, const IN: usize, const OUT: usize, const B: 
 ) {
     let (w, x, y) = (&w[..OUT * IN], &x[..IN * B], &mut y[..OUT * B]);
     for (x_column, y_column) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
+        let mut sums = [T::zero(); OUT];
+        sums.copy_from_slice(y_column);
         for (w_column, &x_value) in w.chunks_exact(OUT).zip(x_column) {
-            for (y_value, &w_value) in y_column.iter_mut().zip(w_column) {
-                *y_value = multiply_add(w_value, x_value, *y_value);
+            for (sum, &w_value) in sums.iter_mut().zip(w_column) {
+                *sum = multiply_add(w_value, x_value, *sum);
             }
         }
+        y_column.copy_from_slice(&sums);
     }
 }
 
@@ -72,8 +77,8 @@ pub fn transpose_product<T: Float, const IN: usize, const OUT: usize, const B: u
 /// Adds `g * x^T` to `dw`, with `g` an `OUT x B` matrix, `x` an `IN x B` matrix and `dw`
 /// an `OUT x IN` matrix, all column-major.
 ///
-/// Each weight-gradient column is loaded once, accumulates every sample of the batch and
-/// is stored once.
+/// Each weight-gradient column is copied to a local array once, accumulates every sample
+/// of the batch and is stored once.
 #[inline]
 pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
     g: &[T],
@@ -82,12 +87,15 @@ pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: us
 ) {
     let (g, x, dw) = (&g[..OUT * B], &x[..IN * B], &mut dw[..OUT * IN]);
     for (k, dw_column) in dw.chunks_exact_mut(OUT).enumerate() {
+        let mut sums = [T::zero(); OUT];
+        sums.copy_from_slice(dw_column);
         for (sample, g_column) in g.chunks_exact(OUT).enumerate() {
             let x_value = x[sample * IN + k];
-            for (dw_value, &g_value) in dw_column.iter_mut().zip(g_column) {
-                *dw_value = multiply_add(g_value, x_value, *dw_value);
+            for (sum, &g_value) in sums.iter_mut().zip(g_column) {
+                *sum = multiply_add(g_value, x_value, *sum);
             }
         }
+        dw_column.copy_from_slice(&sums);
     }
 }
 

@@ -162,4 +162,8 @@ fn threshold_separates_small_and_large_layers() {
     assert!(!super::uses_blocked(1, 8, 64), "a 1-output layer stays small");
     assert!(super::uses_blocked(128, 784, 1), "one MNIST sample is blocked");
     assert!(super::uses_blocked(128, 784, 64), "an MNIST batch is blocked");
+    assert!(!super::uses_blocked(8, 8, 4), "256 multiply-adds stay small");
+    assert!(!super::uses_blocked(128, 1, 784), "a one-sample weight gradient stays small");
+    assert!(super::uses_blocked_transpose(8, 8, 1), "an 8 x 8 input gradient is blocked");
+    assert!(!super::uses_blocked_transpose(8, 1, 32), "a one-output input gradient stays small");
 }

@@ -12,7 +12,7 @@
 use core::arch::x86_64::*;
 use core::any::TypeId;
 
-use super::blocked::{self, Dots, Gemm, Portable, Tiles, same_type, same_type_mut};
+use super::blocked::{self, Dots, Gemm, Portable, Tiles};
 use crate::float::Float;
 
 /// The AVX2 + FMA tile kernels.
@@ -77,6 +77,26 @@ pub(super) fn dot_products<T: Float>(product: &Dots<'_, T>, c: &mut [T]) -> bool
         return true;
     }
     false
+}
+
+/// Reinterprets a slice of `T` as a slice of `U` when both are the same type.
+fn same_type<T: 'static, U: 'static>(values: &[T]) -> Option<&[U]> {
+    if TypeId::of::<T>() == TypeId::of::<U>() {
+        // SAFETY: `T` and `U` are the same type.
+        Some(unsafe { core::slice::from_raw_parts(values.as_ptr().cast(), values.len()) })
+    } else {
+        None
+    }
+}
+
+/// Like [`same_type`], for a mutable slice.
+fn same_type_mut<T: 'static, U: 'static>(values: &mut [T]) -> Option<&mut [U]> {
+    if TypeId::of::<T>() == TypeId::of::<U>() {
+        // SAFETY: `T` and `U` are the same type.
+        Some(unsafe { core::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len()) })
+    } else {
+        None
+    }
 }
 
 /// Views a product of `T` as one of `U`, which the caller has found to be the same type.
@@ -257,6 +277,7 @@ macro_rules! avx2_tiles {
                     };
                 }
                 match (vectors, cols, masked) {
+                    (16, 1, false) => tile!(16, 1, false),
                     (8, 1, false) => tile!(8, 1, false),
                     (4, 1, false) => tile!(4, 1, false),
                     (4, 2, false) => tile!(4, 2, false),
@@ -272,6 +293,12 @@ macro_rules! avx2_tiles {
                     (1, 4, false) => tile!(1, 4, false),
                     (1, 5, false) => tile!(1, 5, false),
                     (1, 6, false) => tile!(1, 6, false),
+                    (2, 1, true) => tile!(2, 1, true),
+                    (2, 2, true) => tile!(2, 2, true),
+                    (2, 3, true) => tile!(2, 3, true),
+                    (2, 4, true) => tile!(2, 4, true),
+                    (2, 5, true) => tile!(2, 5, true),
+                    (2, 6, true) => tile!(2, 6, true),
                     (1, 1, true) => tile!(1, 1, true),
                     (1, 2, true) => tile!(1, 2, true),
                     (1, 3, true) => tile!(1, 3, true),

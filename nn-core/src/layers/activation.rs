@@ -160,7 +160,7 @@ impl<T: Float> Elementwise<T> for LeakyRelu<T> {
     }
 }
 
-elementwise_layer!(LeakyRelu<T>, "LeakyRelu", input, T);
+elementwise_layer!(LeakyRelu<T>, "LeakyRelu", input);
 
 /// The exponential linear unit, `y = x` for `x > 0` and `alpha * (exp(x) - 1)` otherwise.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -194,7 +194,7 @@ impl<T: Float> Elementwise<T> for Elu<T> {
     }
 }
 
-elementwise_layer!(Elu<T>, "Elu", input, T);
+elementwise_layer!(Elu<T>, "Elu", input);
 
 /// The Gaussian error linear unit in its exact form, `y = x * Phi(x)`, as PyTorch's
 /// `nn.GELU()` computes by default.
@@ -276,8 +276,11 @@ mod tests {
         for x in [-1000.0f32, -88.0, -1.0, 0.0, 1.0, 88.0, 1000.0] {
             let y = activation.apply(x);
             assert!(y.is_finite(), "output {y} at {x}");
-            let slope = activation.derivative(x, y);
-            assert!(slope.is_finite(), "slope {slope} at {x}");
+            // The derivative takes the input or the output, depending on the activation.
+            for recorded in [x, y] {
+                let slope = activation.derivative(recorded);
+                assert!(slope.is_finite(), "slope {slope} at {recorded}");
+            }
         }
         assert!(
             activation.apply(f32::NAN).is_nan(),

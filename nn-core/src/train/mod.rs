@@ -6,6 +6,7 @@ mod error;
 mod evaluate;
 mod fit;
 mod history;
+pub mod parallel;
 
 pub use config::{EarlyStopping, TrainConfig};
 pub use error::TrainError;

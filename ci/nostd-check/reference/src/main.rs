@@ -12,6 +12,9 @@ const SAMPLES: [[f32; model::INPUTS]; 3] = [
 ];
 const LABELS: [usize; 3] = [0, 1, 2];
 
+/// The number of SGD steps, as in `main.c`.
+const TRAIN_STEPS: usize = 20;
+
 fn main() {
     for (i, (sample, &label)) in SAMPLES.iter().zip(&LABELS).enumerate() {
         println!("sample {i} prediction {}", model::predict(sample));
@@ -24,5 +27,12 @@ fn main() {
             Some(norm) => println!("sample {i} gradient_norm {norm:.9}"),
             None => println!("sample {i} gradient_norm -1"),
         }
+    }
+    match model::sgd_losses(&SAMPLES, &LABELS, TRAIN_STEPS) {
+        Some((before, after)) => {
+            println!("train loss_before {before:.9}");
+            println!("train loss_after {after:.9}");
+        }
+        None => println!("train failed"),
     }
 }

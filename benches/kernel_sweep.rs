@@ -1,0 +1,129 @@
+//! The small and the blocked dense-layer kernel on the same shapes, to place the
+//! threshold between them (`static_nn::core::kernel::uses_blocked`).
+//!
+//! For each layer shape `OUT x IN` and batch size `B` it times both kernels on the three
+//! products of a dense layer: the forward product `W x`, the input gradient `W^T g` and
+//! the weight gradient `g x^T`. Benchmark ids are `{product}/{OUT}x{IN}x{B}/{kernel}`.
+//! `scripts/bench-table.py --sweep` turns the results into the table of
+//! `docs/performance.md`.
+//!
+//! Run with `cargo bench --bench kernel_sweep` (about 3 minutes on two cores).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use static_nn::core::kernel::{blocked, small};
+use static_nn::prelude::*;
+
+/// Returns `len` values uniform in `[-1, 1)`.
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::seed_from_u64(seed);
+    (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
+}
+
+/// Times both kernels on the three products of an `OUT x IN` layer with `B` samples.
+fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mut Criterion) {
+    let w = values(OUT * IN, 1);
+    let x = values(IN * B, 2);
+    let g = values(OUT * B, 3);
+    let shape = format!("{OUT}x{IN}x{B}");
+    let multiply_adds = (OUT * IN * B) as u64;
+
+    let mut group = criterion.benchmark_group(format!("forward/{shape}"));
+    group.throughput(Throughput::Elements(multiply_adds));
+    let mut y = vec![0.0f32; OUT * B];
+    group.bench_function("small", |b| {
+        b.iter(|| small::accumulate_product::<f32, IN, OUT, B>(black_box(&w), black_box(&x), &mut y))
+    });
+    group.bench_function("blocked", |b| {
+        b.iter(|| {
+            let product = blocked::Gemm {
+                rows: OUT,
+                cols: B,
+                inner: IN,
+                a: black_box(&w),
+                b: black_box(&x),
+                b_row_stride: 1,
+                b_col_stride: IN,
+            };
+            blocked::gemm(product, &mut y)
+        })
+    });
+    group.finish();
+
+    let mut group = criterion.benchmark_group(format!("input_gradient/{shape}"));
+    group.throughput(Throughput::Elements(multiply_adds));
+    let mut dx = vec![0.0f32; IN * B];
+    group.bench_function("small", |b| {
+        b.iter(|| small::transpose_product::<f32, IN, OUT, B>(black_box(&w), black_box(&g), &mut dx))
+    });
+    group.bench_function("blocked", |b| {
+        b.iter(|| {
+            let product = blocked::Dots {
+                rows: IN,
+                cols: B,
+                len: OUT,
+                a: black_box(&w),
+                b: black_box(&g),
+            };
+            blocked::dot_products(product, &mut dx)
+        })
+    });
+    group.finish();
+
+    let mut group = criterion.benchmark_group(format!("weight_gradient/{shape}"));
+    group.throughput(Throughput::Elements(multiply_adds));
+    let mut dw = vec![0.0f32; OUT * IN];
+    group.bench_function("small", |b| {
+        b.iter(|| small::accumulate_outer::<f32, IN, OUT, B>(black_box(&g), black_box(&x), &mut dw))
+    });
+    group.bench_function("blocked", |b| {
+        b.iter(|| {
+            let product = blocked::Gemm {
+                rows: OUT,
+                cols: IN,
+                inner: B,
+                a: black_box(&g),
+                b: black_box(&x),
+                b_row_stride: IN,
+                b_col_stride: 1,
+            };
+            blocked::gemm(product, &mut dw)
+        })
+    });
+    group.finish();
+}
+
+/// Runs [`sweep_shape`] for each layer shape `OUT x IN` with each batch size.
+macro_rules! sweep {
+    ($criterion:expr; $(($out:literal, $in:literal)),+; $batches:tt) => {
+        $( sweep!(@batches $criterion, $out, $in, $batches); )+
+    };
+    (@batches $criterion:expr, $out:literal, $in:literal, [$($batch:literal),+]) => {
+        $( sweep_shape::<$in, $out, $batch>($criterion); )+
+    };
+}
+
+fn kernel_sweep(criterion: &mut Criterion) {
+    println!(
+        "blocked kernel: {}",
+        static_nn::core::kernel::blocked_instruction_set::<f32>()
+    );
+    sweep!(criterion; (8, 8), (16, 16), (10, 32), (32, 32), (32, 64), (64, 64), (128, 128); [1, 4, 16, 64]);
+}
+
+/// Short measurements: 168 benchmarks at about one second each.
+fn config() -> Criterion {
+    Criterion::default()
+        .measurement_time(Duration::from_millis(500))
+        .warm_up_time(Duration::from_millis(200))
+        .sample_size(15)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = kernel_sweep
+}
+criterion_main!(benches);

@@ -1,0 +1,17 @@
+// The first 40 bytes of a valid file.
+use static_nn::prelude::*;
+
+network! {
+    #[weights("../../../../tests/fixtures/baked/truncated.safetensors")]
+    struct Net<f32> {
+        input: [2],
+        hidden: Dense(8), Relu,
+        out: Dense(1),
+    }
+}
+
+static NET: Net = Net::BAKED;
+
+fn main() {
+    let _ = NET.forward(&SVector::zeros());
+}

@@ -1,0 +1,17 @@
+// `hidden.weight` in this file contains 32-bit integers.
+use static_nn::prelude::*;
+
+network! {
+    #[weights("../../../../tests/fixtures/baked/i32_weight.safetensors")]
+    struct Net<f32> {
+        input: [2],
+        hidden: Dense(8), Relu,
+        out: Dense(1),
+    }
+}
+
+static NET: Net = Net::BAKED;
+
+fn main() {
+    let _ = NET.forward(&SVector::zeros());
+}
