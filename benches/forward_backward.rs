@@ -171,7 +171,7 @@ impl<const I: usize, const H: usize, const O: usize> StaticMlp<I, H, O> {
     }
 
     /// Adds the parameter gradients to `grads` and returns the gradient with respect to
-    /// the hidden pre-activation; the input gradient, which training does not need, is
+    /// the hidden pre-activation. The input gradient, which training does not need, is
     /// not computed.
     fn accumulate_grads<const B: usize>(
         &self,
@@ -513,8 +513,11 @@ where
         group.bench_function("generated", |b| {
             b.iter(|| {
                 let (y, trace) = self.generated.forward_train(black_box(&*x), &mut rng);
-                self.generated
-                    .accumulate_grads(&trace, black_box(&*grad_out), &mut generated_grads);
+                self.generated.accumulate_grads(
+                    &trace,
+                    black_box(&*grad_out),
+                    &mut generated_grads,
+                );
                 black_box(&y);
             })
         });
@@ -558,9 +561,9 @@ where
 /// The number of loop iterations of one `peak/fma` measurement.
 const PEAK_ITERATIONS: u64 = 100_000;
 
-/// The number of independent accumulators of the peak loop: more than the FMA latency
-/// (4 to 5 cycles) times the FMA units (2) of current x86-64 cores, so the units never
-/// wait for a result.
+/// The number of independent accumulators of the peak loop. It exceeds the FMA latency
+/// (4 to 5 cycles on current x86-64 cores) times their 2 FMA units, so that the units
+/// need not wait for a result.
 const PEAK_CHAINS: usize = 12;
 
 /// Runs `iterations` rounds of [`PEAK_CHAINS`] independent 256-bit `f32` multiply-adds
@@ -581,8 +584,10 @@ unsafe fn fma_peak_loop(iterations: u64, start: f32) -> f32 {
         }
     }
     let mut lanes = [0.0f32; 8];
-    let sum = acc.iter().fold(_mm256_setzero_ps(), |sum, &v| _mm256_add_ps(sum, v));
-    // SAFETY: `lanes` holds the 8 values of one vector.
+    let sum = acc
+        .iter()
+        .fold(_mm256_setzero_ps(), |sum, &v| _mm256_add_ps(sum, v));
+    // SAFETY: `lanes` has room for the 8 values of one vector.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), sum) };
     lanes.iter().sum()
 }

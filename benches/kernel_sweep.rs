@@ -3,7 +3,8 @@
 //!
 //! For each layer shape `OUT x IN` and batch size `B` it times both kernels on the three
 //! products of a dense layer: the forward product `W x`, the input gradient `W^T g` and
-//! the weight gradient `g x^T`. Benchmark ids are `{product}/{OUT}x{IN}x{B}/{kernel}`.
+//! the weight gradient `g x^T`. In the forward product the small kernel also adds the
+//! bias, and the blocked one accumulates into the output. Benchmark ids are `{product}/{OUT}x{IN}x{B}/{kernel}`.
 //! `scripts/bench-table.py --sweep` turns the results into the table of
 //! `docs/performance.md`.
 //!
@@ -32,9 +33,12 @@ fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mu
 
     let mut group = criterion.benchmark_group(format!("forward/{shape}"));
     group.throughput(Throughput::Elements(multiply_adds));
+    let bias = values(OUT, 4);
     let mut y = vec![0.0f32; OUT * B];
     group.bench_function("small", |b| {
-        b.iter(|| small::accumulate_product::<f32, IN, OUT, B>(black_box(&w), black_box(&x), &mut y))
+        b.iter(|| {
+            small::affine::<f32, IN, OUT, B>(black_box(&w), black_box(&bias), black_box(&x), &mut y)
+        })
     });
     group.bench_function("blocked", |b| {
         b.iter(|| {
@@ -56,7 +60,9 @@ fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mu
     group.throughput(Throughput::Elements(multiply_adds));
     let mut dx = vec![0.0f32; IN * B];
     group.bench_function("small", |b| {
-        b.iter(|| small::transpose_product::<f32, IN, OUT, B>(black_box(&w), black_box(&g), &mut dx))
+        b.iter(|| {
+            small::transpose_product::<f32, IN, OUT, B>(black_box(&w), black_box(&g), &mut dx)
+        })
     });
     group.bench_function("blocked", |b| {
         b.iter(|| {

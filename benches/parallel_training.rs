@@ -49,7 +49,10 @@ fn batch<const B: usize>() -> (Box<SMatrix<f32, 784, B>>, Box<SMatrix<f32, 10, B
 /// Panics unless the two gradients agree within `1e-4` of the largest value.
 fn assert_grads_close(case: &str, expected: &MnistGrads, actual: &MnistGrads) {
     for i in 0..<MnistGrads as Tensors<f32>>::COUNT {
-        let (e, a) = (expected.tensor(i).unwrap_or(&[]), actual.tensor(i).unwrap_or(&[]));
+        let (e, a) = (
+            expected.tensor(i).unwrap_or(&[]),
+            actual.tensor(i).unwrap_or(&[]),
+        );
         let scale = e.iter().fold(1e-3f32, |max, v| max.max(v.abs()));
         for (index, (e, a)) in e.iter().zip(a).enumerate() {
             assert!(
@@ -60,9 +63,10 @@ fn assert_grads_close(case: &str, expected: &MnistGrads, actual: &MnistGrads) {
     }
 }
 
-/// Benchmarks the three implementations on batches of `B` samples, split into
-/// sub-batches of `S` samples for the parallel ones.
-fn bench_batch<const B: usize, const S: usize>(criterion: &mut Criterion) {
+/// Benchmarks the three implementations on batches of `B` samples; the parallel ones
+/// split them into sub-batches of the size `ParallelGrads::accumulate_grads` chooses
+/// (`B / 2` on two threads).
+fn bench_batch<const B: usize>(criterion: &mut Criterion) {
     let net = Mnist::new_boxed(SEED);
     let (inputs, targets) = batch::<B>();
     let loss = SoftmaxCrossEntropy;
@@ -75,7 +79,7 @@ fn bench_batch<const B: usize, const S: usize>(criterion: &mut Criterion) {
     let (_, grad_out) = loss.loss_and_grad(&outputs, &*targets);
     net.accumulate_grads(&trace, &grad_out, &mut grads);
     let mut parallel = Mnist::zero_grads_boxed();
-    two.accumulate_grads::<_, B, S>(&net, &inputs, &targets, &loss, &mut rng, &mut parallel);
+    two.accumulate_grads(&net, &inputs, &targets, &loss, &mut rng, &mut parallel);
     assert_grads_close(&format!("batch {B}, 2 threads"), &grads, &parallel);
 
     let mut group = criterion.benchmark_group(format!("train_threads/784-128-10/batch_{B}"));
@@ -91,7 +95,7 @@ fn bench_batch<const B: usize, const S: usize>(criterion: &mut Criterion) {
     for (name, threads) in [("parallel_1", &mut one), ("parallel_2", &mut two)] {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let (value, outputs) = threads.accumulate_grads::<_, B, S>(
+                let (value, outputs) = threads.accumulate_grads(
                     &net,
                     black_box(&inputs),
                     black_box(&targets),
@@ -107,8 +111,9 @@ fn bench_batch<const B: usize, const S: usize>(criterion: &mut Criterion) {
 }
 
 fn parallel_training(criterion: &mut Criterion) {
-    bench_batch::<32, 16>(criterion);
-    bench_batch::<64, 32>(criterion);
+    bench_batch::<32>(criterion);
+    bench_batch::<64>(criterion);
+    bench_batch::<128>(criterion);
 }
 
 /// Longer measurements than the single-thread benchmarks: thread start-up and the

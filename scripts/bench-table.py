@@ -12,8 +12,8 @@ Columns:
 - generated / best: the generated network's time over the faster of the two
   hand-written baselines; the target is at most 1.00.
 - GFLOP/s and % of peak: floating-point operations per second of the generated network,
-  counting one multiply-add as 2 operations and only the matrix products (bias, ReLU and
-  loss are left out), against the FMA peak measured in the same run (`peak/fma`).
+  against the FMA peak measured in the same run (`peak/fma`). One multiply-add counts as
+  2 operations, and only the matrix products count (bias, ReLU and loss are left out).
   A forward pass of an I-H-O network takes 2 (I H + H O) operations per sample; a
   training step takes 4 I H + 6 H O (forward pass, both weight gradients and the input
   gradient of the output layer; the first layer's input gradient is not computed).
@@ -137,10 +137,12 @@ def main() -> None:
     if sweep:
         sweep_table(criterion_dirs)
         return
+
     peak_time, peak_flops = load(criterion_dirs, "peak", "fma")
     peak = peak_flops / (peak_time * 1e-9)
     print(f"FMA peak measured in the same run: {peak / 1e9:.1f} GFLOP/s (`peak/fma`).")
     print()
+
     print(
         "| workload | network | generated | static | dynamic | generated / best "
         "| samples/s (generated) | GFLOP/s | % of peak | at least as fast as both |"

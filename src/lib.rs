@@ -39,15 +39,15 @@ pub use nn_macros::network;
 
 /// The items most programs need: the macro, the layer types and the core traits.
 pub mod prelude {
+    pub use nn_core::augment::{
+        Augment, AugmentError, HorizontalFlip, NoAugmentation, Noise, RandomApply, RandomErasing,
+        RandomScale, Rotate, Shift,
+    };
     #[cfg(feature = "std")]
     pub use nn_core::data::{DataError, Dataset, PartialBatch, Standardizer};
     #[cfg(feature = "alloc")]
     pub use nn_core::heap::HeapNew;
     pub use nn_core::layers::Frozen;
-    pub use nn_core::augment::{
-        Augment, AugmentError, HorizontalFlip, NoAugmentation, Noise, RandomApply,
-        RandomErasing, RandomScale, Rotate, Shift,
-    };
     pub use nn_core::loss::{
         BinaryCrossEntropyWithLogits, ClassLoss, Huber, Loss, MeanSquaredError, SoftmaxCrossEntropy,
     };
@@ -58,9 +58,9 @@ pub mod prelude {
     };
     pub use nn_core::tensors::{Trainable, UnknownLayer};
     #[cfg(feature = "std")]
-    pub use nn_core::weights::{self, WeightsError};
-    #[cfg(feature = "std")]
     pub use nn_core::train::{EarlyStopping, History, TrainConfig, evaluate, fit};
+    #[cfg(feature = "std")]
+    pub use nn_core::weights::{self, WeightsError};
     pub use nn_core::{ConfusionMatrix, Standardize, argmax};
     pub use nn_core::{
         Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, Layer, LeakyRelu, Network,

@@ -1,19 +1,21 @@
 //! Register-tiled products for large layers.
 //!
 //! The driver splits the result into tiles of a few SIMD vectors of rows by a few
-//! columns, and a tile kernel keeps the whole tile in registers while it runs along the
-//! inner dimension: per step it loads one short column of `A` (contiguous in nalgebra's
-//! column-major storage), broadcasts one value of `B` per tile column and issues one
-//! fused multiply-add per accumulator. Nothing is packed or allocated, so the kernels run
-//! without `alloc`, and the weight gradient is accumulated directly into its storage.
+//! columns. A tile kernel keeps the whole tile in registers while it runs along the
+//! inner dimension. Per step it loads one short column of `A` (contiguous in nalgebra's
+//! column-major storage), broadcasts one value of `B` per tile column and computes one
+//! fused multiply-add per accumulator. Nothing is allocated, so the kernels run without
+//! `alloc`, and the weight gradient is accumulated directly into its storage.
 //!
 //! The inner dimension is cut into blocks of [`INNER_BLOCK`] steps, so the part of `A`
 //! that a row of tiles reuses (a few rows by one block) stays in the L1 cache while the
 //! tiles move along the columns.
 //!
-//! Two kinds of tile kernel exist: [`Gemm`] accumulates `C += A B`, and [`Dots`] writes
-//! `C = A^T B` as dot products of contiguous columns, which is how the input gradient
-//! `W^T g` reads the weights without transposing them.
+//! Two products exist: [`Gemm`] accumulates `C += A B`, and [`Dots`] writes `C = A^T B`,
+//! which is how the input gradient `W^T g` reads the weights. For [`Dots`] with at least
+//! [`PACKED_MIN_COLS`] columns the driver copies strips of `A^T` into a buffer on the
+//! stack and runs the [`Gemm`] tiles on them. With fewer columns it computes dot products
+//! of contiguous columns instead.
 
 use core::mem::MaybeUninit;
 
@@ -22,10 +24,12 @@ use crate::float::Float;
 /// The number of inner steps per block of the [`Gemm`] driver.
 pub const INNER_BLOCK: usize = 256;
 
-/// A product `C += A B` for [`gemm`]: `A` is `rows x inner` and column-major; element
-/// `(p, j)` of `B` (`inner x cols`) is `b[p * b_row_stride + j * b_col_stride]`, so `B`
-/// can be a column-major matrix (strides 1 and `inner`) or the transpose of one (strides
-/// `cols` and 1). `C` is `rows x cols` and column-major.
+/// A product `C += A B` for [`gemm`].
+///
+/// `A` is `rows x inner` and column-major. Element `(p, j)` of `B` (`inner x cols`) is
+/// `b[p * b_row_stride + j * b_col_stride]`, so `B` can be a column-major matrix
+/// (strides 1 and `inner`) or the transpose of one (strides `cols` and 1). `C` is
+/// `rows x cols` and column-major.
 #[derive(Clone, Copy, Debug)]
 pub struct Gemm<'a, T> {
     /// The number of rows of `A` and `C`.
@@ -103,8 +107,14 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     if rows == 0 || cols == 0 {
         return;
     }
-    assert!(product.a.len() >= len * rows, "dot_products: `a` is too short");
-    assert!(product.b.len() >= len * cols, "dot_products: `b` is too short");
+    assert!(
+        product.a.len() >= len * rows,
+        "dot_products: `a` is too short"
+    );
+    assert!(
+        product.b.len() >= len * cols,
+        "dot_products: `b` is too short"
+    );
     assert!(c.len() >= rows * cols, "dot_products: `c` is too short");
     if len == 0 {
         c[..rows * cols].fill(T::zero());
@@ -121,20 +131,34 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
 
 /// Returns the name of the tile kernels that [`gemm`] and [`dot_products`] use for `T`.
 pub fn instruction_set<T: Float>() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    if super::x86::available::<T>() {
-        return "avx2+fma";
+    if has_simd::<T>() {
+        "avx2+fma"
+    } else {
+        "portable"
     }
-    "portable"
+}
+
+/// Returns whether [`gemm`] and [`dot_products`] run SIMD tile kernels for `T` on this
+/// CPU, rather than the portable ones.
+#[inline]
+pub fn has_simd<T: Float>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::x86::available::<T>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 /// Tile kernels of one instruction set for scalar type `T`.
 ///
 /// A tile has `vectors * LANES` rows (fewer for a tile that [`gemm_tile`] masks) and
-/// `cols` columns; the drivers only ask for the shapes listed at each method.
+/// `cols` columns. The drivers only request the shapes listed at each method.
 ///
 /// [`gemm_tile`]: Tiles::gemm_tile
-pub(crate) trait Tiles<T> {
+pub(crate) trait Tiles<T: Copy> {
     /// The number of `T` values in one SIMD vector.
     const LANES: usize;
 
@@ -143,7 +167,7 @@ pub(crate) trait Tiles<T> {
     /// column).
     ///
     /// `(vectors, cols)` is one of `(16, 1)`, `(8, 1)`, `(4, 1)`, `(4, 2)`, `(2, 1..=6)` and
-    /// `(1, 1..=6)`; `rows` equals `vectors * LANES`, except that with 1 or 2 vectors it
+    /// `(1, 1..=6)`. `rows` equals `vectors * LANES`, except that with 1 or 2 vectors it
     /// may be smaller, down to `(vectors - 1) * LANES + 1`.
     ///
     /// # Safety
@@ -162,6 +186,30 @@ pub(crate) trait Tiles<T> {
         c: *mut T,
         ldc: usize,
     );
+
+    /// Copies the first `k` values of `rows` columns of `A` (`len` apart, starting at `a`)
+    /// into `packed` as the rows of a column-major block, `ld` apart per column:
+    /// `packed[r + p * ld] = a[r * len + p]`.
+    ///
+    /// # Safety
+    ///
+    /// `a` must have `(rows - 1) * len + k` readable values and `packed` room for
+    /// `(k - 1) * ld + rows` values, with `rows <= ld`.
+    unsafe fn pack_transposed(
+        rows: usize,
+        k: usize,
+        a: *const T,
+        len: usize,
+        packed: *mut T,
+        ld: usize,
+    ) {
+        for r in 0..rows {
+            for p in 0..k {
+                // SAFETY: forwarded from the caller.
+                unsafe { *packed.add(r + p * ld) = *a.add(r * len + p) };
+            }
+        }
+    }
 
     /// Writes the `rows x cols` dot products of `rows` columns of `A` with `cols` columns
     /// of `B`, each of length `len`, into `C` (`ldc` apart per column).
@@ -188,10 +236,10 @@ pub(crate) trait Tiles<T> {
 /// Returns the tile height in vectors and the tile width in columns of the main tiles of
 /// a [`gemm`] with `cols` result columns.
 ///
-/// One column (a single sample) gets 16 vectors of rows: 16 independent accumulators hide
-/// the latency of the multiply-adds, and a 128-row weight matrix is read front to back
-/// in one stream, which measured 20% faster than two 8-vector tiles (3.5 against 4.4 us
-/// for 128 x 784 on AMD Zen 4, where reading the 400 KB alone takes 3.4 us). Otherwise tiles are 2 vectors
+/// One column (a single sample) gets 16 vectors of rows. Its 16 independent accumulators
+/// hide the latency of the multiply-adds, and a 128-row weight matrix is read front to
+/// back in one stream. That measured 20% faster than two 8-vector tiles (3.5 against
+/// 4.4 us for 128 x 784 on AMD Zen 4, where reading the 400 KB alone takes 3.4 us). Otherwise tiles are 2 vectors
 /// high and 6 columns wide: 12 accumulators, 2 loaded vectors and 1 broadcast fill the
 /// 16 vector registers of AVX2. A 2 x 4 tile (8 accumulators) measured 15% slower on a
 /// 128 x 784 x 64 product on AMD Zen 4, even where 4 divides the columns and 6 does not,
@@ -284,10 +332,18 @@ pub(crate) unsafe fn drive_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c:
 
     let mut i0 = 0;
     while i0 < product.rows {
-        let rows = if product.rows - i0 >= main_rows { main_rows } else { 1 };
+        let rows = if product.rows - i0 >= main_rows {
+            main_rows
+        } else {
+            1
+        };
         let mut j0 = 0;
         while j0 < product.cols {
-            let cols = if product.cols - j0 >= main_cols { main_cols } else { 1 };
+            let cols = if product.cols - j0 >= main_cols {
+                main_cols
+            } else {
+                1
+            };
             // SAFETY: the tile stays inside the `rows x cols` result, and its columns of
             // `A` and `B` inside their matrices.
             unsafe {
@@ -315,13 +371,15 @@ pub(crate) unsafe fn drive_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c:
 /// full memory bandwidth.
 pub const PACKED_MIN_COLS: usize = 3;
 
-/// The most rows of a transposed block of `A` in [`drive_packed_dots`]: the 2-vector
-/// tile height of `f32` with 8 lanes.
+/// The maximum number of rows of a transposed block of `A` in [`drive_packed_dots`]: the
+/// 2-vector tile height of `f32` with 8 lanes.
 const PACKED_ROWS: usize = 16;
 
-/// Runs [`dot_products`] as a [`gemm`] of `A^T` with `B`: each row tile of `C` first
-/// copies the matching columns of `A`, one inner block at a time, into a small buffer
-/// laid out as the tile kernels read `A` (rows contiguous per inner step).
+/// Runs [`dot_products`] as a [`gemm`] of `A^T` with `B`.
+///
+/// Each row tile of `C` first copies the matching columns of `A`, one inner block at a
+/// time, into a small buffer laid out as the tile kernels read `A` (rows contiguous per
+/// inner step).
 ///
 /// # Safety
 ///
@@ -348,17 +406,22 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
             let vectors = tile_vectors(main_vectors, left, K::LANES);
             let lda = vectors * K::LANES;
             let tile_rows = left.min(lda);
-            for r in 0..tile_rows {
-                // SAFETY: column `i0 + r` of `A` has `len >= p0 + k` values.
-                let column = unsafe { core::slice::from_raw_parts(a.add((i0 + r) * len + p0), k) };
-                for (p, &value) in column.iter().enumerate() {
-                    packed[r + p * lda].write(value);
-                }
+            // SAFETY: columns `i0..i0 + tile_rows` of `A` have `len >= p0 + k` values,
+            // and `packed` has room for `lda * k >= (k - 1) * lda + tile_rows` values.
+            unsafe {
+                K::pack_transposed(
+                    tile_rows,
+                    k,
+                    a.add(i0 * len + p0),
+                    len,
+                    packed.as_mut_ptr().cast::<T>(),
+                    lda,
+                );
             }
             let mut j0 = 0;
             while j0 < cols {
                 let tile_cols = main_cols.min(cols - j0);
-                // SAFETY: `packed` holds `lda x k` values, the tile of `B` is rows
+                // SAFETY: `packed` contains `lda x k` values, the tile of `B` is rows
                 // `p0..p0 + k` of columns `j0..j0 + tile_cols`, and the tile of `C` lies
                 // inside the `rows x cols` result.
                 unsafe {
@@ -430,8 +493,8 @@ impl<T: Float> Tiles<T> for Portable {
     }
 }
 
-/// The portable gemm tile: up to 8 partial columns of `C` at a time, each accumulated
-/// along the inner dimension.
+/// Adds a tile of `A B` to `C` in plain Rust, up to 8 rows of one column at a time, each
+/// accumulated along the inner dimension.
 ///
 /// # Safety
 ///

@@ -17,10 +17,16 @@
 //!   which dominates for layers of a few hundred multiply-adds.
 //! - **blocked** ([`blocked`]): a register-tiled kernel that keeps a tile of the result
 //!   in SIMD registers and reads the weights straight from their storage, without
-//!   packing or allocating. On x86-64 with the `std` feature it detects AVX2 and FMA at
-//!   run time, so a default build without `-C target-cpu` flags uses 256-bit fused
-//!   multiply-adds. Without `std` it uses them when the target enables `avx2` and `fma`
-//!   at compile time, and a portable version of the same tiling otherwise.
+//!   allocating. It exists for x86-64 with AVX2 and FMA. With the `std` feature it
+//!   detects them at run time, so a default build without `-C target-cpu` flags uses
+//!   256-bit fused multiply-adds. Without `std` it runs when the target enables `avx2`
+//!   and `fma` at compile time.
+//!
+//! Where the blocked kernel cannot run (other CPUs and architectures, or a `no_std` build
+//! without those target features) every product takes the small kernel. The blocked
+//! kernel's portable version of the same tiling, in plain Rust, measured 3 times slower
+//! than the small kernel on a 128 x 784 layer with SSE2 only (9.6 against 30 GFLOP/s), so
+//! it is only a fallback of [`blocked::gemm`] and [`blocked::dot_products`] themselves.
 //!
 //! Both kernels sum in a different order than nalgebra's products, and the blocked kernel
 //! fuses multiply and add where it uses FMA, so results differ from nalgebra's in the
@@ -42,13 +48,14 @@ use crate::float::Float;
 /// Chosen from `benches/kernel_sweep.rs`, which times both kernels on layers from 8 x 8
 /// to 128 x 128 with batches of 1 to 64 samples (the table is in `docs/performance.md`).
 /// On AMD Zen 4 the blocked kernel was faster from about 1,000 multiply-adds on (16 x 16
-/// with 4 samples: 33 against 60 ns) and the small one below (8 x 8 with 4 samples: 21
-/// against 25 ns); at 1,024 (32 x 32, one sample) they tied.
+/// with 4 samples: 33 against 60 ns), and the small one below (8 x 8 with 4 samples: 21
+/// against 25 ns). At 1,024 (32 x 32, one sample) they tied.
 pub const BLOCKED_MIN_MULTIPLY_ADDS: usize = 1024;
 
-/// The smallest side for which a product takes the blocked kernel: a layer with fewer
-/// than 4 inputs or outputs, and a weight gradient of fewer than 4 samples, stays on the
-/// small kernel, whose loops vectorise along the other sides.
+/// The smallest side for which a product takes the blocked kernel.
+///
+/// A layer with fewer than 4 inputs or outputs, and a weight gradient of fewer than 4
+/// samples, stays on the small kernel, whose loops vectorise along the other sides.
 pub const BLOCKED_MIN_SIDE: usize = 4;
 
 /// Returns whether the forward product or the weight gradient, a product of an
@@ -63,9 +70,9 @@ pub const fn uses_blocked(rows: usize, inner: usize, cols: usize) -> bool {
 /// Returns whether the input gradient `W^T g`, with `rows` inputs, `inner` outputs and
 /// `cols` samples, uses the [`blocked`] kernel.
 ///
-/// It does from the smallest sides on: the small kernel's dot products cannot be
-/// vectorised along their length without reordering the sums, and the sweep measured
-/// the blocked kernel faster at every shape with both sides at least 4 (8 x 8 with one
+/// It does from the smallest sides on, because the small kernel's dot products cannot be
+/// vectorised along their length without reordering the sums. The sweep measured the
+/// blocked kernel faster at every shape with both sides at least 4 (8 x 8 with one
 /// sample: 16 against 21 ns).
 pub const fn uses_blocked_transpose(rows: usize, inner: usize, _cols: usize) -> bool {
     rows >= BLOCKED_MIN_SIDE && inner >= BLOCKED_MIN_SIDE
@@ -78,8 +85,8 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
     bias: &SVector<T, OUT>,
     x: &SMatrix<T, IN, B>,
 ) -> SMatrix<T, OUT, B> {
-    let mut y = SMatrix::<T, OUT, B>::from_fn(|row, _| bias[row]);
-    if uses_blocked(OUT, IN, B) {
+    if uses_blocked(OUT, IN, B) && blocked::has_simd::<T>() {
+        let mut y = SMatrix::<T, OUT, B>::from_fn(|row, _| bias[row]);
         blocked::gemm(
             blocked::Gemm {
                 rows: OUT,
@@ -92,10 +99,17 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
             },
             y.as_mut_slice(),
         );
+        y
     } else {
-        small::accumulate_product::<T, IN, OUT, B>(weight.as_slice(), x.as_slice(), y.as_mut_slice());
+        let mut y = SMatrix::<T, OUT, B>::zeros();
+        small::affine::<T, IN, OUT, B>(
+            weight.as_slice(),
+            bias.as_slice(),
+            x.as_slice(),
+            y.as_mut_slice(),
+        );
+        y
     }
-    y
 }
 
 /// Computes `weight^T * grad`, the input gradient of a dense layer.
@@ -105,7 +119,7 @@ pub fn transpose_mul<T: Float, const IN: usize, const OUT: usize, const B: usize
     grad: &SMatrix<T, OUT, B>,
 ) -> SMatrix<T, IN, B> {
     let mut dx = SMatrix::<T, IN, B>::zeros();
-    if uses_blocked_transpose(IN, OUT, B) {
+    if uses_blocked_transpose(IN, OUT, B) && blocked::has_simd::<T>() {
         blocked::dot_products(
             blocked::Dots {
                 rows: IN,
@@ -117,7 +131,11 @@ pub fn transpose_mul<T: Float, const IN: usize, const OUT: usize, const B: usize
             dx.as_mut_slice(),
         );
     } else {
-        small::transpose_product::<T, IN, OUT, B>(weight.as_slice(), grad.as_slice(), dx.as_mut_slice());
+        small::transpose_product::<T, IN, OUT, B>(
+            weight.as_slice(),
+            grad.as_slice(),
+            dx.as_mut_slice(),
+        );
     }
     dx
 }
@@ -130,7 +148,7 @@ pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: us
     x: &SMatrix<T, IN, B>,
     weight_grad: &mut SMatrix<T, OUT, IN>,
 ) {
-    if uses_blocked(OUT, B, IN) {
+    if uses_blocked(OUT, B, IN) && blocked::has_simd::<T>() {
         blocked::gemm(
             blocked::Gemm {
                 rows: OUT,
@@ -144,7 +162,11 @@ pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: us
             weight_grad.as_mut_slice(),
         );
     } else {
-        small::accumulate_outer::<T, IN, OUT, B>(grad.as_slice(), x.as_slice(), weight_grad.as_mut_slice());
+        small::accumulate_outer::<T, IN, OUT, B>(
+            grad.as_slice(),
+            x.as_slice(),
+            weight_grad.as_mut_slice(),
+        );
     }
 }
 
@@ -164,7 +186,8 @@ pub fn accumulate_column_sum<T: Float, const OUT: usize, const B: usize>(
 }
 
 /// Returns the name of the instruction set the blocked kernel runs with for `T` on this
-/// CPU: `"avx2+fma"` or `"portable"`. Benchmarks print it next to their results.
+/// CPU: `"avx2+fma"`, or `"portable"` when it does not run and the dense layers use the
+/// small kernel for every product. Benchmarks print it next to their results.
 pub fn blocked_instruction_set<T: Float>() -> &'static str {
     blocked::instruction_set::<T>()
 }

@@ -36,7 +36,13 @@ fn naive_gemm<T: Float>(
 }
 
 /// Panics unless `actual` matches `expected` within `tolerance` times the inner length.
-fn assert_close<T: Float>(case: &str, expected: &[f64], actual: &[T], inner: usize, tolerance: f64) {
+fn assert_close<T: Float>(
+    case: &str,
+    expected: &[f64],
+    actual: &[T],
+    inner: usize,
+    tolerance: f64,
+) {
     assert_eq!(expected.len(), actual.len(), "{case}: lengths differ");
     let bound = tolerance * (inner.max(1) as f64);
     for (index, (e, a)) in expected.iter().zip(actual).enumerate() {
@@ -81,11 +87,20 @@ fn check_gemm<T: Float>(tolerance: f64) {
                 b_row_stride: rsb,
                 b_col_stride: csb,
             };
-            let case = format!("{} gemm {rows}x{cols}x{inner} transposed {transposed}", T::NAME);
+            let case = format!(
+                "{} gemm {rows}x{cols}x{inner} transposed {transposed}",
+                T::NAME
+            );
 
             let mut c = c0.clone();
             blocked::gemm(product, &mut c);
-            assert_close(&format!("{case} dispatched"), &expected, &c, inner, tolerance);
+            assert_close(
+                &format!("{case} dispatched"),
+                &expected,
+                &c,
+                inner,
+                tolerance,
+            );
 
             let mut c = c0.clone();
             // SAFETY: the slices have exactly the lengths of their shapes.
@@ -100,9 +115,23 @@ fn check_dots<T: Float>(tolerance: f64) {
         let a = values::<T>(len * rows, 300 + case_index as u64);
         let b = values::<T>(len * cols, 400 + case_index as u64);
         // A^T B is the gemm of A^T (rows x len, element (i, p) at a[p + i * len]) with B.
-        let a_transposed: Vec<T> = (0..len * rows).map(|n| a[(n / rows) + (n % rows) * len]).collect();
-        let expected = naive_gemm((rows, cols, len), &a_transposed, &b, (1, len), &vec![T::zero(); rows * cols]);
-        let product = Dots { rows, cols, len, a: &a, b: &b };
+        let a_transposed: Vec<T> = (0..len * rows)
+            .map(|n| a[(n / rows) + (n % rows) * len])
+            .collect();
+        let expected = naive_gemm(
+            (rows, cols, len),
+            &a_transposed,
+            &b,
+            (1, len),
+            &vec![T::zero(); rows * cols],
+        );
+        let product = Dots {
+            rows,
+            cols,
+            len,
+            a: &a,
+            b: &b,
+        };
         let case = format!("{} dots {rows}x{cols} of length {len}", T::NAME);
 
         let mut c = values::<T>(rows * cols, 500);
@@ -137,16 +166,25 @@ fn small_kernels_match_naive() {
     let x = values::<f64>(IN * B, 2);
     let g = values::<f64>(OUT * B, 3);
 
-    let y0 = values::<f64>(OUT * B, 4);
-    let mut y = y0.clone();
-    small::accumulate_product::<f64, IN, OUT, B>(&w, &x, &mut y);
+    let bias = values::<f64>(OUT, 4);
+    let y0: Vec<f64> = (0..OUT * B).map(|n| bias[n % OUT]).collect();
+    let mut y = values::<f64>(OUT * B, 6);
+    small::affine::<f64, IN, OUT, B>(&w, &bias, &x, &mut y);
     let expected = naive_gemm((OUT, B, IN), &w, &x, (1, IN), &y0);
     assert_close("small forward", &expected, &y, IN, 1e-14);
 
     let mut dx = vec![0.0; IN * B];
     small::transpose_product::<f64, IN, OUT, B>(&w, &g, &mut dx);
-    let w_transposed: Vec<f64> = (0..OUT * IN).map(|n| w[(n / IN) + (n % IN) * OUT]).collect();
-    let expected = naive_gemm((IN, B, OUT), &w_transposed, &g, (1, OUT), &vec![0.0; IN * B]);
+    let w_transposed: Vec<f64> = (0..OUT * IN)
+        .map(|n| w[(n / IN) + (n % IN) * OUT])
+        .collect();
+    let expected = naive_gemm(
+        (IN, B, OUT),
+        &w_transposed,
+        &g,
+        (1, OUT),
+        &vec![0.0; IN * B],
+    );
     assert_close("small input gradient", &expected, &dx, OUT, 1e-14);
 
     let dw0 = values::<f64>(OUT * IN, 5);
@@ -158,12 +196,36 @@ fn small_kernels_match_naive() {
 
 #[test]
 fn threshold_separates_small_and_large_layers() {
-    assert!(!super::uses_blocked(8, 2, 64), "a 2-input layer stays small");
-    assert!(!super::uses_blocked(1, 8, 64), "a 1-output layer stays small");
-    assert!(super::uses_blocked(128, 784, 1), "one MNIST sample is blocked");
-    assert!(super::uses_blocked(128, 784, 64), "an MNIST batch is blocked");
-    assert!(!super::uses_blocked(8, 8, 4), "256 multiply-adds stay small");
-    assert!(!super::uses_blocked(128, 1, 784), "a one-sample weight gradient stays small");
-    assert!(super::uses_blocked_transpose(8, 8, 1), "an 8 x 8 input gradient is blocked");
-    assert!(!super::uses_blocked_transpose(8, 1, 32), "a one-output input gradient stays small");
+    assert!(
+        !super::uses_blocked(8, 2, 64),
+        "a 2-input layer stays small"
+    );
+    assert!(
+        !super::uses_blocked(1, 8, 64),
+        "a 1-output layer stays small"
+    );
+    assert!(
+        super::uses_blocked(128, 784, 1),
+        "one MNIST sample is blocked"
+    );
+    assert!(
+        super::uses_blocked(128, 784, 64),
+        "an MNIST batch is blocked"
+    );
+    assert!(
+        !super::uses_blocked(8, 8, 4),
+        "256 multiply-adds stay small"
+    );
+    assert!(
+        !super::uses_blocked(128, 1, 784),
+        "a one-sample weight gradient stays small"
+    );
+    assert!(
+        super::uses_blocked_transpose(8, 8, 1),
+        "an 8 x 8 input gradient is blocked"
+    );
+    assert!(
+        !super::uses_blocked_transpose(8, 1, 32),
+        "a one-output input gradient stays small"
+    );
 }

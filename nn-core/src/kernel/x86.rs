@@ -1,7 +1,7 @@
 //! AVX2 + FMA tile kernels for `f32` and `f64` on x86-64.
 //!
-//! With the `std` feature the CPU is asked at run time (`is_x86_feature_detected!`, which
-//! caches its answer), so a build for the baseline x86-64 target still runs these
+//! With the `std` feature the CPU is queried at run time with `is_x86_feature_detected!`,
+//! which caches the result, so a build for the baseline x86-64 target still runs these
 //! kernels. Without `std` they run only when the target enables `avx2` and `fma` at
 //! compile time, for example with `-C target-cpu=x86-64-v3`.
 //!
@@ -9,8 +9,8 @@
 //! CPUs that split 512-bit operations into two halves (AMD Zen 4) it adds no
 //! multiply-add throughput, and 256-bit kernels run on every CPU since 2013.
 
-use core::arch::x86_64::*;
 use core::any::TypeId;
+use core::arch::x86_64::*;
 
 use super::blocked::{self, Dots, Gemm, Portable, Tiles};
 use crate::float::Float;
@@ -32,8 +32,10 @@ fn has_avx2_fma() -> bool {
 }
 
 /// Returns whether the AVX2 kernels run for `T` on this CPU.
+#[inline]
 pub(super) fn available<T: 'static>() -> bool {
-    let supported = TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
+    let supported =
+        TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>();
     supported && has_avx2_fma()
 }
 
@@ -141,6 +143,7 @@ macro_rules! avx2_tiles {
         mask_store: $mask_store:ident,
         lane_mask: $lane_mask:ident,
         horizontal_sum: $hsum:ident,
+        transpose_block: $transpose_block:ident,
         gemm_tile: $gemm_tile:ident,
         dot_tile: $dot_tile:ident $(,)?
     ) => {
@@ -252,6 +255,39 @@ macro_rules! avx2_tiles {
         impl Tiles<$t> for Avx2 {
             const LANES: usize = $lanes;
 
+            unsafe fn pack_transposed(
+                rows: usize,
+                k: usize,
+                a: *const $t,
+                len: usize,
+                packed: *mut $t,
+                ld: usize,
+            ) {
+                let (full_rows, full_k) = (rows / $lanes * $lanes, k / $lanes * $lanes);
+                for r0 in (0..full_rows).step_by($lanes) {
+                    for p0 in (0..full_k).step_by($lanes) {
+                        // SAFETY: the block lies inside the `rows x k` region the caller
+                        // guarantees, and the caller checked the CPU.
+                        unsafe {
+                            $transpose_block(
+                                a.add(r0 * len + p0),
+                                len,
+                                packed.add(r0 + p0 * ld),
+                                ld,
+                            )
+                        };
+                    }
+                }
+                // The rows and steps left over from whole blocks, one value at a time.
+                for r in 0..rows {
+                    let first_p = if r < full_rows { full_k } else { 0 };
+                    for p in first_p..k {
+                        // SAFETY: as above.
+                        unsafe { *packed.add(r + p * ld) = *a.add(r * len + p) };
+                    }
+                }
+            }
+
             unsafe fn gemm_tile(
                 vectors: usize,
                 cols: usize,
@@ -305,7 +341,7 @@ macro_rules! avx2_tiles {
                     (1, 4, true) => tile!(1, 4, true),
                     (1, 5, true) => tile!(1, 5, true),
                     (1, 6, true) => tile!(1, 6, true),
-                    // The driver asks for no other shape; the portable tile handles any.
+                    // The driver requests no other shape, and the portable tile handles any.
                     _ => unsafe {
                         <Portable as Tiles<$t>>::gemm_tile(
                             vectors, cols, rows, k, a, lda, b, strides, c, ldc,
@@ -337,7 +373,7 @@ macro_rules! avx2_tiles {
                     (4, 1) => tile!(4, 1),
                     (1, 3) => tile!(1, 3),
                     (1, 1) => tile!(1, 1),
-                    // The driver asks for no other shape; the portable tile handles any.
+                    // The driver requests no other shape, and the portable tile handles any.
                     _ => unsafe {
                         <Portable as Tiles<$t>>::dot_tile(rows, cols, len, a, lda, b, ldb, c, ldc)
                     },
@@ -351,7 +387,10 @@ macro_rules! avx2_tiles {
 #[target_feature(enable = "avx2")]
 fn lane_mask_f32(n: usize) -> __m256i {
     let n = n.min(8) as i32;
-    _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(n),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
 }
 
 /// Returns a mask whose first `n` of 4 lanes are set.
@@ -359,6 +398,82 @@ fn lane_mask_f32(n: usize) -> __m256i {
 fn lane_mask_f64(n: usize) -> __m256i {
     let n = n.min(4) as i64;
     _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
+}
+
+/// Transposes an 8 x 8 block: row `i` of the output (8 values at `dst + i * dst_stride`)
+/// is lane `i` of the 8 input vectors at `src + j * src_stride`.
+///
+/// # Safety
+///
+/// The 8 input vectors must be readable and the 8 output vectors writable.
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_block_f32(
+    src: *const f32,
+    src_stride: usize,
+    dst: *mut f32,
+    dst_stride: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let row = |j: usize| _mm256_loadu_ps(src.add(j * src_stride));
+        let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+        let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+        let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+        let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+        let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+        let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+        let (u0, u1) = (
+            _mm256_shuffle_ps::<0x44>(t0, t2),
+            _mm256_shuffle_ps::<0xee>(t0, t2),
+        );
+        let (u2, u3) = (
+            _mm256_shuffle_ps::<0x44>(t1, t3),
+            _mm256_shuffle_ps::<0xee>(t1, t3),
+        );
+        let (u4, u5) = (
+            _mm256_shuffle_ps::<0x44>(t4, t6),
+            _mm256_shuffle_ps::<0xee>(t4, t6),
+        );
+        let (u6, u7) = (
+            _mm256_shuffle_ps::<0x44>(t5, t7),
+            _mm256_shuffle_ps::<0xee>(t5, t7),
+        );
+        let store = |i: usize, v: __m256| _mm256_storeu_ps(dst.add(i * dst_stride), v);
+        store(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
+        store(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
+        store(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
+        store(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
+        store(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
+        store(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
+        store(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
+        store(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+    }
+}
+
+/// Transposes a 4 x 4 block, as [`transpose_block_f32`] does for 8 x 8.
+///
+/// # Safety
+///
+/// The 4 input vectors must be readable and the 4 output vectors writable.
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_block_f64(
+    src: *const f64,
+    src_stride: usize,
+    dst: *mut f64,
+    dst_stride: usize,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let row = |j: usize| _mm256_loadu_pd(src.add(j * src_stride));
+        let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+        let (t0, t1) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+        let (t2, t3) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+        let store = |i: usize, v: __m256d| _mm256_storeu_pd(dst.add(i * dst_stride), v);
+        store(0, _mm256_permute2f128_pd::<0x20>(t0, t2));
+        store(1, _mm256_permute2f128_pd::<0x20>(t1, t3));
+        store(2, _mm256_permute2f128_pd::<0x31>(t0, t2));
+        store(3, _mm256_permute2f128_pd::<0x31>(t1, t3));
+    }
 }
 
 /// Returns the sum of the 8 lanes of `v`.
@@ -392,6 +507,7 @@ avx2_tiles! {
     mask_store: _mm256_maskstore_ps,
     lane_mask: lane_mask_f32,
     horizontal_sum: horizontal_sum_f32,
+    transpose_block: transpose_block_f32,
     gemm_tile: gemm_tile_f32,
     dot_tile: dot_tile_f32,
 }
@@ -410,6 +526,7 @@ avx2_tiles! {
     mask_store: _mm256_maskstore_pd,
     lane_mask: lane_mask_f64,
     horizontal_sum: horizontal_sum_f64,
+    transpose_block: transpose_block_f64,
     gemm_tile: gemm_tile_f64,
     dot_tile: dot_tile_f64,
 }

@@ -35,8 +35,9 @@
 //! let mut parallel = ParallelGrads::<f32, Dense<f32, 3, 2>, 3, 2>::new(2)?;
 //! let mut grads: DenseGrads<f32, 3, 2> = bytemuck::Zeroable::zeroed();
 //! let mut rng = Rng::seed_from_u64(7);
+//! // Two sub-batches of 4 samples, one per thread.
 //! let (loss, outputs) =
-//!     parallel.accumulate_grads::<_, 8, 4>(&layer, &x, &target, &MeanSquaredError, &mut rng, &mut grads);
+//!     parallel.accumulate_grads(&layer, &x, &target, &MeanSquaredError, &mut rng, &mut grads);
 //! assert!(loss > 0.0);
 //! assert_eq!(outputs, layer.forward(&x));
 //! # Ok::<(), nn_core::train::parallel::ParallelError>(())
@@ -44,6 +45,7 @@
 
 use std::boxed::Box;
 use std::fmt;
+use std::string::{String, ToString};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -62,17 +64,20 @@ use crate::tensors::Tensors;
 /// threads get by default.
 pub const WORKER_STACK_BYTES: usize = 16 << 20;
 
+/// The sub-batch sizes [`ParallelGrads::accumulate_grads`] chooses from, largest first.
+pub const SUB_BATCH_SIZES: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
 /// The number of values from which a gradient tensor is summed over threads in
 /// parallel; smaller tensors (biases) are summed by the calling thread.
 const PARALLEL_SUM_MIN: usize = 16 * 1024;
 
-/// Why a [`ParallelGrads`] could not be created.
-#[derive(Debug)]
+/// The error of creating a [`ParallelGrads`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ParallelError {
     /// The thread count was 0.
     NoThreads,
-    /// The operating system refused to start the worker threads.
-    ThreadPool(rayon::ThreadPoolBuildError),
+    /// The operating system refused to start the worker threads; the message is rayon's.
+    ThreadPool(String),
 }
 
 impl fmt::Display for ParallelError {
@@ -81,8 +86,8 @@ impl fmt::Display for ParallelError {
             ParallelError::NoThreads => {
                 write!(f, "parallel training needs at least 1 thread, got 0")
             }
-            ParallelError::ThreadPool(error) => {
-                write!(f, "failed to start the training threads: {error}")
+            ParallelError::ThreadPool(message) => {
+                write!(f, "failed to start the training threads: {message}")
             }
         }
     }
@@ -126,7 +131,7 @@ where
                 .stack_size(WORKER_STACK_BYTES)
                 .thread_name(|index| std::format!("static-nn-train-{}", index + 1))
                 .build()
-                .map_err(ParallelError::ThreadPool)?;
+                .map_err(|error| ParallelError::ThreadPool(error.to_string()))?;
             Some(pool)
         } else {
             None
@@ -145,15 +150,47 @@ where
     }
 
     /// Runs the training forward pass, `loss` and the backward pass of `net` on a batch of
-    /// `B` samples in sub-batches of `S`, spread over the threads, and adds the parameter
-    /// gradients to `grads` (as `Layer::accumulate_grads` does, without an input
-    /// gradient). Returns the mean loss over the batch and the network's outputs.
+    /// `B` samples spread over the threads, and adds the parameter gradients to `grads`
+    /// (as `Layer::accumulate_grads` does, without an input gradient). Returns the mean
+    /// loss over the batch and the network's outputs.
     ///
-    /// Uses at most `B / S` threads. One value is drawn from `rng` per call to seed the
-    /// sub-batches' dropout.
+    /// The sub-batch size is the largest of [`SUB_BATCH_SIZES`] that divides `B` into at
+    /// least as many sub-batches as there are threads: 64 of 128 samples on 2 threads, 16
+    /// of 32. It therefore depends only on `B` and the thread count. Each size is a separate
+    /// instance of the network's training pass, which the compiler builds for every size
+    /// in the list. One value is drawn from `rng` per call to seed the sub-batches'
+    /// dropout.
+    pub fn accumulate_grads<L, const B: usize>(
+        &mut self,
+        net: &N,
+        inputs: &SMatrix<T, IN, B>,
+        targets: &SMatrix<T, OUT, B>,
+        loss: &L,
+        rng: &mut Rng,
+        grads: &mut N::Grads,
+    ) -> (T, SMatrix<T, OUT, B>)
+    where
+        L: Loss<T, OUT> + Sync,
+    {
+        let parts = self.threads().min(B.max(1));
+        macro_rules! try_size {
+            ($($size:literal),+) => {
+                $(
+                    if B.is_multiple_of($size) && B / $size >= parts {
+                        return self.run::<L, B, $size>(net, inputs, targets, loss, rng, grads);
+                    }
+                )+
+            };
+        }
+        try_size!(64, 32, 16, 8, 4, 2, 1);
+        // Only `B = 0` gets here: every other `B` is a multiple of 1 with `B / 1 >= parts`.
+        self.run::<L, B, 1>(net, inputs, targets, loss, rng, grads)
+    }
+
+    /// Like [`accumulate_grads`](Self::accumulate_grads), with sub-batches of `S` samples.
     ///
     /// `S` must divide `B`; otherwise the call does not compile.
-    pub fn accumulate_grads<L, const B: usize, const S: usize>(
+    pub fn accumulate_grads_in<L, const B: usize, const S: usize>(
         &mut self,
         net: &N,
         inputs: &SMatrix<T, IN, B>,
@@ -170,6 +207,29 @@ where
                 S > 0 && B.is_multiple_of(S),
                 "the sub-batch size S must divide the batch size B"
             );
+        }
+        self.run::<L, B, S>(net, inputs, targets, loss, rng, grads)
+    }
+
+    /// Runs one step in sub-batches of `S`, which must divide `B`.
+    fn run<L, const B: usize, const S: usize>(
+        &mut self,
+        net: &N,
+        inputs: &SMatrix<T, IN, B>,
+        targets: &SMatrix<T, OUT, B>,
+        loss: &L,
+        rng: &mut Rng,
+        grads: &mut N::Grads,
+    ) -> (T, SMatrix<T, OUT, B>)
+    where
+        L: Loss<T, OUT> + Sync,
+    {
+        assert!(
+            S > 0 && B.is_multiple_of(S),
+            "sub-batch size {S} does not divide batch size {B}"
+        );
+        if B == 0 {
+            return (T::zero(), SMatrix::zeros());
         }
         let sub_batches = B / S;
         let threads = self.threads().min(sub_batches);
@@ -197,7 +257,10 @@ where
                 rest_losses = later_losses;
                 let (target, zero): (&mut N::Grads, bool) = match first_grads.take() {
                     Some(grads) => (grads, false),
-                    None => (rest_buffers.next().expect("one buffer per extra thread"), true),
+                    None => (
+                        rest_buffers.next().expect("one buffer per extra thread"),
+                        true,
+                    ),
                 };
                 jobs.push(Job {
                     first: start,
@@ -212,8 +275,11 @@ where
                 if job.zero {
                     job.grads.fill_zero();
                 }
-                for (offset, (output, batch_loss)) in
-                    job.outputs.iter_mut().zip(job.losses.iter_mut()).enumerate()
+                for (offset, (output, batch_loss)) in job
+                    .outputs
+                    .iter_mut()
+                    .zip(job.losses.iter_mut())
+                    .enumerate()
                 {
                     let index = job.first + offset;
                     let mut sub_rng = Rng::seed_from_u64(sub_batch_seed(seed, index));
@@ -244,7 +310,10 @@ where
                         }
                     },
                 ),
-                (_, first) => first.into_iter().chain(jobs).for_each(|mut job| work(&mut job)),
+                (_, first) => first
+                    .into_iter()
+                    .chain(jobs)
+                    .for_each(|mut job| work(&mut job)),
             }
         }
 
@@ -291,9 +360,12 @@ where
             let Some(first) = parts.next() else {
                 continue;
             };
-            run_split(pool, first, parts, &|(index, part): (usize, &mut [T]), _| {
-                add_range(part, index * range, tensor)
-            });
+            run_split(
+                pool,
+                first,
+                parts,
+                &|(index, part): (usize, &mut [T]), _| add_range(part, index * range, tensor),
+            );
         }
     }
 }
@@ -340,10 +412,12 @@ struct Job<'a, T: Float, G, const OUT: usize, const S: usize> {
 /// How long worker threads spin, waiting for the next step or phase, before they let
 /// rayon put them to sleep.
 ///
-/// Waking a sleeping thread took 50 to 130 us on the 2-core virtual machine of
-/// `BENCHMARKS.md`, as long as half of a 32-sample step of a 784-128-10 network, and
-/// rayon puts idle workers to sleep within microseconds. Spinning between steps is what
-/// OpenMP runtimes do by default for the same reason; it costs CPU time only while the
+/// Rayon puts idle workers to sleep within microseconds, and waking one is slow on some
+/// machines. On the 2-core virtual machine of `BENCHMARKS.md`, a 32-sample step of a
+/// 784-128-10 network took 210 to 220 us on two threads whose worker slept between the
+/// phases of a step, against 150 us on one thread and 115 to 125 us with spinning. That
+/// puts the cost of a wake-up there at an estimated 50 to 130 us. Spinning between steps is what
+/// OpenMP runtimes do by default for the same reason. It costs CPU time only while the
 /// calling thread does something else between steps (the optimizer update, the next
 /// batch), and at most this long.
 pub const KEEP_AWAKE: Duration = Duration::from_millis(1);
@@ -383,7 +457,7 @@ impl Awake {
     }
 }
 
-/// Spins while `phase` holds `value`, for at most [`KEEP_AWAKE`].
+/// Spins while `phase` equals `value`, for at most [`KEEP_AWAKE`].
 fn spin_while(phase: &AtomicU64, value: u64) {
     let started = Instant::now();
     while phase.load(Ordering::Acquire) == value && started.elapsed() < KEEP_AWAKE {
@@ -417,12 +491,14 @@ mod tests {
         (net, x, y)
     }
 
-    fn run<const S: usize>(threads: usize) -> (f64, SMatrix<f64, 3, B>, Box<DenseGrads<f64, 5, 3>>) {
+    fn run<const S: usize>(
+        threads: usize,
+    ) -> (f64, SMatrix<f64, 3, B>, Box<DenseGrads<f64, 5, 3>>) {
         let (net, x, y) = setup();
         let mut parallel = ParallelGrads::<f64, Net, 5, 3>::new(threads).expect("threads start");
         let mut grads: Box<DenseGrads<f64, 5, 3>> = bytemuck::zeroed_box();
         let mut rng = Rng::seed_from_u64(5);
-        let (loss, outputs) = parallel.accumulate_grads::<_, B, S>(
+        let (loss, outputs) = parallel.accumulate_grads_in::<_, B, S>(
             &net,
             &x,
             &y,
@@ -443,15 +519,76 @@ mod tests {
 
         for threads in [1, 2, 3, 8] {
             let (loss, outputs, grads) = run::<3>(threads);
-            assert!((loss - expected_loss).abs() < 1e-12, "{threads} threads: loss {loss}, expected {expected_loss}");
+            assert!(
+                (loss - expected_loss).abs() < 1e-12,
+                "{threads} threads: loss {loss}, expected {expected_loss}"
+            );
             assert_eq!(outputs, output, "{threads} threads: outputs differ");
             for (i, (a, e)) in grads.weight.iter().zip(expected.weight.iter()).enumerate() {
-                assert!((a - e).abs() < 1e-12, "{threads} threads: weight gradient {i} is {a}, expected {e}");
+                assert!(
+                    (a - e).abs() < 1e-12,
+                    "{threads} threads: weight gradient {i} is {a}, expected {e}"
+                );
             }
             for (i, (a, e)) in grads.bias.iter().zip(expected.bias.iter()).enumerate() {
-                assert!((a - e).abs() < 1e-12, "{threads} threads: bias gradient {i} is {a}, expected {e}");
+                assert!(
+                    (a - e).abs() < 1e-12,
+                    "{threads} threads: bias gradient {i} is {a}, expected {e}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn automatic_sub_batches_match_whole_batch() {
+        let (net, x, y) = setup();
+        let (output, trace) = net.forward_train(&x, &mut Rng::seed_from_u64(0));
+        let (expected_loss, grad_out) = MeanSquaredError.loss_and_grad(&output, &y);
+        let mut expected: DenseGrads<f64, 5, 3> = bytemuck::Zeroable::zeroed();
+        net.accumulate_grads(&trace, &grad_out, &mut expected);
+
+        // 12 samples: sub-batches of 4 on 1 to 3 threads, of 1 on 8 threads.
+        for threads in [1, 2, 3, 8] {
+            let mut parallel =
+                ParallelGrads::<f64, Net, 5, 3>::new(threads).expect("threads start");
+            let mut grads: Box<DenseGrads<f64, 5, 3>> = bytemuck::zeroed_box();
+            let mut rng = Rng::seed_from_u64(5);
+            let (loss, outputs) =
+                parallel.accumulate_grads(&net, &x, &y, &MeanSquaredError, &mut rng, &mut grads);
+            assert!(
+                (loss - expected_loss).abs() < 1e-12,
+                "{threads} threads: loss {loss}, expected {expected_loss}"
+            );
+            assert_eq!(outputs, output, "{threads} threads: outputs differ");
+            for (i, (a, e)) in grads.weight.iter().zip(expected.weight.iter()).enumerate() {
+                assert!(
+                    (a - e).abs() < 1e-12,
+                    "{threads} threads: weight gradient {i} is {a}, expected {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn empty_batch_adds_nothing() {
+        let (net, _, _) = setup();
+        let mut parallel = ParallelGrads::<f64, Net, 5, 3>::new(2).expect("threads start");
+        let mut grads: Box<DenseGrads<f64, 5, 3>> = bytemuck::zeroed_box();
+        let (x, y) = (SMatrix::<f64, 5, 0>::zeros(), SMatrix::<f64, 3, 0>::zeros());
+        let (loss, _) = parallel.accumulate_grads(
+            &net,
+            &x,
+            &y,
+            &MeanSquaredError,
+            &mut Rng::seed_from_u64(1),
+            &mut grads,
+        );
+        assert_eq!(loss, 0.0);
+        assert!(
+            grads.weight.iter().all(|&g| g == 0.0),
+            "gradients changed: {:?}",
+            grads.weight
+        );
     }
 
     #[test]
@@ -459,7 +596,11 @@ mod tests {
         for threads in [1, 2, 4] {
             let first = run::<2>(threads);
             let second = run::<2>(threads);
-            assert_eq!(first.0.to_bits(), second.0.to_bits(), "{threads} threads: loss differs");
+            assert_eq!(
+                first.0.to_bits(),
+                second.0.to_bits(),
+                "{threads} threads: loss differs"
+            );
             assert_eq!(first.1, second.1, "{threads} threads: outputs differ");
             assert_eq!(first.2, second.2, "{threads} threads: gradients differ");
         }
@@ -473,17 +614,32 @@ mod tests {
         let mut grads: Box<DenseGrads<f64, 5, 3>> = bytemuck::zeroed_box();
         for _ in 0..2 {
             let mut rng = Rng::seed_from_u64(5);
-            parallel.accumulate_grads::<_, B, 4>(&net, &x, &y, &MeanSquaredError, &mut rng, &mut grads);
+            parallel.accumulate_grads_in::<_, B, 4>(
+                &net,
+                &x,
+                &y,
+                &MeanSquaredError,
+                &mut rng,
+                &mut grads,
+            );
         }
         for (twice, once) in grads.weight.iter().zip(once.weight.iter()) {
-            assert!((twice - 2.0 * once).abs() < 1e-12, "second step must add to the first: {twice} against 2 * {once}");
+            assert!(
+                (twice - 2.0 * once).abs() < 1e-12,
+                "second step must add to the first: {twice} against 2 * {once}"
+            );
         }
     }
 
     #[test]
     fn zero_threads_is_an_error() {
-        let error = ParallelGrads::<f64, Net, 5, 3>::new(0).err().expect("0 threads must fail");
+        let error = ParallelGrads::<f64, Net, 5, 3>::new(0)
+            .err()
+            .expect("0 threads must fail");
         assert!(matches!(error, ParallelError::NoThreads));
-        assert_eq!(std::string::ToString::to_string(&error), "parallel training needs at least 1 thread, got 0");
+        assert_eq!(
+            error.to_string(),
+            "parallel training needs at least 1 thread, got 0"
+        );
     }
 }
