@@ -270,6 +270,6 @@ fn describe(record: &EpochRecord, epochs: usize) -> String {
     if let Some(accuracy) = record.validation_accuracy {
         line += &format!(", validation accuracy {:.2}%", accuracy * 100.0);
     }
-    line += &format!(" ({:.2} s)", record.seconds);
+    line += &format!(" ({:.1} ms)", record.seconds * 1e3);
     line
 }
