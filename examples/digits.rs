@@ -2,12 +2,20 @@
 //! 450 test images), prints the test accuracy and confusion matrix, and writes the
 //! learning curve to `target/digits-learning-curve.svg`.
 //!
-//! Run with `cargo run --release --example digits`.
+//! With `--save` it also writes the trained network, standardisation statistics
+//! included, to `examples/digits_bake/digits.safetensors`, and its predictions on the
+//! test set to `examples/digits_bake/predictions.txt`. Both files are committed:
+//! `examples/digits_baked.rs` bakes the weights into a `static` network and checks that
+//! it predicts the same classes from raw pixels.
+//!
+//! Run with `cargo run --release --example digits`, or with `-- --save` to rewrite the
+//! committed files.
 
 mod common;
 
 use std::error::Error;
 
+use common::Prediction;
 use static_nn::prelude::*;
 
 network! {
@@ -15,7 +23,7 @@ network! {
     pub struct DigitNet<f32> {
         input: [8, 8],
         /// Standardises raw pixels with statistics of the training set.
-        norm: Standardize<f32, 64> -> [64],
+        norm: Standardize,
         hidden: Dense(64), Relu,
         Dropout(0.2),
         out: Dense(10),
@@ -26,6 +34,7 @@ const SEED: u64 = 2026;
 const EPOCHS: usize = 80;
 
 fn main() -> Result<(), Box<dyn Error>> {
+    let save = save_requested()?;
     let train_all = Dataset::<f32, 64, 10>::read_csv_classification(common::repo_path(
         "data/digits_train.csv",
     ))?;
@@ -64,8 +73,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     let mut confusion = ConfusionMatrix::<10>::default();
+    let mut predictions = Vec::with_capacity(test.len());
     for (x, &label) in test.inputs().iter().zip(test.labels().unwrap_or_default()) {
-        confusion.add(label, argmax(&net.forward(x)))?;
+        let predicted = argmax(&net.forward(x));
+        confusion.add(label, predicted)?;
+        predictions.push(Prediction { label, predicted });
     }
     println!(
         "\ntest accuracy: {:.2}% ({} of {})",
@@ -80,5 +92,35 @@ fn main() -> Result<(), Box<dyn Error>> {
     std::fs::create_dir_all(common::repo_path("target"))?;
     common::save_learning_curve(&history, "8x8 digits, 64-64-10 MLP", &plot)?;
     println!("learning curve written to {}", plot.display());
+
+    if save {
+        weights::save(&net, common::repo_path(common::DIGITS_WEIGHTS))?;
+        let table = common::format_predictions(&predictions);
+        std::fs::write(common::repo_path(common::DIGITS_PREDICTIONS), table)?;
+        println!(
+            "saved {} and {}",
+            common::DIGITS_WEIGHTS,
+            common::DIGITS_PREDICTIONS
+        );
+    }
     Ok(())
+}
+
+/// Returns whether the command line requests `--save`, rejecting every other argument.
+fn save_requested() -> Result<bool, Box<dyn Error>> {
+    let mut save = false;
+    for argument in std::env::args().skip(1) {
+        match argument.as_str() {
+            "--save" => save = true,
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; the only option is `--save`, which writes {} and {}",
+                    common::DIGITS_WEIGHTS,
+                    common::DIGITS_PREDICTIONS
+                )
+                .into());
+            }
+        }
+    }
+    Ok(save)
 }

@@ -1,9 +1,10 @@
-//! Trains the 8x8 digits network briefly, saves its weights to
-//! `target/digits.safetensors`, loads them into a fresh network and checks that both
-//! networks give identical outputs on every test image.
+//! Trains the 8x8 digits network briefly, saves its weights and standardisation
+//! statistics to `target/digits.safetensors`, loads them into a fresh network and checks
+//! that both networks give identical outputs on every test image.
 //!
-//! The file uses PyTorch's names and layout (`hidden.weight` [64, 64], `out.bias` [10]),
-//! so `model.load_state_dict(safetensors.torch.load_file("target/digits.safetensors"))`
+//! The file uses PyTorch's names and layout (`hidden.weight` [64, 64], `out.bias` [10],
+//! and the buffers `norm.mean` and `norm.std` [64]), so
+//! `model.load_state_dict(safetensors.torch.load_file("target/digits.safetensors"))`
 //! loads it into the equivalent PyTorch model; see `docs/weights.md`.
 //!
 //! Run with `cargo run --release --example save_load`.
@@ -20,7 +21,7 @@ network! {
     pub struct DigitNet<f32> {
         input: [8, 8],
         /// Standardises raw pixels with statistics of the training set.
-        norm: Standardize<f32, 64> -> [64],
+        norm: Standardize,
         hidden: Dense(64), Relu,
         Dropout(0.2),
         out: Dense(10),
@@ -57,19 +58,25 @@ fn main() -> Result<(), Box<dyn Error>> {
     std::fs::create_dir_all(common::repo_path("target"))?;
     weights::save(&net, &path)?;
     println!(
-        "saved {} parameters in {} tensors to {} ({} bytes)",
+        "saved {} parameters in {} tensors and {} statistics in {} buffers to {} ({} bytes)",
         DigitNet::PARAMS,
         <DigitNet as Tensors<f32>>::COUNT,
+        <DigitNet as Tensors<f32>>::BUFFER_VALUES,
+        <DigitNet as Tensors<f32>>::BUFFERS,
         path.display(),
         std::fs::metadata(&path)?.len()
     );
 
-    // The file contains the parameter tensors only. `Standardize` has no tensors (its
-    // statistics are not trained), so the fresh network gets them the way the trained
-    // one did: fitted on the same training set, which gives the same values.
+    // The file contains the statistics of `norm` as buffers, so the fresh network needs
+    // no training data: loading restores them with the parameters.
     let mut loaded = DigitNet::new(SEED + 1);
-    loaded.norm = Standardizer::fit(train.inputs())?.to_layer();
     weights::load(&mut loaded, &path)?;
+    if loaded.norm != net.norm {
+        return Err(
+            "the loaded network's standardisation statistics differ from the trained network's"
+                .into(),
+        );
+    }
 
     let mut confusion = ConfusionMatrix::<10>::default();
     for (i, (x, &label)) in test

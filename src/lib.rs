@@ -82,8 +82,8 @@ pub mod __private {
     pub use nn_core::tensors::UnknownLayer;
     pub use nn_core::{
         Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, LeakyRelu, Network, NoGrads,
-        Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Summary, SummaryRow, Tanh, TensorInfo,
-        Tensors, gradient_check,
+        Relu, Rng, SMatrix, SVector, Sigmoid, Softmax, Standardize, Summary, SummaryRow, Tanh,
+        TensorInfo, Tensors, gradient_check,
     };
 
     /// Builds an `R x C` matrix from `N` bytes: its values column by column, each in

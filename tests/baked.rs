@@ -12,6 +12,14 @@
 //! The other tests check that each baked network holds exactly the values that
 //! `weights::load` reads from the same file at run time, so the two compute bit-identical
 //! outputs.
+//!
+//! The digits tests bake `examples/digits_bake/digits.safetensors`, which
+//! `cargo run --release --example digits -- --save` trains and writes together with its
+//! test-set predictions (`predictions.txt` next to it). The file carries the network's
+//! `Standardize` statistics as buffers, so the baked network takes raw pixels. The tests
+//! check the baked network against the same file loaded at run time, against the saved
+//! predictions and against the accuracy of 97% or more that training reached, so a stale
+//! or wrong committed file fails.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -70,8 +78,32 @@ network! {
     }
 }
 
+network! {
+    /// The network of `examples/digits.rs`, with the committed weights and statistics.
+    #[weights("examples/digits_bake/digits.safetensors")]
+    pub struct DigitNet<f32> {
+        input: [8, 8],
+        norm: Standardize,
+        hidden: Dense(64), Relu,
+        Dropout(0.2),
+        out: Dense(10),
+    }
+
+    /// The same file in an `f64` network, converted exactly.
+    #[weights("examples/digits_bake/digits.safetensors")]
+    pub struct DigitNet64<f64> {
+        input: [64],
+        norm: Standardize -> [64],
+        hidden: Dense(64), Relu,
+        out: Dense(10),
+    }
+}
+
 /// The baked network as firmware keeps it: a `static`, in read-only memory.
 static NET: XorNet = XorNet::BAKED;
+
+/// The baked digits network in a `static`.
+static DIGITS: DigitNet = DigitNet::BAKED;
 
 /// The absolute path of a fixture.
 fn fixture(name: &str) -> PathBuf {
@@ -208,11 +240,18 @@ fn load<N: Tensors<T> + Zeroable, T: Float>(name: &str) -> N {
     net
 }
 
-/// Asserts that every tensor of `baked` has the bits of the same tensor of `loaded`.
+/// Asserts that every tensor and buffer of `baked` has the bits of the same one of
+/// `loaded`.
 fn assert_same_tensors<N: Tensors<T>, T: Float>(baked: &N, loaded: &N) {
-    for i in 0..N::COUNT {
+    let tensors = (0..N::COUNT).map(|i| {
         let name = N::tensor_info(i).expect("tensor info").name;
-        let (baked, loaded) = (baked.tensor(i), loaded.tensor(i));
+        (name, baked.tensor(i), loaded.tensor(i))
+    });
+    let buffers = (0..N::BUFFERS).map(|i| {
+        let name = N::buffer_info(i).expect("buffer info").name;
+        (name, baked.buffer(i), loaded.buffer(i))
+    });
+    for (name, baked, loaded) in tensors.chain(buffers) {
         assert!(baked.is_some(), "tensor {name} is missing");
         let pairs = baked.unwrap_or(&[]).iter().zip(loaded.unwrap_or(&[]));
         for (k, (b, l)) in pairs.enumerate() {
@@ -361,4 +400,121 @@ fn baked_without_prelude_matches() {
         hygiene::WithFeatures::FORWARD_BYTES,
         hygiene::Features::FORWARD_BYTES
     );
+}
+
+/// Returns the absolute path of a file of the digits example.
+fn digits_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/digits_bake")
+        .join(name)
+}
+
+/// Reads the digits test set: raw pixels from 0 to 16 and labels.
+fn digits_test_set() -> Dataset<f32, 64, 10> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/digits_test.csv");
+    Dataset::read_csv_classification(path).expect("read the digits test set")
+}
+
+/// Reads the `(label, prediction)` pairs of `examples/digits_bake/predictions.txt`, whose
+/// lines are `sample <index> label <label> prediction <class>` after `#` comments.
+fn saved_predictions() -> Vec<(usize, usize)> {
+    let path = digits_file("predictions.txt");
+    let text = fs::read_to_string(&path).expect("read the saved predictions");
+    let mut pairs = Vec::new();
+    for line in text.lines().filter(|line| !line.starts_with('#')) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let ["sample", index, "label", label, "prediction", predicted] = fields[..] else {
+            panic!("{}: unexpected line `{line}`", path.display());
+        };
+        assert_eq!(index.parse::<usize>().ok(), Some(pairs.len()), "{line}");
+        let class = |text: &str| text.parse::<usize>().expect("a class number");
+        pairs.push((class(label), class(predicted)));
+    }
+    pairs
+}
+
+/// Loads the committed digits file at run time.
+fn loaded_digits() -> DigitNet {
+    let mut net = DigitNet::new(0);
+    weights::load(&mut net, digits_file("digits.safetensors")).expect("load the digits file");
+    net
+}
+
+#[test]
+fn digits_statistics_are_baked() {
+    let loaded = loaded_digits();
+    assert_same_tensors(&DIGITS, &loaded);
+    assert_eq!(<DigitNet as Tensors<f32>>::BUFFERS, 2);
+    for i in 0..2 {
+        let name = DigitNet::buffer_info(i).expect("buffer info").name;
+        assert_eq!(DIGITS.buffer(i), loaded.buffer(i), "buffer {name}");
+    }
+    // The statistics are those of raw pixels (0 to 16), not the identity of a zeroed layer.
+    assert!(DIGITS.norm.mean.iter().any(|&mean| mean > 1.0));
+    assert!(DIGITS.norm.std.iter().any(|&std| std > 1.0));
+    assert_eq!(DIGITS.norm, loaded.norm);
+}
+
+#[test]
+fn digits_baked_matches_runtime_on_test_set() {
+    let test = digits_test_set();
+    let loaded = loaded_digits();
+    for (i, x) in test.inputs().iter().enumerate() {
+        let (baked, runtime) = (DIGITS.forward(x), loaded.forward(x));
+        for k in 0..10 {
+            assert_eq!(
+                baked[k].to_bits(),
+                runtime[k].to_bits(),
+                "test image {i}, output {k}: baked {}, loaded {}",
+                baked[k],
+                runtime[k]
+            );
+        }
+    }
+}
+
+#[test]
+fn digits_baked_reproduces_saved_predictions() {
+    let test = digits_test_set();
+    let labels = test.labels().expect("a classification set");
+    let saved = saved_predictions();
+    assert_eq!(
+        saved.len(),
+        test.len(),
+        "one saved prediction per test image"
+    );
+
+    let mut correct = 0;
+    for (i, (x, &label)) in test.inputs().iter().zip(labels).enumerate() {
+        let predicted = argmax(&DIGITS.forward(x));
+        assert_eq!(saved[i].0, label, "test image {i}: saved label");
+        assert_eq!(saved[i].1, predicted, "test image {i}: saved prediction");
+        correct += usize::from(predicted == label);
+    }
+    let accuracy = correct as f64 / test.len() as f64;
+    assert!(
+        accuracy >= 0.97,
+        "the baked network classifies {correct} of {} test images correctly ({:.2}%), below the 97% training reached",
+        test.len(),
+        accuracy * 100.0
+    );
+}
+
+#[test]
+fn digits_f64_bake_converts_exactly() {
+    let mut loaded = DigitNet64::new(0);
+    weights::load(&mut loaded, digits_file("digits.safetensors")).expect("load as f64");
+    assert_same_tensors(&DigitNet64::BAKED, &loaded);
+    for k in 0..64 {
+        assert_eq!(
+            DigitNet64::BAKED.norm.mean[k],
+            f64::from(DIGITS.norm.mean[k])
+        );
+    }
+    let test = digits_test_set();
+    for (i, x) in test.inputs().iter().take(50).enumerate() {
+        let x64 = x.map(f64::from);
+        let (baked, runtime) = (DigitNet64::BAKED.forward(&x64), loaded.forward(&x64));
+        assert_eq!(baked, runtime, "test image {i}");
+    }
 }

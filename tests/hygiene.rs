@@ -1,7 +1,8 @@
 //! Hygiene of `network!`. The tests declare networks at module and function scope, in a
 //! `#![no_implicit_prelude]` module and next to user items that shadow prelude and
 //! primitive names. They check that visibility, attributes and doc comments pass
-//! through, and cover `f64` scalars, a nested network and custom layers.
+//! through, and cover `f64` scalars, a nested network, custom layers and the built-in
+//! `Standardize`.
 //!
 //! `#![deny(warnings)]` turns every lint the expansion triggers into a build failure:
 //! missing docs on the public networks below (so their doc comments must reach the
@@ -86,6 +87,14 @@ mod no_prelude {
             Dropout(0.25),
             out: Dense(2), Softmax,
         }
+
+        /// A built-in `Standardize` without the prelude, whose buffers are listed by
+        /// absolute paths too.
+        pub struct BareStandardized<f64> {
+            input: [2],
+            norm: Standardize,
+            out: Dense(1),
+        }
     }
 }
 
@@ -146,6 +155,9 @@ mod shadowed {
     struct Rng;
     struct SMatrix;
     struct SVector;
+    struct Standardize;
+    struct Shape;
+    struct TensorInfo;
 
     ::static_nn::network! {
         /// A network declared among items that shadow every name the expansion uses.
@@ -153,6 +165,13 @@ mod shadowed {
             input: [3],
             hidden: Dense(4), Relu,
             gain: super::Gain<f32, 4> -> [4],
+            out: Dense(2),
+        }
+
+        /// A built-in `Standardize` next to a user struct named `Standardize`.
+        pub struct Standardized<f32> {
+            input: [3],
+            norm: Standardize -> [3],
             out: Dense(2),
         }
     }
@@ -170,6 +189,55 @@ fn network_next_to_shadowing_items() {
     assert_eq!(
         info.map(|info| info.name.as_str().to_owned()).as_deref(),
         Some("out.weight")
+    );
+}
+
+/// Computes `(x - mean) / std` element by element, dividing by 1 where `std` is 0.
+fn standardize_by_hand<T: Float, const N: usize>(
+    layer: &Standardize<T, N>,
+    x: &SVector<T, N>,
+) -> SVector<T, N> {
+    SVector::<T, N>::from_fn(|row, _| {
+        let std = layer.std[row];
+        let divisor = if std == T::zero() { T::one() } else { std };
+        (x[row] - layer.mean[row]) / divisor
+    })
+}
+
+#[test]
+fn standardize_next_to_shadowing_items() {
+    let mut net = shadowed::Standardized::new(2);
+    net.norm = Standardize::from_arrays([1.0, -2.0, 0.5], [2.0, 0.0, 4.0]);
+    let x = SVector::<f32, 3>::new(3.0, 1.0, -1.5);
+    let expected = dense_by_hand(&net.out, &standardize_by_hand(&net.norm, &x));
+    assert_close_f32(&net.forward(&x), &expected);
+
+    let names: Vec<String> = (0..<shadowed::Standardized as Tensors<f32>>::BUFFERS)
+        .map(|i| {
+            shadowed::Standardized::buffer_info(i)
+                .unwrap()
+                .name
+                .to_string()
+        })
+        .collect();
+    assert_eq!(names, ["norm.mean", "norm.std"]);
+    assert_eq!(net.buffer(1), Some(&[2.0, 0.0, 4.0][..]));
+}
+
+#[test]
+fn standardize_without_implicit_prelude() {
+    let mut net = no_prelude::BareStandardized::new(4);
+    net.norm = Standardize::from_arrays([0.5, -0.25], [0.125, 3.0]);
+    let x = SVector::<f64, 2>::new(1.0, 2.0);
+    let expected = dense_by_hand(&net.out, &standardize_by_hand(&net.norm, &x));
+    assert_close(&net.forward(&x), &expected);
+    assert_eq!(
+        <no_prelude::BareStandardized as Tensors<f64>>::BUFFER_VALUES,
+        4
+    );
+    assert_eq!(
+        <no_prelude::BareStandardizedGrads as Tensors<f64>>::COUNT,
+        2
     );
 }
 

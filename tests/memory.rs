@@ -1,8 +1,9 @@
 //! The memory figures every generated network has as associated consts (`PARAM_BYTES`,
 //! `GRAD_BYTES`, `TRACE_BYTES`, `FORWARD_BYTES`, `TRAIN_BYTES`), checked against
 //! `size_of` of the generated types and against the layer widths, for networks of
-//! built-in layers, with a frozen layer, with a nested network (trainable and frozen)
-//! and with a custom layer.
+//! built-in layers, with a frozen layer, with a nested network (trainable and frozen),
+//! with a custom layer and with the built-in `Standardize`, whose statistics count as
+//! parameter bytes but have no gradients.
 
 use std::mem::size_of;
 
@@ -54,6 +55,14 @@ network! {
         input: [4],
         norm: Standardize<f32, 4> -> [4],
         out: Dense(3),
+    }
+
+    /// The built-in `Standardize`, whose statistics are buffers, so the gradients and the
+    /// trace have no room for them.
+    struct WithStandardize<f64> {
+        input: [6],
+        norm: Standardize,
+        out: Dense(2),
     }
 }
 
@@ -178,6 +187,32 @@ fn custom_layer_counts_its_size() {
     assert_eq!(WithCustom::GRAD_BYTES, size_of::<WithCustomGrads>());
     assert_eq!(WithCustom::TRACE_BYTES, size_of::<WithCustomTrace<1>>());
     assert_eq!(WithCustom::FORWARD_BYTES, widest_pair(&[4, 4, 3], 4));
+}
+
+#[test]
+fn standardize_counts_statistics_not_grads() {
+    let scalar = size_of::<f64>();
+    let statistics = 2 * 6;
+    let out = 6 * 2 + 2;
+    assert_eq!(WithStandardize::PARAM_BYTES, size_of::<WithStandardize>());
+    assert_eq!(WithStandardize::PARAM_BYTES, (statistics + out) * scalar);
+    assert_eq!(
+        WithStandardize::PARAM_BYTES,
+        (WithStandardize::PARAMS + <WithStandardize as Tensors<f64>>::BUFFER_VALUES) * scalar
+    );
+    assert_eq!(
+        WithStandardize::GRAD_BYTES,
+        size_of::<WithStandardizeGrads>()
+    );
+    assert_eq!(WithStandardize::GRAD_BYTES, out * scalar);
+    assert_eq!(
+        WithStandardize::TRACE_BYTES,
+        size_of::<WithStandardizeTrace<1>>()
+    );
+    assert_eq!(
+        WithStandardize::FORWARD_BYTES,
+        widest_pair(&[6, 6, 2], scalar)
+    );
 }
 
 /// The figures are constants, so they size arrays and feed `const` assertions.

@@ -1,7 +1,8 @@
 //! Saving and loading weights as safetensors files.
 //!
-//! Round trips through `save` and `load` must be bit-identical. Files that do not fit a
-//! network must be rejected with every mismatch listed and the network left unchanged.
+//! Round trips through `save` and `load` must be bit-identical, buffers (the statistics of
+//! `Standardize` layers) included. Files that do not fit a network must be rejected with
+//! every mismatch listed and the network left unchanged.
 //! Truncated and corrupted files must give errors, never panics. Files made by PyTorch
 //! (`tests/fixtures/weights/`, written by `tests/reference/make_weights_fixtures.py`)
 //! must load into the equivalent networks and reproduce PyTorch's forward pass.
@@ -69,6 +70,40 @@ network! {
         neck: Dense(5), Relu,
         head: Dense(2),
     }
+
+    /// `Mlp` behind a `Standardize` layer: the buffers `norm.mean` and `norm.std`.
+    pub struct Normalized<f32> {
+        input: [4],
+        norm: Standardize,
+        hidden: Dense(8), Relu,
+        out: Dense(3),
+    }
+
+    /// `Normalized` declared with the custom-layer form of `Standardize`.
+    pub struct NormalizedCustom<f32> {
+        input: [4],
+        norm: Standardize<f32, 4> -> [4],
+        hidden: Dense(8), Relu,
+        out: Dense(3),
+    }
+
+    /// `Normalized64` as a backbone (the buffers `backbone.norm.mean` and
+    /// `backbone.norm.std`), then a built-in `Standardize` whose width only the compiler
+    /// computes, then a frozen one in the custom-layer form.
+    pub struct NormalizedBackbone<f64> {
+        input: [3],
+        backbone: Normalized64,
+        after: Standardize,
+        #[frozen] frozen_norm: Standardize<f64, 2> -> [2],
+        head: Dense(1),
+    }
+
+    /// A backbone for `NormalizedBackbone`.
+    pub struct Normalized64<f64> {
+        input: [3],
+        norm: Standardize,
+        features: Dense(2), Tanh,
+    }
 }
 
 /// Creates a fresh directory for one test under Cargo's temporary directory for integration tests.
@@ -81,10 +116,14 @@ fn scratch_dir(test: &str) -> PathBuf {
     dir
 }
 
-/// Copies the raw bytes of every tensor of `net`, to compare networks bit for bit.
+/// Copies the raw bytes of every tensor and buffer of `net`, to compare networks bit for
+/// bit.
 fn snapshot<T: Float, N: Tensors<T>>(net: &N) -> Vec<Vec<u8>> {
-    (0..N::COUNT)
-        .map(|i| bytemuck::cast_slice::<T, u8>(Tensors::tensor(net, i).unwrap()).to_vec())
+    let tensors = (0..N::COUNT).map(|i| Tensors::tensor(net, i).unwrap());
+    let buffers = (0..N::BUFFERS).map(|i| Tensors::buffer(net, i).unwrap());
+    tensors
+        .chain(buffers)
+        .map(|values| bytemuck::cast_slice::<T, u8>(values).to_vec())
         .collect()
 }
 
@@ -336,6 +375,7 @@ fn missing_tensor_is_listed() {
         [Mismatch::Missing {
             name: "out.bias".into(),
             expected: shape(&[3]),
+            buffer: false,
         }]
     );
 }
@@ -374,10 +414,12 @@ fn misnamed_tensors_suggest_the_expected_name() {
             Mismatch::Missing {
                 name: "hidden.weight".into(),
                 expected: shape(&[8, 4]),
+                buffer: false,
             },
             Mismatch::Missing {
                 name: "out.bias".into(),
                 expected: shape(&[3]),
+                buffer: false,
             },
             Mismatch::Unexpected {
                 name: "module.hidden.weight".into(),
@@ -755,6 +797,370 @@ fn empty_buffer_error_names_the_buffer() {
     assert_eq!(
         error.to_string(),
         "the byte buffer is not a valid safetensors file: it is 0 bytes long, shorter than the 8-byte header length; the file is empty, truncated or not a safetensors file"
+    );
+}
+
+/// Returns `Normalized::new(seed)` with statistics that differ per seed and feature, and a
+/// zero standard deviation for the last feature (which divides by 1).
+fn normalized(seed: u64) -> Normalized {
+    let mut net = Normalized::new(seed);
+    let offset = seed as f32;
+    net.norm = Standardize::from_arrays(
+        [offset + 0.5, -1.25, 3.0, offset],
+        [2.0, 0.75 + offset, 16.0, 0.0],
+    );
+    net
+}
+
+#[test]
+fn standardize_statistics_are_buffers() {
+    assert_eq!(<Normalized as Tensors<f32>>::COUNT, 4);
+    assert_eq!(Normalized::PARAMS, <Mlp as Tensors<f32>>::PARAMS);
+    assert_eq!(<Normalized as Tensors<f32>>::BUFFERS, 2);
+    assert_eq!(<Normalized as Tensors<f32>>::BUFFER_VALUES, 8);
+    let names: Vec<String> = (0..2)
+        .map(|i| Normalized::buffer_info(i).unwrap().name.to_string())
+        .collect();
+    assert_eq!(names, ["norm.mean", "norm.std"]);
+    assert_eq!(
+        Normalized::buffer_info(1).unwrap().shape,
+        static_nn::core::Shape::vector(4)
+    );
+    assert!(Normalized::buffer_info(2).is_none());
+
+    let mut net = normalized(1);
+    assert_eq!(net.buffer(0), Some(net.norm.mean.as_slice()));
+    net.buffer_mut(1).unwrap()[2] = 5.0;
+    assert_eq!(net.norm.std[2], 5.0);
+    assert!(net.buffer(2).is_none());
+
+    // Gradients have no buffers, and the parameter indices they share are unchanged.
+    assert_eq!(<NormalizedGrads as Tensors<f32>>::BUFFERS, 0);
+    assert_eq!(<NormalizedGrads as Tensors<f32>>::COUNT, 4);
+    for i in 0..4 {
+        assert_eq!(Normalized::tensor_info(i), Mlp::tensor_info(i));
+    }
+}
+
+#[test]
+fn nested_and_frozen_buffers_are_prefixed() {
+    let names: Vec<String> = (0..<NormalizedBackbone as Tensors<f64>>::BUFFERS)
+        .map(|i| NormalizedBackbone::buffer_info(i).unwrap().name.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "backbone.norm.mean",
+            "backbone.norm.std",
+            "after.mean",
+            "after.std",
+            "frozen_norm.mean",
+            "frozen_norm.std",
+        ]
+    );
+    assert_eq!(
+        <NormalizedBackbone as Tensors<f64>>::BUFFER_VALUES,
+        2 * 3 + 2 * 2 + 2 * 2
+    );
+
+    let mut net = NormalizedBackbone::new(1);
+    net.backbone.norm = Standardize::from_arrays([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+    net.after = Standardize::from_arrays([-1.0, -2.0], [0.5, 0.25]);
+    net.frozen_norm = Frozen(Standardize::from_arrays([7.0, 8.0], [9.0, 10.0]));
+    assert_eq!(net.buffer(1), Some(&[4.0, 5.0, 6.0][..]));
+    assert_eq!(net.buffer(3), Some(&[0.5, 0.25][..]));
+    assert_eq!(net.buffer(4), Some(&[7.0, 8.0][..]));
+    net.buffer_mut(5).unwrap()[1] = 11.0;
+    assert_eq!(net.frozen_norm.std[1], 11.0);
+    assert!(net.buffer(6).is_none());
+}
+
+#[test]
+fn buffers_round_trip_bit_identically() {
+    let dir = scratch_dir("buffers_round_trip");
+    let path = dir.join("normalized.safetensors");
+    let net = normalized(1);
+    weights::save(&net, &path).unwrap();
+
+    let mut loaded = normalized(2);
+    assert_ne!(loaded.norm, net.norm);
+    weights::load(&mut loaded, &path).unwrap();
+    assert_eq!(snapshot(&loaded), snapshot(&net));
+    assert_eq!(loaded.norm, net.norm);
+
+    let x = SVector::<f32, 4>::new(3.0, -1.0, 20.0, 0.25);
+    assert_eq!(loaded.forward(&x), net.forward(&x));
+
+    let bytes = fs::read(&path).unwrap();
+    let header = String::from_utf8_lossy(&bytes);
+    for entry in [
+        r#""norm.mean":{"dtype":"F32","shape":[4]"#,
+        r#""norm.std":{"dtype":"F32","shape":[4]"#,
+    ] {
+        assert!(header.contains(entry), "header lacks {entry}");
+    }
+}
+
+#[test]
+fn nested_buffers_round_trip_as_f64() {
+    let mut net = NormalizedBackbone::new(3);
+    net.backbone.norm = Standardize::from_arrays([0.1, 0.2, 0.3], [1.5, 2.5, 0.0]);
+    net.after = Standardize::from_arrays([0.4, -0.4], [2.0, 3.0]);
+    net.frozen_norm = Frozen(Standardize::from_arrays([-0.7, 0.9], [0.3, 1e-3]));
+    let bytes = weights::to_bytes(&net).unwrap();
+    assert!(
+        String::from_utf8_lossy(&bytes)
+            .contains(r#""backbone.norm.std":{"dtype":"F64","shape":[3]"#)
+    );
+
+    let mut loaded = NormalizedBackbone::new(4);
+    weights::load_bytes(&mut loaded, &bytes).unwrap();
+    assert_eq!(snapshot(&loaded), snapshot(&net));
+}
+
+#[test]
+fn custom_form_saves_the_same_file() {
+    let net = normalized(5);
+    let mut custom = NormalizedCustom::new(6);
+    weights::load_bytes(&mut custom, &weights::to_bytes(&net).unwrap()).unwrap();
+    assert_eq!(custom.norm, net.norm);
+    assert_eq!(custom.hidden, net.hidden);
+    // Only the type name in the metadata differs, and with it the header's padding.
+    let tensors_and_data = |bytes: Vec<u8>| {
+        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let header = String::from_utf8(bytes[8..8 + header_len].to_vec()).unwrap();
+        let tensors = header[header.find("},").unwrap()..].trim_end().to_owned();
+        (tensors, bytes[8 + header_len..].to_vec())
+    };
+    assert_eq!(
+        tensors_and_data(weights::to_bytes(&custom).unwrap()),
+        tensors_and_data(weights::to_bytes(&net).unwrap())
+    );
+}
+
+#[test]
+fn file_without_buffers_fails_naming_them() {
+    let dir = scratch_dir("file_without_buffers");
+    let path = dir.join("mlp.safetensors");
+    let mlp = Mlp::new(1);
+    weights::save(&mlp, &path).unwrap();
+
+    let mut net = normalized(2);
+    let before = snapshot(&net);
+    let error = weights::load(&mut net, &path).unwrap_err();
+    assert_eq!(snapshot(&net), before, "a failed load changed the network");
+
+    let message = error.to_string();
+    let WeightsError::Mismatch { mismatches, .. } = error else {
+        panic!("expected a mismatch error, got: {message}");
+    };
+    assert_eq!(
+        mismatches,
+        [
+            Mismatch::Missing {
+                name: "norm.mean".into(),
+                expected: shape(&[4]),
+                buffer: true,
+            },
+            Mismatch::Missing {
+                name: "norm.std".into(),
+                expected: shape(&[4]),
+                buffer: true,
+            },
+        ]
+    );
+    let file = path.display();
+    for line in [
+        format!("buffer `norm.mean` (shape [4]) is missing from {file}"),
+        format!("buffer `norm.std` (shape [4]) is missing from {file}"),
+        "the file lacks the network's buffers".to_owned(),
+    ] {
+        assert!(
+            message.contains(&line),
+            "message lacks {line:?}:\n{message}"
+        );
+    }
+    assert!(
+        !message.contains("different architecture"),
+        "the hint must name the buffers:\n{message}"
+    );
+}
+
+#[test]
+fn one_missing_buffer_is_listed_alone() {
+    let mut tensors = mlp_tensors(&Mlp::new(0));
+    tensors.push(RawTensor::f32("norm.std", &[4], [1.0, 2.0, 3.0, 4.0]));
+    let mut net = normalized(1);
+    let before = snapshot(&net);
+    let error = weights::load_bytes(&mut net, &build_file(&tensors)).unwrap_err();
+    assert_eq!(snapshot(&net), before);
+    let WeightsError::Mismatch { mismatches, .. } = error else {
+        panic!("expected a mismatch error, got: {error}");
+    };
+    assert_eq!(
+        mismatches,
+        [Mismatch::Missing {
+            name: "norm.mean".into(),
+            expected: shape(&[4]),
+            buffer: true,
+        }]
+    );
+}
+
+#[test]
+fn misshaped_buffer_lists_both_shapes() {
+    let mut tensors = mlp_tensors(&Mlp::new(0));
+    tensors.push(RawTensor::f32("norm.mean", &[4], [0.0; 4]));
+    tensors.push(RawTensor::f32("norm.std", &[5], [1.0; 5]));
+    let bytes = build_file(&tensors);
+    let mut net = normalized(1);
+    let before = snapshot(&net);
+    let error = weights::load_bytes(&mut net, &bytes).unwrap_err();
+    assert_eq!(snapshot(&net), before);
+
+    let message = error.to_string();
+    let WeightsError::Mismatch { mismatches, .. } = error else {
+        panic!("expected a mismatch error, got: {message}");
+    };
+    assert_eq!(
+        mismatches,
+        [Mismatch::Shape {
+            name: "norm.std".into(),
+            expected: shape(&[4]),
+            found: shape(&[5]),
+        }]
+    );
+    assert!(
+        message.contains("tensor `norm.std` in the byte buffer has shape [5], expected [4]"),
+        "{message}"
+    );
+}
+
+#[test]
+fn extra_buffers_are_listed() {
+    let bytes = weights::to_bytes(&normalized(1)).unwrap();
+    let mismatches = mlp_mismatches(&bytes);
+    assert_eq!(
+        mismatches,
+        [
+            Mismatch::Unexpected {
+                name: "norm.mean".into(),
+                found: shape(&[4]),
+                dtype: "F32".into(),
+                similar: None,
+            },
+            Mismatch::Unexpected {
+                name: "norm.std".into(),
+                found: shape(&[4]),
+                dtype: "F32".into(),
+                similar: None,
+            },
+        ]
+    );
+}
+
+#[test]
+fn half_precision_buffers_round_to_nearest() {
+    let mut net = normalized(1);
+    net.norm.mean[1] = 1.0 + 2f32.powi(-12);
+    let bytes = weights::to_bytes_as(&net, Dtype::F16).unwrap();
+    let mut loaded = normalized(2);
+    weights::load_bytes(&mut loaded, &bytes).unwrap();
+    assert_eq!(loaded.norm.mean[1], 1.0);
+    assert_eq!(loaded.norm.std, net.norm.std);
+}
+
+#[test]
+fn training_and_init_leave_buffers_alone() {
+    let mut net = normalized(1);
+    let statistics = net.norm;
+    let mut optimizer = Adam::<NormalizedGrads>::new(AdamConfig::default()).unwrap();
+    let x = SMatrix::<f32, 4, 2>::from_column_slice(&[1.0, 2.0, 3.0, 4.0, -1.0, 0.5, 8.0, 2.0]);
+    let (output, trace) = net.forward_train(&x, &mut Rng::seed_from_u64(1));
+    let (grads, _) = net.backward(&trace, &output);
+    let before = net.hidden.clone();
+    optimizer.step(&mut net, &grads).unwrap();
+    assert_ne!(net.hidden, before, "the step changed nothing");
+    assert_eq!(net.norm, statistics);
+
+    Network::init(&mut net, &mut Rng::seed_from_u64(2));
+    assert_eq!(net.norm, statistics);
+    let error = net.reinit("norm", &mut Rng::seed_from_u64(3)).unwrap_err();
+    assert_eq!(error.valid_names(), ["hidden", "out"]);
+    assert_eq!(net.norm, statistics);
+}
+
+/// A hand-written `Tensors` whose buffer list is inconsistent in the way `FAULT` picks: 0
+/// names its buffer like its tensor, 1 declares a buffer without info.
+struct FaultyBuffers<const FAULT: u8> {
+    values: [f32; 2],
+    statistics: [f32; 2],
+}
+
+impl<const FAULT: u8> Tensors<f32> for FaultyBuffers<FAULT> {
+    const COUNT: usize = 1;
+    const PARAMS: usize = 2;
+    const BUFFERS: usize = 1;
+    const BUFFER_VALUES: usize = 2;
+
+    fn tensor(&self, i: usize) -> Option<&[f32]> {
+        (i == 0).then_some(&self.values[..])
+    }
+
+    fn tensor_mut(&mut self, i: usize) -> Option<&mut [f32]> {
+        (i == 0).then_some(&mut self.values[..])
+    }
+
+    fn tensor_info(i: usize) -> Option<static_nn::core::TensorInfo> {
+        (i == 0).then(|| static_nn::core::TensorInfo {
+            name: static_nn::core::TensorName::new("weight"),
+            shape: static_nn::core::Shape::vector(2),
+            column_major: false,
+        })
+    }
+
+    fn buffer(&self, i: usize) -> Option<&[f32]> {
+        (i == 0).then_some(&self.statistics[..])
+    }
+
+    fn buffer_mut(&mut self, i: usize) -> Option<&mut [f32]> {
+        (i == 0).then_some(&mut self.statistics[..])
+    }
+
+    fn buffer_info(i: usize) -> Option<static_nn::core::TensorInfo> {
+        if FAULT == 1 {
+            return None;
+        }
+        Self::tensor_info(i)
+    }
+}
+
+#[test]
+fn inconsistent_buffers_are_invalid_networks() {
+    let duplicate = FaultyBuffers::<0> {
+        values: [1.0, 2.0],
+        statistics: [3.0, 4.0],
+    };
+    let error = weights::to_bytes(&duplicate).unwrap_err();
+    assert!(
+        matches!(&error, WeightsError::InvalidNetwork { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("two tensors are named `weight`"),
+        "{error}"
+    );
+
+    let without_info = FaultyBuffers::<1> {
+        values: [1.0, 2.0],
+        statistics: [3.0, 4.0],
+    };
+    let error = weights::to_bytes(&without_info).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`buffer_info(0)` is `None` but `BUFFERS` is 1"),
+        "{error}"
     );
 }
 

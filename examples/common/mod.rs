@@ -1,4 +1,5 @@
-//! Helpers shared by the examples: paths into the repository and learning-curve plots.
+//! Helpers shared by the examples: paths into the repository, learning-curve plots, and
+//! the predictions file of the digits network that `digits_baked` bakes.
 
 // Each example compiles this module on its own and uses only some of it.
 #![allow(dead_code)]
@@ -8,6 +9,75 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 use static_nn::core::train::History;
+
+/// The weights and statistics of the trained digits network, relative to the repository
+/// root. `cargo run --release --example digits -- --save` writes them, and
+/// `examples/digits_baked.rs` bakes them with `#[weights]`.
+pub const DIGITS_WEIGHTS: &str = "examples/digits_bake/digits.safetensors";
+
+/// The predictions of that network on `data/digits_test.csv`, written next to it.
+pub const DIGITS_PREDICTIONS: &str = "examples/digits_bake/predictions.txt";
+
+/// The true class of one test image and the class a network predicted for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prediction {
+    pub label: usize,
+    pub predicted: usize,
+}
+
+/// Formats predictions as `DIGITS_PREDICTIONS` stores them: comment lines starting with
+/// `#`, then one line `sample <index> label <label> prediction <class>` per test image.
+pub fn format_predictions(predictions: &[Prediction]) -> String {
+    let correct = predictions
+        .iter()
+        .filter(|prediction| prediction.label == prediction.predicted)
+        .count();
+    let mut text = format!(
+        "# Predictions of {DIGITS_WEIGHTS} on data/digits_test.csv, written by\n\
+         # `cargo run --release --example digits -- --save`.\n\
+         # test accuracy: {correct} of {}\n",
+        predictions.len()
+    );
+    for (index, prediction) in predictions.iter().enumerate() {
+        text.push_str(&format!(
+            "sample {index} label {} prediction {}\n",
+            prediction.label, prediction.predicted
+        ));
+    }
+    text
+}
+
+/// Parses the predictions that `format_predictions` wrote. `path` names the file in
+/// errors, which give the line, the text found and what was expected.
+pub fn parse_predictions(text: &str, path: &Path) -> Result<Vec<Prediction>, String> {
+    let mut predictions = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let invalid = |expected: &str| {
+            format!(
+                "{}:{}: found `{line}`, expected {expected}",
+                path.display(),
+                number + 1
+            )
+        };
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let ["sample", index, "label", label, "prediction", predicted] = fields[..] else {
+            return Err(invalid("`sample <index> label <label> prediction <class>`"));
+        };
+        if index.parse() != Ok(predictions.len()) {
+            return Err(invalid(&format!("sample number {}", predictions.len())));
+        }
+        let class = |text: &str| text.parse::<usize>().ok().filter(|&class| class < 10);
+        let (Some(label), Some(predicted)) = (class(label), class(predicted)) else {
+            return Err(invalid("a label and a prediction between 0 and 9"));
+        };
+        predictions.push(Prediction { label, predicted });
+    }
+    Ok(predictions)
+}
 
 /// A path relative to the repository root, so examples run from any directory.
 pub fn repo_path(relative: &str) -> PathBuf {

@@ -6,23 +6,23 @@ use crate::float::Float;
 use crate::layer::Layer;
 use crate::layers::NoGrads;
 use crate::rng::Rng;
-use crate::tensors::{TensorInfo, Tensors};
+use crate::tensors::{Shape, TensorInfo, TensorName, Tensors};
 
 /// Standardisation as a layer: `y = (x - mean) / std` per feature, with fixed statistics.
 ///
-/// Put it first in a network so that deployed code takes raw inputs:
-/// `norm: Standardize<f32, 64> -> [64]` in `network!`, then assign the statistics fitted
+/// Put it first in a network so that deployed code takes raw inputs: `norm: Standardize`
+/// in `network!` (which `#[weights]` can bake), or the equivalent custom-layer form
+/// `norm: Standardize<f32, 64> -> [64]`. Then assign the statistics fitted
 /// on the training set (with the `std` feature, `Standardizer::to_layer` returns this
 /// layer). A standard deviation of 0 divides by 1 instead, so the all-zero layer that
 /// `new(seed)` of a network starts from is the identity, and a constant feature maps to
 /// `x - mean` instead of NaN or infinity.
 ///
-/// The statistics are not trainable: the layer has no tensors, so optimizers leave it
-/// alone and [`init`](Layer::init) keeps the statistics as they are.
-///
-/// NOTE: because the layer has no tensors, weight files do not contain its statistics.
-/// Save them next to the weights, or write them into the source with
-/// [`from_arrays`](Self::from_arrays).
+/// The statistics are not trainable: the layer has no parameter tensors, so optimizers
+/// and gradients leave it alone, and [`init`](Layer::init) keeps the statistics as they
+/// are. They are its two [buffers](Tensors::buffer), `mean` and `std`, each of shape `[N]`,
+/// so weight files save and load them next to the parameters (`norm.mean` and `norm.std`
+/// for a layer named `norm`), as PyTorch saves a module's `register_buffer` tensors.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(C)]
 pub struct Standardize<T: Float, const N: usize> {
@@ -82,6 +82,38 @@ impl<T: Float, const N: usize> Tensors<T> for Standardize<T, N> {
 
     fn tensor_info(_i: usize) -> Option<TensorInfo> {
         None
+    }
+
+    const BUFFERS: usize = 2;
+    const BUFFER_VALUES: usize = 2 * N;
+
+    fn buffer(&self, i: usize) -> Option<&[T]> {
+        match i {
+            0 => Some(self.mean.as_slice()),
+            1 => Some(self.std.as_slice()),
+            _ => None,
+        }
+    }
+
+    fn buffer_mut(&mut self, i: usize) -> Option<&mut [T]> {
+        match i {
+            0 => Some(self.mean.as_mut_slice()),
+            1 => Some(self.std.as_mut_slice()),
+            _ => None,
+        }
+    }
+
+    fn buffer_info(i: usize) -> Option<TensorInfo> {
+        let name = match i {
+            0 => "mean",
+            1 => "std",
+            _ => return None,
+        };
+        Some(TensorInfo {
+            name: TensorName::new(name),
+            shape: Shape::vector(N),
+            column_major: false,
+        })
     }
 }
 
@@ -200,6 +232,38 @@ mod tests {
         let mut layer = Standardize::<f32, 2>::from_arrays([1.0, 2.0], [3.0, 4.0]);
         let before = layer;
         Layer::<f32, 2, 2>::init(&mut layer, &mut Rng::seed_from_u64(9));
+        assert_eq!(layer, before);
+    }
+
+    #[test]
+    fn statistics_are_buffers_not_parameters() {
+        type Layer = Standardize<f32, 3>;
+        assert_eq!(<Layer as Tensors<f32>>::COUNT, 0);
+        assert_eq!(<Layer as Tensors<f32>>::PARAMS, 0);
+        assert_eq!(<Layer as Tensors<f32>>::BUFFERS, 2);
+        assert_eq!(<Layer as Tensors<f32>>::BUFFER_VALUES, 6);
+
+        let mean = <Layer as Tensors<f32>>::buffer_info(0).unwrap();
+        assert_eq!(mean.name.as_str(), "mean");
+        assert_eq!(mean.shape, Shape::vector(3));
+        let std = <Layer as Tensors<f32>>::buffer_info(1).unwrap();
+        assert_eq!(std.name.as_str(), "std");
+        assert!(<Layer as Tensors<f32>>::buffer_info(2).is_none());
+
+        let mut layer = Layer::from_arrays([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+        assert_eq!(layer.buffer(0), Some(&[1.0, 2.0, 3.0][..]));
+        assert_eq!(layer.buffer(1), Some(&[4.0, 5.0, 6.0][..]));
+        assert!(layer.buffer(2).is_none());
+        layer.buffer_mut(1).unwrap()[2] = 7.0;
+        assert_eq!(layer.std[2], 7.0);
+        assert!(layer.buffer_mut(2).is_none());
+    }
+
+    #[test]
+    fn fill_zero_keeps_statistics() {
+        let mut layer = Standardize::<f64, 2>::from_arrays([1.0, 2.0], [3.0, 4.0]);
+        let before = layer;
+        layer.fill_zero();
         assert_eq!(layer, before);
     }
 

@@ -4,6 +4,12 @@
 //! Optimizers walk the trainable ones ([`Trainable`]): trainable tensor `i` of a network,
 //! tensor `i` of its gradients and of any optimizer buffer shaped like them are the same
 //! tensor, so an update loop needs no allocation and no closures.
+//!
+//! A second, separate list holds buffers in PyTorch's sense (`register_buffer`): tensors
+//! that are not parameters but belong in a weights file, such as the statistics of a
+//! [`Standardize`](crate::Standardize) layer, as `state_dict` contains them next to the
+//! parameters. They are unrelated to optimizer state. Buffers have their own indices, so
+//! the parameter indices that gradients and optimizer state share do not depend on them.
 
 use core::fmt;
 
@@ -119,7 +125,7 @@ impl fmt::Display for Shape {
     }
 }
 
-/// The name, logical shape and memory order of one parameter tensor.
+/// The name, logical shape and memory order of one parameter tensor or buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TensorInfo {
     /// The dotted name, matching PyTorch's `state_dict` keys (`hidden.weight`).
@@ -142,10 +148,14 @@ impl TensorInfo {
     }
 }
 
-/// A collection of parameter tensors addressed by index.
+/// A collection of parameter tensors addressed by index, and of buffers.
 ///
 /// Implemented by layers, by generated networks and by their gradient types. A network and
 /// its gradients list the same tensors in the same order with the same shapes.
+///
+/// Buffers (`buffer`, `buffer_info`) are the tensors that are saved and loaded with the
+/// parameters but never trained, initialised or zeroed: a layer's fixed statistics. A type
+/// has none unless it overrides [`BUFFERS`](Self::BUFFERS), and gradient types never do.
 pub trait Tensors<T> {
     /// The number of tensors.
     const COUNT: usize;
@@ -162,7 +172,7 @@ pub trait Tensors<T> {
     /// The name and shape of tensor `i`, or `None` when `i >= COUNT`.
     fn tensor_info(i: usize) -> Option<TensorInfo>;
 
-    /// Sets every value of every tensor to zero.
+    /// Sets every value of every tensor to zero. Buffers keep their values.
     fn fill_zero(&mut self)
     where
         T: Copy + Default,
@@ -191,6 +201,29 @@ pub trait Tensors<T> {
     /// `i`. The default maps every tensor to itself.
     fn trainable_index(i: usize) -> Option<usize> {
         (i < Self::COUNT).then_some(i)
+    }
+
+    /// The number of buffers: tensors that weight files contain but that are not
+    /// parameters, so nothing trains, initialises or zeroes them. None by default.
+    const BUFFERS: usize = 0;
+
+    /// The number of scalar values in all buffers together.
+    const BUFFER_VALUES: usize = 0;
+
+    /// The values of buffer `i`, or `None` when `i >= BUFFERS`.
+    fn buffer(&self, _i: usize) -> Option<&[T]> {
+        None
+    }
+
+    /// The values of buffer `i` for writing, or `None` when `i >= BUFFERS`.
+    fn buffer_mut(&mut self, _i: usize) -> Option<&mut [T]> {
+        None
+    }
+
+    /// The name and shape of buffer `i`, or `None` when `i >= BUFFERS`. Buffer names
+    /// share one namespace with tensor names, as in PyTorch's `state_dict`.
+    fn buffer_info(_i: usize) -> Option<TensorInfo> {
+        None
     }
 }
 
@@ -390,6 +423,17 @@ mod tests {
             std::format!("{error}"),
             "unknown layer `out`; the network has no layers with parameters"
         );
+    }
+
+    #[test]
+    fn layers_have_no_buffers_by_default() {
+        type Layer = crate::layers::Dense<f32, 2, 3>;
+        assert_eq!(<Layer as Tensors<f32>>::BUFFERS, 0);
+        assert_eq!(<Layer as Tensors<f32>>::BUFFER_VALUES, 0);
+        assert!(<Layer as Tensors<f32>>::buffer_info(0).is_none());
+        let mut layer: Layer = bytemuck::Zeroable::zeroed();
+        assert!(layer.buffer(0).is_none());
+        assert!(layer.buffer_mut(0).is_none());
     }
 
     #[test]

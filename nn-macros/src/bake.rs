@@ -5,9 +5,10 @@
 //! The file format is the one `static_nn::core::weights::save` writes and PyTorch's
 //! `safetensors.torch.save_file` writes: an 8-byte little-endian header length, a JSON
 //! header mapping each tensor name to its dtype, shape and byte range, then the data.
-//! Tensors are `<layer>.weight` with shape `[out, in]`, stored row by row, and
+//! A `Dense` layer has `<layer>.weight` with shape `[out, in]`, stored row by row, and
 //! `<layer>.bias` with shape `[out]`. nalgebra stores a matrix column by column, so the
-//! weight is transposed here.
+//! weight is transposed here. A `Standardize` layer has the buffers `<layer>.mean` and
+//! `<layer>.std`, each with shape `[width]`.
 //!
 //! Each tensor becomes one byte-string literal with its values in the network's scalar
 //! type, little-endian, in nalgebra's order, and `__private::baked_matrix` turns it into
@@ -18,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 use syn::LitStr;
@@ -30,22 +31,78 @@ pub struct Baked {
     /// The file's absolute path, or `None` when it cannot be read. The expansion passes
     /// it to `include_bytes!`, so cargo rebuilds the crate when the file changes.
     tracked: Option<String>,
-    /// One entry per layer with a field, in declaration order.
-    layers: Vec<DenseBytes>,
+    /// One entry per layer with a field, in declaration order: the bytes of each of its
+    /// tensors, in the order of [`LayerShape::tensors`].
+    layers: Vec<LayerBytes>,
 }
 
-/// The values of one `Dense` layer as little-endian bytes of the scalar type: the weight
-/// column by column, then the bias.
-struct DenseBytes {
-    weight: Vec<u8>,
-    bias: Vec<u8>,
+/// The values of one layer's tensors as little-endian bytes of the scalar type, each in
+/// nalgebra's memory order (a matrix column by column).
+type LayerBytes = Vec<Vec<u8>>;
+
+/// One tensor of a layer as the declaration fixes it.
+struct TensorShape {
+    /// The last part of the tensor's name, which is also the field of the layer's type
+    /// that stores it: `weight`, `bias`, `mean` or `std`.
+    field: &'static str,
+    /// The logical shape, as the file stores it: `[out, in]` for a weight, `[n]` for a
+    /// vector.
+    dims: Vec<usize>,
 }
 
-/// The shape of one `Dense` layer, from the declaration.
-struct DenseShape<'a> {
+impl TensorShape {
+    /// Returns the rows and columns of the nalgebra matrix that stores the tensor: a vector
+    /// is one column.
+    fn matrix(&self) -> (usize, usize) {
+        match self.dims.as_slice() {
+            [rows, cols] => (*rows, *cols),
+            [rows] => (*rows, 1),
+            _ => (0, 0),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.dims.iter().product()
+    }
+}
+
+/// The tensors of one layer that can be baked, from the declaration.
+struct LayerShape<'a> {
     layer: &'a LayerModel,
-    inputs: usize,
-    outputs: usize,
+    tensors: Vec<TensorShape>,
+}
+
+impl<'a> LayerShape<'a> {
+    /// Returns the tensors of a `Dense` or `Standardize` layer with known sizes, or
+    /// `None` for any other layer.
+    fn of(layer: &'a LayerModel) -> Option<Self> {
+        let tensor = |field, dims| TensorShape { field, dims };
+        let tensors = match (&layer.kind, &layer.input, &layer.output) {
+            (Kind::Dense { .. }, Size::Known(inputs), Size::Known(outputs)) => vec![
+                tensor("weight", vec![*outputs, *inputs]),
+                tensor("bias", vec![*outputs]),
+            ],
+            (Kind::Standardize, Size::Known(width), _) => {
+                vec![tensor("mean", vec![*width]), tensor("std", vec![*width])]
+            }
+            _ => return None,
+        };
+        Some(Self { layer, tensors })
+    }
+
+    /// Returns the dotted name of `tensor` in the file: `hidden.weight`.
+    fn name(&self, tensor: &TensorShape) -> String {
+        format!("{}.{}", self.layer.field, tensor.field)
+    }
+
+    /// Returns zeros for every tensor: a `Dense` of zeros, or a `Standardize` that is the
+    /// identity (a standard deviation of 0 divides by 1).
+    fn zeros(&self, scalar: Scalar) -> LayerBytes {
+        self.tensors
+            .iter()
+            .map(|tensor| vec![0; tensor.len() * scalar_size(scalar)])
+            .collect()
+    }
 }
 
 /// Reads and checks the weights file of `model`, if it has one.
@@ -56,7 +113,7 @@ pub fn read(model: &Model) -> (Option<Baked>, Result<(), syn::Error>) {
     if !model.options.bakes {
         return (None, Ok(()));
     }
-    let Some(shapes) = dense_shapes(model) else {
+    let Some(shapes) = layer_shapes(model) else {
         // `validate` reported the layers that cannot be baked.
         return (None, Ok(()));
     };
@@ -64,7 +121,7 @@ pub fn read(model: &Model) -> (Option<Baked>, Result<(), syn::Error>) {
         tracked: None,
         layers: shapes
             .iter()
-            .map(|shape| DenseBytes::zeros(shape, model.scalar))
+            .map(|shape| shape.zeros(model.scalar))
             .collect(),
     };
     let Some(file) = &model.options.weights else {
@@ -98,21 +155,14 @@ pub fn read(model: &Model) -> (Option<Baked>, Result<(), syn::Error>) {
     }
 }
 
-/// Returns the shapes of the layers with fields, or `None` when one of them is not a
-/// `Dense` with known sizes.
-fn dense_shapes(model: &Model) -> Option<Vec<DenseShape<'_>>> {
+/// Returns the shapes of the layers with fields, or `None` when one of them is neither a
+/// `Dense` nor a `Standardize` with known sizes.
+fn layer_shapes(model: &Model) -> Option<Vec<LayerShape<'_>>> {
     model
         .layers
         .iter()
         .filter(|layer| layer.kind.has_field())
-        .map(|layer| match (&layer.kind, &layer.input, &layer.output) {
-            (Kind::Dense { .. }, Size::Known(inputs), Size::Known(outputs)) => Some(DenseShape {
-                layer,
-                inputs: *inputs,
-                outputs: *outputs,
-            }),
-            _ => None,
-        })
+        .map(LayerShape::of)
         .collect()
 }
 
@@ -140,8 +190,8 @@ fn decode_file(
     model: &Model,
     file: &LitStr,
     bytes: &[u8],
-    shapes: &[DenseShape<'_>],
-) -> Result<Vec<DenseBytes>, syn::Error> {
+    shapes: &[LayerShape<'_>],
+) -> Result<Vec<LayerBytes>, syn::Error> {
     let name = file.value();
     let parsed = parse(bytes).map_err(|problem| {
         syn::Error::new(
@@ -158,30 +208,29 @@ fn decode_file(
     let mut errors = Errors::default();
     let mut layers = Vec::new();
     for shape in shapes {
-        let field = &shape.layer.field;
-        let weight = checker.tensor(
-            &format!("{field}.weight"),
-            shape,
-            &[shape.outputs, shape.inputs],
-        );
-        let bias = checker.tensor(&format!("{field}.bias"), shape, &[shape.outputs]);
-        match (weight, bias) {
-            (Ok(weight), Ok(bias)) => layers.push(DenseBytes {
-                weight: transpose(&weight, shape.outputs, shape.inputs, model.scalar),
-                bias: encode(&bias, model.scalar),
-            }),
-            (weight, bias) => {
-                for message in [weight.err(), bias.err()].into_iter().flatten() {
-                    errors.push(file.span(), message);
-                }
+        let mut tensors = Vec::new();
+        for tensor in &shape.tensors {
+            match checker.tensor(shape, tensor) {
+                Ok(values) => tensors.push(memory_order(&values, tensor, model.scalar)),
+                Err(message) => errors.push(file.span(), message),
             }
         }
+        layers.push(tensors);
     }
     for message in checker.unexpected(shapes) {
         errors.push(file.span(), message);
     }
     errors.finish()?;
     Ok(layers)
+}
+
+/// Encodes a tensor's row-major values in the scalar type and nalgebra's order: a matrix
+/// is transposed to column-major, a vector stays as it is.
+fn memory_order(values: &[f64], tensor: &TensorShape, scalar: Scalar) -> Vec<u8> {
+    match tensor.dims.as_slice() {
+        [rows, cols] => transpose(values, *rows, *cols, scalar),
+        _ => encode(values, scalar),
+    }
 }
 
 /// Parses a safetensors file, first rejecting headers whose numbers exceed the file.
@@ -283,21 +332,25 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    /// Returns the values of tensor `name`, converted to the network's scalar type and in
-    /// the file's row-major order, or the message that explains why it does not fit.
-    fn tensor(
-        &self,
-        name: &str,
-        shape: &DenseShape<'_>,
-        expected: &[usize],
-    ) -> Result<Vec<f64>, String> {
+    /// Returns the values of `tensor` of layer `shape`, converted to the network's scalar
+    /// type and in the file's row-major order, or the message that explains why it does
+    /// not fit.
+    fn tensor(&self, shape: &LayerShape<'_>, tensor: &TensorShape) -> Result<Vec<f64>, String> {
         let (file, network) = (self.file, &self.model.name);
         let layer = &shape.layer.field;
-        let Ok(view) = self.parsed.tensor(name) else {
+        let name = shape.name(tensor);
+        let expected = tensor.dims.as_slice();
+        let Ok(view) = self.parsed.tensor(&name) else {
+            let buffer_hint = match shape.layer.kind {
+                Kind::Standardize => {
+                    " (a statistic of the `Standardize` layer, which `weights::save` writes and a PyTorch module saves when it registers it with `register_buffer`)"
+                }
+                _ => "",
+            };
             return Err(format!(
-                "`{file}` has no tensor `{name}`; layer `{layer}` of `{network}` needs it with shape {}{}",
+                "`{file}` has no tensor `{name}`; layer `{layer}` of `{network}` needs it with shape {}{buffer_hint}{}",
                 dims(expected),
-                self.similar_hint(name, expected),
+                self.similar_hint(&name, expected),
             ));
         };
         if !matches!(
@@ -316,7 +369,7 @@ impl Checker<'_> {
                 dims(expected)
             ));
         }
-        self.values(name, &view)
+        self.values(&name, &view)
     }
 
     /// Decodes a tensor's values and checks that each fits the scalar type.
@@ -337,13 +390,10 @@ impl Checker<'_> {
     }
 
     /// Lists the file's tensors that the declaration does not have, sorted by name.
-    fn unexpected(&self, shapes: &[DenseShape<'_>]) -> Vec<String> {
+    fn unexpected(&self, shapes: &[LayerShape<'_>]) -> Vec<String> {
         let expected: Vec<String> = shapes
             .iter()
-            .flat_map(|shape| {
-                let field = &shape.layer.field;
-                [format!("{field}.weight"), format!("{field}.bias")]
-            })
+            .flat_map(|shape| shape.tensors.iter().map(|tensor| shape.name(tensor)))
             .collect();
         let mut extra: Vec<(String, TensorView<'_>)> = self
             .parsed
@@ -442,16 +492,6 @@ fn scalar_size(scalar: Scalar) -> usize {
     }
 }
 
-impl DenseBytes {
-    fn zeros(shape: &DenseShape<'_>, scalar: Scalar) -> Self {
-        let size = scalar_size(scalar);
-        Self {
-            weight: vec![0; shape.inputs * shape.outputs * size],
-            bias: vec![0; shape.outputs * size],
-        }
-    }
-}
-
 /// The expansion of baked weights: the `BAKED` constant for the inherent impl, and the
 /// `include_bytes!` item that makes cargo track the file.
 pub struct BakedItems {
@@ -461,37 +501,15 @@ pub struct BakedItems {
 
 /// Writes `BAKED`, which builds the network from the file's values in a `const`.
 pub fn expand(model: &Model, baked: &Baked, scalar: &TokenStream) -> BakedItems {
-    let p = quote!(::static_nn::__private);
     let vis = &model.vis;
     let file = model.options.weights.as_ref().map_or_else(
         || "the file of `#[weights]`".to_owned(),
         |file| format!("`{}`", file.value()),
     );
-    let layers = model.layers.iter().filter(|layer| layer.kind.has_field());
-    let fields = layers.zip(&baked.layers).map(|(layer, bytes)| {
-        let field = &layer.field;
-        let (Size::Known(inputs), Size::Known(outputs)) = (&layer.input, &layer.output) else {
-            return quote!();
-        };
-        let (inputs, outputs) = (
-            Literal::usize_unsuffixed(*inputs),
-            Literal::usize_unsuffixed(*outputs),
-        );
-        let weight_len = Literal::usize_unsuffixed(bytes.weight.len());
-        let bias_len = Literal::usize_unsuffixed(bytes.bias.len());
-        let weight = Literal::byte_string(&bytes.weight);
-        let bias = Literal::byte_string(&bytes.bias);
-        let dense = quote! {
-            #p::Dense {
-                weight: #p::baked_matrix::<#scalar, #outputs, #inputs, #weight_len>(#weight),
-                bias: #p::baked_matrix::<#scalar, #outputs, 1, #bias_len>(#bias),
-            }
-        };
-        let value = if layer.frozen {
-            quote!(#p::Frozen(#dense))
-        } else {
-            dense
-        };
+    let shapes = model.layers.iter().filter_map(LayerShape::of);
+    let fields = shapes.zip(&baked.layers).map(|(shape, bytes)| {
+        let field = &shape.layer.field;
+        let value = layer_value(&shape, bytes, scalar);
         quote!(#field: #value,)
     });
     let doc = format!(
@@ -509,6 +527,33 @@ pub fn expand(model: &Model, baked: &Baked, scalar: &TokenStream) -> BakedItems 
         None => TokenStream::new(),
     };
     BakedItems { constant, tracking }
+}
+
+/// Writes the value of one baked layer: its type's struct literal with one
+/// `baked_matrix` call per tensor, wrapped in `Frozen` for a frozen layer.
+fn layer_value(shape: &LayerShape<'_>, bytes: &LayerBytes, scalar: &TokenStream) -> TokenStream {
+    let p = quote!(::static_nn::__private);
+    let tensors = shape.tensors.iter().zip(bytes).map(|(tensor, bytes)| {
+        let field = format_ident!("{}", tensor.field);
+        let (rows, cols) = tensor.matrix();
+        let (rows, cols) = (
+            Literal::usize_unsuffixed(rows),
+            Literal::usize_unsuffixed(cols),
+        );
+        let len = Literal::usize_unsuffixed(bytes.len());
+        let literal = Literal::byte_string(bytes);
+        quote!(#field: #p::baked_matrix::<#scalar, #rows, #cols, #len>(#literal),)
+    });
+    let ty = match shape.layer.kind {
+        Kind::Standardize => quote!(#p::Standardize),
+        _ => quote!(#p::Dense),
+    };
+    let value = quote!(#ty { #(#tensors)* });
+    if shape.layer.frozen {
+        quote!(#p::Frozen(#value))
+    } else {
+        value
+    }
 }
 
 #[cfg(test)]

@@ -171,7 +171,9 @@ impl Context<'_> {
             Scalar::F64 => Literal::f64_suffixed(value),
         };
         match &layer.kind {
-            Kind::Dense { .. } | Kind::Custom(_) | Kind::Network(_) => quote!(self.#field),
+            Kind::Dense { .. } | Kind::Standardize | Kind::Custom(_) | Kind::Network(_) => {
+                quote!(self.#field)
+            }
             Kind::Activation(Activation::LeakyRelu(slope)) => {
                 let slope = literal(*slope);
                 quote!(#p::LeakyRelu::new(#slope))
@@ -196,6 +198,15 @@ impl Context<'_> {
             .layers
             .iter()
             .filter(|layer| layer.kind.has_field())
+    }
+
+    /// Returns the layers with parameters, which `init` and `reinit` initialise: every
+    /// layer with a field except `Standardize`, whose statistics are buffers.
+    fn parameter_layers(&self) -> impl Iterator<Item = &LayerModel> {
+        self.model
+            .layers
+            .iter()
+            .filter(|layer| layer.has_parameters())
     }
 
     /// Returns the layers with a field in the gradients: those with parameters that are
@@ -249,6 +260,10 @@ pub fn layer_type_spanned(layer: &LayerModel, scalar: Scalar, span: Span) -> Tok
             }
         }
         Kind::Dropout(_) => quote_spanned!(span=> #p::Dropout<#t>),
+        Kind::Standardize => {
+            let width = &layer.input;
+            quote_spanned!(span=> #p::Standardize<#t, #width>)
+        }
         Kind::Custom(path) | Kind::Network(path) => quote!(#path),
     }
 }
@@ -406,8 +421,9 @@ fn expand_types(context: &Context) -> TokenStream {
             #(#trace_fields)*
         }
 
-        // SAFETY: every field is a `Dense` (matrices of floats, for which all-zero bytes
-        // are 0.0) or a user layer, which the `where` clause requires to be `Zeroable`.
+        // SAFETY: every field is a `Dense` or a `Standardize` (matrices of floats, for which
+        // all-zero bytes are 0.0) or a user layer, which the `where` clause requires to be
+        // `Zeroable`.
         #cfgs
         unsafe impl #p::Zeroable for #name #zeroable_where {}
 
@@ -590,7 +606,7 @@ fn expand_inherent(context: &Context) -> TokenStream {
 /// error.
 fn reinit_body(context: &Context) -> TokenStream {
     let p = &context.private;
-    let layers: Vec<&LayerModel> = context.field_layers().collect();
+    let layers: Vec<&LayerModel> = context.parameter_layers().collect();
     let names: Vec<String> = layers.iter().map(|layer| layer.field.to_string()).collect();
 
     let steps = layers.iter().zip(&names).map(|(layer, name)| {
@@ -819,11 +835,12 @@ fn accumulate_steps(context: &Context) -> TokenStream {
 ///
 /// The network lists every layer with parameters and its gradients only those that are
 /// not frozen. The network's trainable view (`trainable_index`) skips the same tensors, so
-/// trainable tensor `i` of the network is tensor `i` of the gradients.
+/// trainable tensor `i` of the network is tensor `i` of the gradients. Only the network
+/// lists buffers (see `buffer_items`).
 fn expand_tensors(context: &Context) -> TokenStream {
     let Context { model, grads, .. } = context;
     let network_types: Vec<_> = context
-        .field_layers()
+        .parameter_layers()
         .map(|layer| context.layer_type(layer))
         .collect();
     let grad_types: Vec<_> = context
@@ -833,10 +850,14 @@ fn expand_tensors(context: &Context) -> TokenStream {
             quote!(#layer_trait::Grads)
         })
         .collect();
-    let fields: Vec<_> = context.field_layers().map(|layer| &layer.field).collect();
+    let fields: Vec<_> = context
+        .parameter_layers()
+        .map(|layer| &layer.field)
+        .collect();
     let grad_fields: Vec<_> = context.grad_layers().map(|layer| &layer.field).collect();
-    let trainable = trainable_items(context, &network_types);
-    let network_impl = tensors_impl(context, &model.name, &fields, &network_types, trainable);
+    let mut network_items = trainable_items(context, &network_types);
+    network_items.extend(buffer_items(context));
+    let network_impl = tensors_impl(context, &model.name, &fields, &network_types, network_items);
     let grads_impl = tensors_impl(
         context,
         grads,
@@ -874,6 +895,74 @@ fn trainable_items(context: &Context, types: &[TokenStream]) -> TokenStream {
 
         fn trainable_index(i: #p::usize) -> #p::Option<#p::usize> {
             #trainable_index
+        }
+    }
+}
+
+/// Returns the buffer items of the network's `Tensors` impl: the buffers of its layers
+/// with `<layer>.` in front of their names, in declaration order. `Dense` layers have no
+/// buffers and are skipped. Without other layers with a field the trait's defaults (no
+/// buffers) apply, so nothing is written.
+fn buffer_items(context: &Context) -> TokenStream {
+    let Context {
+        scalar: t,
+        private: p,
+        ..
+    } = context;
+    let layers: Vec<&LayerModel> = context
+        .field_layers()
+        .filter(|layer| !matches!(layer.kind, Kind::Dense { .. }))
+        .collect();
+    if layers.is_empty() {
+        return TokenStream::new();
+    }
+    let types: Vec<_> = layers
+        .iter()
+        .map(|layer| context.layer_type(layer))
+        .collect();
+    let count = sum_of(context, &types, quote!(BUFFERS));
+    let values = sum_of(context, &types, quote!(BUFFER_VALUES));
+    let buffer = dispatch(
+        context,
+        &types,
+        quote!(BUFFERS),
+        layers.iter().map(|layer| {
+            let field = &layer.field;
+            quote!(#p::Tensors::<#t>::buffer(&self.#field, i))
+        }),
+    );
+    let buffer_mut = dispatch(
+        context,
+        &types,
+        quote!(BUFFERS),
+        layers.iter().map(|layer| {
+            let field = &layer.field;
+            quote!(#p::Tensors::<#t>::buffer_mut(&mut self.#field, i))
+        }),
+    );
+    let buffer_info = dispatch(
+        context,
+        &types,
+        quote!(BUFFERS),
+        layers.iter().zip(&types).map(|(layer, ty)| {
+            let name = layer.field.to_string();
+            quote!(<#ty as #p::Tensors<#t>>::buffer_info(i).map(|info| info.prefixed(#name)))
+        }),
+    );
+    quote! {
+        const BUFFERS: #p::usize = #count;
+        const BUFFER_VALUES: #p::usize = #values;
+
+        fn buffer(&self, i: #p::usize) -> #p::Option<&[#t]> {
+            #buffer
+        }
+
+        fn buffer_mut(&mut self, i: #p::usize) -> #p::Option<&mut [#t]> {
+            #buffer_mut
+        }
+
+        fn buffer_info(i: #p::usize) -> #p::Option<#p::TensorInfo> {
+            #buffer_info
         }
     }
 }
@@ -961,7 +1050,7 @@ fn sum_of(context: &Context, types: &[TokenStream], constant: TokenStream) -> To
 
 /// Finds the layer that owns tensor `i` and returns `owner_returns` for it: each layer
 /// either owns `i` or passes on `i` minus its tensor count, the `Tensors` constant
-/// `count` (`COUNT`, or `TRAINABLE_COUNT` for trainable tensors).
+/// `count` (`COUNT`, `TRAINABLE_COUNT` for trainable tensors, or `BUFFERS`).
 fn dispatch(
     context: &Context,
     types: &[TokenStream],
@@ -1008,15 +1097,13 @@ fn expand_network_impl(context: &Context) -> TokenStream {
     };
 
     // Frozen layers keep their parameters, as `Frozen::init` does.
-    let inits = context
-        .field_layers()
+    let initialised: Vec<&LayerModel> = context
+        .parameter_layers()
         .filter(|layer| !layer.frozen)
-        .map(|layer| init_layer(context, layer));
+        .collect();
+    let inits = initialised.iter().map(|layer| init_layer(context, layer));
     let rows = model.layers.iter().map(|layer| summary_row(context, layer));
-    let unused_rng = context
-        .field_layers()
-        .all(|layer| layer.frozen)
-        .then(|| quote!(let _ = &rng;));
+    let unused_rng = initialised.is_empty().then(|| quote!(let _ = &rng;));
 
     quote! {
         #cfgs

@@ -28,12 +28,17 @@ use proc_macro::TokenStream;
 ///     /// Classifies 8x8 grey-scale digits.
 ///     pub struct DigitNet<f32> {
 ///         input: [64],
+///         norm: Standardize,
 ///         hidden: Dense(32), Relu,
 ///         Dropout(0.2),
 ///         out: Dense(32 -> 10),
 ///     }
 /// }
 /// ```
+///
+/// `norm: Standardize` keeps the width of the previous layer and standardises each
+/// value with fixed statistics (`(x - mean) / std`), which are buffers: weight files
+/// save and load them, and training never changes them.
 ///
 /// See the `static-nn` crate documentation for the full grammar and what is generated.
 ///
@@ -69,7 +74,9 @@ use proc_macro::TokenStream;
 /// reads it (the path is relative to the crate's manifest directory), checks every
 /// tensor's name, shape and dtype against the declaration, and generates
 /// `pub const BAKED: Self`. Use it in a `static`, such as `static NET: Net = Net::BAKED;`,
-/// so the weights stay in read-only memory. Only `Dense` layers can be baked.
+/// so the weights stay in read-only memory. `Dense` layers and the built-in
+/// `Standardize` (`norm: Standardize`, whose statistics are the buffers `norm.mean` and
+/// `norm.std`) can be baked.
 ///
 /// Every network has the constants `PARAM_BYTES`, `GRAD_BYTES`, `TRACE_BYTES` (one
 /// sample), `FORWARD_BYTES` (an estimate of the activations of one inference) and

@@ -91,7 +91,7 @@ impl ToTokens for Bytes {
 
 /// The memory figures of a network.
 pub struct Figures {
-    /// The parameters: the size of the network struct.
+    /// The parameters and buffers: the size of the network struct.
     pub params: Bytes,
     /// The gradients: the size of the gradients struct (no field for frozen layers).
     pub grads: Bytes,
@@ -139,9 +139,11 @@ impl Figures {
             forward,
         } = self;
         quote! {
-            /// The bytes of the parameters: `PARAMS` times the scalar's size, the size of
-            /// the network struct. A `static` of a network with `#[weights]` keeps them
-            /// in read-only memory (flash).
+            /// The bytes of the parameters and buffers (the statistics of `Standardize`
+            /// layers): the size of the network struct, which for built-in layers is
+            /// `PARAMS` plus `Tensors::BUFFER_VALUES`, times the scalar's size. A
+            /// `static` of a network with `#[weights]` keeps them in read-only memory
+            /// (flash).
             #vis const PARAM_BYTES: #p::usize = #params;
             /// The bytes of the parameter gradients: the size of the gradients struct,
             /// which has no field for frozen layers.
@@ -211,6 +213,10 @@ fn param_bytes(model: &Model, layer: &LayerModel, scalar: &Bytes) -> Bytes {
             let weights = dense_inputs(layer).times(outputs.clone());
             weights.add(outputs).times(scalar.clone())
         }
+        // The mean and the standard deviation of each feature.
+        Kind::Standardize => Bytes::Known(2)
+            .times(Bytes::of_size(&layer.input))
+            .times(scalar.clone()),
         Kind::Custom(_) | Kind::Network(_) => size_of(declared_type(model, layer)),
         Kind::Activation(_) | Kind::Dropout(_) => Bytes::Known(0),
     }

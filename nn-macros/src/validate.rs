@@ -97,6 +97,9 @@ pub enum Kind {
     },
     Activation(Activation),
     Dropout(f64),
+    /// A `Standardize` layer: fixed statistics of the previous layer's width, which are
+    /// buffers and not parameters.
+    Standardize,
     /// A user type implementing `Layer`, with its stated output width.
     Custom(Path),
     /// A network declared with `network!`.
@@ -108,7 +111,7 @@ impl Kind {
     pub fn has_field(&self) -> bool {
         matches!(
             self,
-            Kind::Dense { .. } | Kind::Custom(_) | Kind::Network(_)
+            Kind::Dense { .. } | Kind::Standardize | Kind::Custom(_) | Kind::Network(_)
         )
     }
 
@@ -118,6 +121,7 @@ impl Kind {
             Kind::Dense { .. } => "Dense".into(),
             Kind::Activation(activation) => activation.type_name().into(),
             Kind::Dropout(_) => "Dropout".into(),
+            Kind::Standardize => "Standardize".into(),
             Kind::Custom(path) | Kind::Network(path) => path.to_token_stream().to_string(),
         }
     }
@@ -142,10 +146,17 @@ pub struct LayerModel {
 }
 
 impl LayerModel {
-    /// Returns whether the layer has a field in the gradients: it has parameters and is
-    /// not frozen.
+    /// Returns whether the layer has a field in the gradients: it has a field, is not
+    /// frozen, and is not a `Standardize`, whose statistics are never trained.
     pub fn has_grads(&self) -> bool {
-        self.kind.has_field() && !self.frozen
+        self.kind.has_field() && !self.frozen && !matches!(self.kind, Kind::Standardize)
+    }
+
+    /// Returns whether the layer has parameter tensors, which `reinit` (and `init`,
+    /// unless the layer is frozen) initialises. A `Standardize` has a field but no
+    /// parameters, because its statistics are buffers.
+    pub fn has_parameters(&self) -> bool {
+        self.kind.has_field() && !matches!(self.kind, Kind::Standardize)
     }
 
     /// Returns whether only the compiler can tell if the layer maps `input` to `output`
@@ -157,7 +168,7 @@ impl LayerModel {
             Kind::Dense { stated_input, .. } => {
                 stated_input.is_some() && matches!(self.input, Size::Deferred(_))
             }
-            Kind::Activation(_) | Kind::Dropout(_) => false,
+            Kind::Activation(_) | Kind::Dropout(_) | Kind::Standardize => false,
         }
     }
 }
@@ -203,6 +214,7 @@ const BUILT_IN: &[&str] = &[
     "Tanh",
     "Softmax",
     "Dropout",
+    "Standardize",
 ];
 
 const INITIALISERS: &[&str] = &[
@@ -516,6 +528,13 @@ fn check_frozen<'a>(entry: &'a Entry, errors: &mut Errors) -> Option<&'a Attribu
 
 /// Reports `#[frozen]` on a layer without parameters, which has nothing to freeze.
 fn check_frozen_kind(model: &LayerModel, attr: &Attribute, errors: &mut Errors) {
+    if matches!(model.kind, Kind::Standardize) {
+        errors.push_spanned(
+            attr,
+            "`#[frozen]` applies to layers with parameters, but `Standardize` has none because training never changes its statistics; remove the attribute",
+        );
+        return;
+    }
     if model.kind.has_field() {
         return;
     }
@@ -544,6 +563,10 @@ fn check_layer(
                 fit_span = span;
             }
             (dense.kind, dense.output)
+        }
+        Some("Standardize") => {
+            check_standardize(entry, layer, errors);
+            (Kind::Standardize, source.size.clone())
         }
         Some(name) => {
             let kind = check_parameter_free(name, layer, scalar, errors)?;
@@ -713,6 +736,21 @@ fn check_dense(
         output: Size::Known(output?),
         stated_input_span: stated_input.map(|(_, span)| span),
     })
+}
+
+/// Checks a `Standardize` layer, which needs a name and takes no arguments. Its width is
+/// known either way, so later layers are still checked.
+fn check_standardize(entry: &Entry, layer: &LayerDecl, errors: &mut Errors) {
+    let name = match &entry.name {
+        Some(name) => name.to_string(),
+        None => {
+            errors.push(layer.path.span(), "a `Standardize` layer needs a name, such as `norm: Standardize`; the name is its field and the prefix of its statistics in weight files (`norm.mean`, `norm.std`)");
+            "norm".to_owned()
+        }
+    };
+    if let Some(args_span) = layer.args_span {
+        errors.push(args_span, format!("`Standardize` takes no arguments, because its width is the previous layer's and its statistics are assigned after creation or loaded from a weights file; write `{name}: Standardize`"));
+    }
 }
 
 /// A placeholder initialiser, replaced by `choose_default_inits`.
@@ -976,8 +1014,8 @@ fn rename_colliding_fields(layers: &mut [LayerModel]) {
     }
 }
 
-/// Reports each layer with parameters that `#[weights]` cannot bake: the macro knows the
-/// tensor shapes of `Dense` layers only.
+/// Reports each layer with a field that `#[weights]` cannot bake, because the macro can
+/// compute the tensor shapes of the built-in `Dense` and `Standardize` layers only.
 fn check_bakeable(options: &Options, layers: &[LayerModel], errors: &mut Errors) {
     let Some(file) = &options.weights else {
         return;
@@ -987,13 +1025,20 @@ fn check_bakeable(options: &Options, layers: &[LayerModel], errors: &mut Errors)
             continue;
         };
         let ty = path.to_token_stream().to_string().replace(' ', "");
-        errors.push_spanned(
-            path,
+        let (field, file) = (&layer.field, file.value());
+        let is_standardize = path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Standardize");
+        let message = if is_standardize {
             format!(
-                "`#[weights({:?})]` can bake only `Dense` layers, and layer `{}` is a `{ty}`, whose tensors the macro cannot see; declare its layers in this network, or remove `#[weights]` and load the file at run time with `weights::load`",
-                file.value(),
-                layer.field,
-            ),
-        );
+                "`#[weights({file:?})]` can bake only built-in layers, and layer `{field}` is the custom layer `{ty}`; write `{field}: Standardize`, the built-in form whose statistics the macro bakes"
+            )
+        } else {
+            format!(
+                "`#[weights({file:?})]` can bake only `Dense` and `Standardize` layers, and layer `{field}` is a `{ty}`, whose tensors the macro cannot see; declare its layers in this network, or remove `#[weights]` and load the file at run time with `weights::load`"
+            )
+        };
+        errors.push_spanned(path, message);
     }
 }

@@ -20,8 +20,8 @@ use crate::tensors::{TensorInfo, Tensors};
 ///   layer, and optimizers keep no state for it;
 /// - `backward` returns `L::backward_input`, which computes the input gradient only, so
 ///   layers before a frozen one still train;
-/// - [`Tensors`] still lists all of `L`'s tensors, so weight files save and load them, but
-///   [`Trainable`](crate::tensors::Trainable) lists none;
+/// - [`Tensors`] still lists all of `L`'s tensors and buffers, so weight files save and
+///   load them, but [`Trainable`](crate::tensors::Trainable) lists none;
 /// - [`init`](Layer::init) leaves the parameters unchanged, so a network's `init` and its
 ///   constructors `new` and `new_boxed` keep the frozen layer's values (zeros in a new
 ///   network). Assign pretrained weights, load a weights file, or call the generated
@@ -104,6 +104,21 @@ impl<T, L: Tensors<T>> Tensors<T> for Frozen<L> {
 
     fn trainable_index(_i: usize) -> Option<usize> {
         None
+    }
+
+    const BUFFERS: usize = L::BUFFERS;
+    const BUFFER_VALUES: usize = L::BUFFER_VALUES;
+
+    fn buffer(&self, i: usize) -> Option<&[T]> {
+        self.0.buffer(i)
+    }
+
+    fn buffer_mut(&mut self, i: usize) -> Option<&mut [T]> {
+        self.0.buffer_mut(i)
+    }
+
+    fn buffer_info(i: usize) -> Option<TensorInfo> {
+        L::buffer_info(i)
     }
 }
 
@@ -208,5 +223,23 @@ mod tests {
         assert_eq!(frozen.tensor(1), Some(&[0.25; 3][..]));
         assert!(frozen.trainable_tensor_mut(0).is_none());
         assert!(<F as Trainable<f64>>::trainable_tensor_info(0).is_none());
+    }
+
+    #[test]
+    fn buffers_are_forwarded() {
+        use crate::standardize::Standardize;
+
+        type F = Frozen<Standardize<f32, 2>>;
+        assert_eq!(<F as Tensors<f32>>::BUFFERS, 2);
+        assert_eq!(<F as Tensors<f32>>::BUFFER_VALUES, 4);
+        assert_eq!(
+            <F as Tensors<f32>>::buffer_info(1),
+            <Standardize<f32, 2> as Tensors<f32>>::buffer_info(1)
+        );
+        let mut frozen = Frozen(Standardize::<f32, 2>::from_arrays([1.0, 2.0], [3.0, 4.0]));
+        assert_eq!(frozen.buffer(0), Some(&[1.0, 2.0][..]));
+        frozen.buffer_mut(1).unwrap()[0] = 5.0;
+        assert_eq!(frozen.std[0], 5.0);
+        assert!(frozen.buffer(2).is_none());
     }
 }

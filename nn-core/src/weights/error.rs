@@ -35,6 +35,9 @@ pub enum Mismatch {
         name: String,
         /// The tensor's shape in the network.
         expected: Vec<usize>,
+        /// Whether the tensor is a buffer (statistics that are not trained, such as the
+        /// `mean` of a `Standardize` layer) rather than a parameter.
+        buffer: bool,
     },
     /// The file has a tensor the network lacks.
     Unexpected {
@@ -94,9 +97,14 @@ impl Mismatch {
 
     fn write(&self, f: &mut fmt::Formatter<'_>, origin: &Origin) -> fmt::Result {
         match self {
-            Mismatch::Missing { name, expected } => write!(
+            Mismatch::Missing {
+                name,
+                expected,
+                buffer,
+            } => write!(
                 f,
-                "tensor `{name}` (shape {}) is missing from {origin}",
+                "{} `{name}` (shape {}) is missing from {origin}",
+                if *buffer { "buffer" } else { "tensor" },
                 Dims(expected)
             ),
             Mismatch::Unexpected {
@@ -157,6 +165,11 @@ impl Mismatch {
             Mismatch::Missing { .. } | Mismatch::Unexpected { .. } | Mismatch::Shape { .. }
         )
     }
+
+    /// Returns whether this mismatch is a buffer the file lacks.
+    fn is_missing_buffer(&self) -> bool {
+        matches!(self, Mismatch::Missing { buffer: true, .. })
+    }
 }
 
 /// An error of saving or loading weights.
@@ -206,8 +219,8 @@ pub enum WeightsError {
         dtype: Dtype,
     },
     /// The network's [`Tensors`](crate::Tensors) implementation is inconsistent: a tensor
-    /// below `COUNT` without data or info, a slice length that disagrees with the shape,
-    /// or two tensors with the same name.
+    /// below `COUNT` or a buffer below `BUFFERS` without data or info, a slice length that
+    /// disagrees with the shape, or two tensors or buffers with the same name.
     InvalidNetwork {
         /// The network's type name.
         network: &'static str,
@@ -275,7 +288,21 @@ fn write_mismatches(
         mismatch.write(f, origin)?;
     }
 
-    if mismatches.iter().any(Mismatch::is_structural) {
+    let structural: Vec<&Mismatch> = mismatches
+        .iter()
+        .filter(|mismatch| mismatch.is_structural())
+        .collect();
+    if structural.is_empty() {
+        return Ok(());
+    }
+    if structural
+        .iter()
+        .all(|mismatch| mismatch.is_missing_buffer())
+    {
+        f.write_str(
+            "\nthe file lacks the network's buffers, the statistics that training does not change (such as the `mean` and `std` of a `Standardize` layer). It was saved from a network without them or before weight files contained buffers, so save it again from a network whose statistics are set",
+        )?;
+    } else {
         match saved_from {
             Some(saved) if saved != network => write!(
                 f,

@@ -11,9 +11,9 @@ use safetensors::tensor::{Metadata, TensorInfo as FileTensor};
 use super::dtype::Dtype;
 use super::error::{Mismatch, Origin, WeightsError};
 use super::layout::memory_index;
-use super::{NETWORK_KEY, network_tensors};
+use super::{Entry, NETWORK_KEY, network_entries};
 use crate::float::Float;
-use crate::tensors::{TensorInfo, Tensors};
+use crate::tensors::Tensors;
 
 /// The bytes before the header: its length as a little-endian `u64`.
 const LENGTH_FIELD: usize = 8;
@@ -31,19 +31,19 @@ pub(super) fn load_into<T: Float, N: Tensors<T>>(
     origin: Origin,
 ) -> Result<(), WeightsError> {
     let parsed = parse(bytes, &origin)?;
-    let infos = network_tensors::<T, N>(|i| net.tensor_mut(i).map(|values| values.len()))?;
+    let entries = network_entries::<T, N>(|slot| slot.values_mut(net).map(|values| values.len()))?;
 
-    // Decode every tensor into a staging buffer first, collecting all mismatches, so a
-    // file that does not fit leaves the network untouched.
-    let mut staged = Vec::with_capacity(infos.len());
+    // Decode every tensor and buffer into a staging buffer first, collecting all
+    // mismatches, so a file that does not fit leaves the network untouched.
+    let mut staged = Vec::with_capacity(entries.len());
     let mut mismatches = Vec::new();
-    for info in &infos {
-        match stage::<T>(&parsed, info) {
+    for entry in &entries {
+        match stage::<T>(&parsed, entry) {
             Ok(values) => staged.push(values),
             Err(mismatch) => mismatches.push(mismatch),
         }
     }
-    let unexpected = unexpected_tensors(&parsed.metadata, &infos, &mismatches);
+    let unexpected = unexpected_tensors(&parsed.metadata, &entries, &mismatches);
     mismatches.extend(unexpected);
     if !mismatches.is_empty() {
         return Err(WeightsError::Mismatch {
@@ -54,9 +54,9 @@ pub(super) fn load_into<T: Float, N: Tensors<T>>(
         });
     }
 
-    for (i, values) in staged.iter().enumerate() {
-        if let Some(target) = net.tensor_mut(i) {
-            // `network_tensors` checked that the lengths agree.
+    for (entry, values) in entries.iter().zip(&staged) {
+        if let Some(target) = entry.slot.values_mut(net) {
+            // `network_entries` checked that the lengths agree.
             target.copy_from_slice(values);
         }
     }
@@ -176,15 +176,17 @@ fn describe(error: &SafeTensorError) -> String {
     }
 }
 
-/// Decodes the tensor `info` describes into the network's memory order, or returns the
-/// mismatch that keeps the file's tensor from fitting.
-fn stage<T: Float>(parsed: &Parsed<'_>, info: &TensorInfo) -> Result<Vec<T>, Mismatch> {
+/// Decodes the tensor or buffer that `entry` describes into the network's memory order,
+/// or returns the mismatch that keeps the file's tensor from fitting.
+fn stage<T: Float>(parsed: &Parsed<'_>, entry: &Entry) -> Result<Vec<T>, Mismatch> {
+    let info = &entry.info;
     let name = info.name.as_str();
     let expected = info.shape.dims();
     let Some(file_tensor) = parsed.metadata.info(name) else {
         return Err(Mismatch::Missing {
             name: name.to_owned(),
             expected: expected.to_vec(),
+            buffer: entry.is_buffer(),
         });
     };
     let Some(dtype) = Dtype::from_safetensors(file_tensor.dtype) else {
@@ -228,13 +230,13 @@ fn stage<T: Float>(parsed: &Parsed<'_>, info: &TensorInfo) -> Result<Vec<T>, Mis
 /// Lists the file's tensors that the network lacks, sorted by name.
 fn unexpected_tensors(
     metadata: &Metadata,
-    infos: &[TensorInfo],
+    entries: &[Entry],
     mismatches: &[Mismatch],
 ) -> Vec<Mismatch> {
     let mut extra: Vec<(String, &FileTensor)> = metadata
         .tensors()
         .into_iter()
-        .filter(|(name, _)| !infos.iter().any(|info| info.name.as_str() == name))
+        .filter(|(name, _)| !entries.iter().any(|entry| entry.info.name.as_str() == name))
         .collect();
     extra.sort_by(|(a, _), (b, _)| a.cmp(b));
 
@@ -257,6 +259,7 @@ fn similar_missing(name: &str, shape: &[usize], mismatches: &[Mismatch]) -> Opti
             Mismatch::Missing {
                 name: missing,
                 expected,
+                ..
             } if expected == shape => Some(missing.as_str()),
             _ => None,
         })

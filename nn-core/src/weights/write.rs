@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use super::dtype::Dtype;
 use super::error::WeightsError;
 use super::layout::memory_index;
-use super::{NETWORK_KEY, network_tensors};
+use super::{NETWORK_KEY, network_entries};
 use crate::float::Float;
 use crate::tensors::{TensorInfo, Tensors};
 
@@ -42,15 +42,17 @@ impl safetensors::View for Encoded {
     }
 }
 
-/// Encodes every tensor of `net` as `dtype`, with PyTorch's names and row-major layout.
+/// Encodes every tensor and buffer of `net` as `dtype`, with PyTorch's names and
+/// row-major layout.
 pub(super) fn encode<T: Float, N: Tensors<T>>(
     net: &N,
     dtype: Dtype,
 ) -> Result<Vec<u8>, WeightsError> {
-    let infos = network_tensors::<T, N>(|i| net.tensor(i).map(<[T]>::len))?;
-    let mut tensors = Vec::with_capacity(infos.len());
-    for (i, info) in infos.iter().enumerate() {
-        let values = net.tensor(i).unwrap_or_default();
+    let entries = network_entries::<T, N>(|slot| slot.values(net).map(<[T]>::len))?;
+    let mut tensors = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let values = entry.slot.values(net).unwrap_or_default();
+        let info = &entry.info;
         tensors.push((
             info.name.as_str().to_owned(),
             encode_tensor(values, info, dtype)?,
@@ -137,7 +139,7 @@ fn encode_tensor<T: Float>(
 ) -> Result<Encoded, WeightsError> {
     let mut data = Vec::with_capacity(values.len() * dtype.size());
     for k in 0..values.len() {
-        // `network_tensors` checked that `values` has one element per position of the
+        // `network_entries` checked that `values` has one element per position of the
         // shape, and `memory_index` maps positions one to one.
         let value = values[memory_index(&info.shape, info.column_major, k)].as_f64();
         let stored = dtype.encode(value, &mut data);
