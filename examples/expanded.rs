@@ -284,8 +284,7 @@ pub mod by_hand {
 
         #[inline]
         fn forward<const B: usize>(&self, __x0: &SMatrix<f32, 4, { B }>) -> SMatrix<f32, 3, { B }> {
-            let __x0 = *__x0;
-            let __x1 = <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward(&self.hidden, &__x0);
+            let __x1 = <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward(&self.hidden, __x0);
             let __x2 = <Relu as Layer<f32, 8, 8>>::forward(&Relu, &__x1);
             let __x3 = <Dropout<f32> as Layer<f32, 8, 8>>::forward(&Dropout::new(0.25f32), &__x2);
             <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::forward(&self.out, &__x3)
@@ -296,9 +295,8 @@ pub mod by_hand {
             __x0: &SMatrix<f32, 4, { B }>,
             rng: &mut Rng,
         ) -> (SMatrix<f32, 3, { B }>, HandIrisNetTrace<{ B }>) {
-            let __x0 = *__x0;
             let (__x1, __trace_hidden) =
-                <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward_train(&self.hidden, &__x0, rng);
+                <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward_train(&self.hidden, __x0, rng);
             let (__x2, __trace_layer_2) =
                 <Relu as Layer<f32, 8, 8>>::forward_train(&Relu, &__x1, rng);
             let (__x3, __trace_layer_3) = <Dropout<f32> as Layer<f32, 8, 8>>::forward_train(

@@ -652,23 +652,33 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
 
     // forward: x_0 = input, x_{k+1} = layer_k(x_k), and the last layer's output is
     // returned directly.
+    // The input `__x0` is already a reference and is passed on as it is, so a batch is
+    // never copied before the first layer reads it.
     let activations: Vec<Ident> = (0..=n).map(|k| format_ident!("__x{}", k)).collect();
+    let layer_input = |k: usize| {
+        let x_in = &activations[k];
+        if k == 0 {
+            quote!(#x_in)
+        } else {
+            quote!(&#x_in)
+        }
+    };
     let forward_steps = layers.iter().enumerate().map(|(k, layer)| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
-        let (x_in, x_out) = (&activations[k], &activations[k + 1]);
+        let (x_in, x_out) = (layer_input(k), &activations[k + 1]);
         if k + 1 == n {
-            quote!(#layer_trait::forward(&#value, &#x_in))
+            quote!(#layer_trait::forward(&#value, #x_in))
         } else {
-            quote!(let #x_out = #layer_trait::forward(&#value, &#x_in);)
+            quote!(let #x_out = #layer_trait::forward(&#value, #x_in);)
         }
     });
     let train_steps = layers.iter().enumerate().map(|(k, layer)| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
-        let (x_in, x_out) = (&activations[k], &activations[k + 1]);
+        let (x_in, x_out) = (layer_input(k), &activations[k + 1]);
         let local = trace_local(layer);
-        quote!(let (#x_out, #local) = #layer_trait::forward_train(&#value, &#x_in, rng);)
+        quote!(let (#x_out, #local) = #layer_trait::forward_train(&#value, #x_in, rng);)
     });
     let trace_fields = layers.iter().map(|layer| {
         let field = &layer.field;
@@ -694,7 +704,6 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
                 &self,
                 __x0: &#p::SMatrix<#t, #input, { B }>,
             ) -> #p::SMatrix<#t, #output, { B }> {
-                let __x0 = *__x0;
                 #(#forward_steps)*
             }
 
@@ -703,7 +712,6 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
                 __x0: &#p::SMatrix<#t, #input, { B }>,
                 rng: &mut #p::Rng,
             ) -> (#p::SMatrix<#t, #output, { B }>, #trace<{ B }>) {
-                let __x0 = *__x0;
                 #(#train_steps)*
                 (#last, #trace { #(#trace_fields,)* })
             }
