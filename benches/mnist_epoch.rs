@@ -1,22 +1,26 @@
 //! Wall time of one MNIST training epoch of the 784-128-10 network (Adam, batches of
 //! 32), on one and on two threads.
 //!
-//! Three runs per case, each a full epoch over the 60,000 training images:
+//! Four cases, each a full epoch over the 60,000 training images:
 //!
-//! - `fit, 1 thread`: `static_nn::prelude::fit` with progress output off;
+//! - `fit, 1 thread` and `fit, 2 threads`: `static_nn::prelude::fit` with progress output
+//!   off and `TrainConfig::threads` set to 1 or 2;
 //! - `loop, 1 thread` and `loop, 2 threads`: the same work as `fit` (shuffle, gather a
-//!   batch, training step, Adam update) written out here, with the training step on the
-//!   calling thread or through `ParallelGrads` on two threads. `fit` itself runs on one
-//!   thread until it is given a thread count.
+//!   batch, zero the gradients, training step, Adam update) written out here, timing each
+//!   phase. On two threads the training step runs through `ParallelGrads` and the Adam
+//!   update through `step_scaled_with`, which cuts the large weight tensor over the same
+//!   threads, as `fit` does.
 //!
-//! Prints the fastest of the runs of each case. Run with
-//! `cargo bench --bench mnist_epoch` (about 30 s; it needs `data/mnist/`). The
-//! scikit-learn comparison of `BENCHMARKS.md` is `benches/sklearn_mnist_epoch.py`.
+//! Prints the fastest of the runs of each case, for the loops with the time of each phase
+//! in that run, and the speed-ups of two threads. Run with `cargo bench --bench
+//! mnist_epoch` (about 40 s; it needs `data/mnist/`). The scikit-learn comparison of
+//! `BENCHMARKS.md` is `benches/sklearn_mnist_epoch.py`.
 
 use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
+use static_nn::core::optim::SingleThread;
 use static_nn::core::train::parallel::ParallelGrads;
 use static_nn::prelude::*;
 
@@ -38,6 +42,19 @@ const RUNS: usize = 3;
 /// The seed of the weights and the shuffling.
 const SEED: u64 = 1998;
 
+/// The result of one epoch.
+#[derive(Clone, Copy, Default)]
+struct Epoch {
+    /// The wall time of the epoch in seconds.
+    seconds: f64,
+    /// The mean training loss.
+    loss: f64,
+    /// For the loops: the seconds of the training steps (forward, loss, backward).
+    steps: f64,
+    /// For the loops: the seconds of the optimizer updates.
+    updates: f64,
+}
+
 /// Copies the samples `chunk` of `data` into a batch of inputs and targets.
 fn gather(
     data: &Dataset<f32, 784, 10>,
@@ -51,9 +68,9 @@ fn gather(
     }
 }
 
-/// Trains one epoch with the training step on `threads` threads (the calling thread alone
-/// for 1) and returns the wall time in seconds and the mean training loss.
-fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<(f64, f64), Box<dyn Error>> {
+/// Trains one epoch with the training step and the Adam update on `threads` threads (the
+/// calling thread alone for 1).
+fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<Epoch, Box<dyn Error>> {
     let mut net = MnistNet::new_boxed(SEED);
     let mut optimizer = Adam::new_boxed(AdamConfig::default())?;
     let mut grads = MnistNet::zero_grads_boxed();
@@ -62,15 +79,16 @@ fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<(f64, f64)
     let mut targets = Box::new(SMatrix::<f32, 10, BATCH>::zeros());
     let mut rng = Rng::seed_from_u64(SEED);
     let loss = SoftmaxCrossEntropy;
+    let all = |_: usize| Some(1.0);
 
     let started = Instant::now();
     let order = data.shuffled_order(&mut rng);
-    let mut total = 0.0;
-    let mut step_seconds = 0.0;
+    let mut epoch = Epoch::default();
     let batches = order.len() / BATCH;
     for chunk in order.chunks_exact(BATCH) {
         gather(data, chunk, &mut inputs, &mut targets);
         grads.fill_zero();
+
         let step_started = Instant::now();
         let batch_loss = if threads == 1 {
             let (outputs, trace) = net.forward_train(&*inputs, &mut rng);
@@ -82,22 +100,30 @@ fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<(f64, f64)
                 parallel.accumulate_grads(&*net, &inputs, &targets, &loss, &mut rng, &mut grads);
             batch_loss
         };
-        step_seconds += step_started.elapsed().as_secs_f64();
-        optimizer.step(&mut *net, &*grads)?;
-        total += f64::from(batch_loss);
+        epoch.steps += step_started.elapsed().as_secs_f64();
+
+        let update_started = Instant::now();
+        if threads == 1 {
+            optimizer.step_scaled_with(&mut *net, &*grads, &all, &SingleThread)?;
+        } else {
+            optimizer.step_scaled_with(&mut *net, &*grads, &all, &parallel)?;
+        }
+        epoch.updates += update_started.elapsed().as_secs_f64();
+        epoch.loss += f64::from(batch_loss);
     }
-    println!(
-        "  training steps {step_seconds:.3} s of {:.3} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok((started.elapsed().as_secs_f64(), total / batches as f64))
+    epoch.seconds = started.elapsed().as_secs_f64();
+    epoch.loss /= batches as f64;
+    Ok(epoch)
 }
 
-/// Trains one epoch with `fit` and returns its wall time in seconds and training loss.
-fn epoch_fit(data: &Dataset<f32, 784, 10>) -> Result<(f64, f64), Box<dyn Error>> {
+/// Trains one epoch with `fit` on `threads` threads.
+fn epoch_fit(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<Epoch, Box<dyn Error>> {
     let mut net = MnistNet::new_boxed(SEED);
     let mut optimizer = Adam::new_boxed(AdamConfig::default())?;
-    let config = TrainConfig::<BATCH>::new(1).seed(SEED).quiet();
+    let config = TrainConfig::<BATCH>::new(1)
+        .seed(SEED)
+        .threads(threads)
+        .quiet();
     let started = Instant::now();
     let history = fit(
         &mut *net,
@@ -107,25 +133,40 @@ fn epoch_fit(data: &Dataset<f32, 784, 10>) -> Result<(f64, f64), Box<dyn Error>>
         None,
         &config,
     )?;
-    let seconds = started.elapsed().as_secs_f64();
-    Ok((seconds, history.epochs[0].train_loss))
+    Ok(Epoch {
+        seconds: started.elapsed().as_secs_f64(),
+        loss: history.epochs[0].train_loss,
+        ..Epoch::default()
+    })
 }
 
-/// Runs `epoch` `runs` times and prints the fastest wall time.
+/// Runs `epoch` `runs` times, prints the fastest run and returns its wall time.
 fn report(
     case: &str,
     runs: usize,
-    mut epoch: impl FnMut() -> Result<(f64, f64), Box<dyn Error>>,
+    mut epoch: impl FnMut() -> Result<Epoch, Box<dyn Error>>,
 ) -> Result<f64, Box<dyn Error>> {
-    let mut best = f64::INFINITY;
-    let mut train_loss = 0.0;
+    let mut best: Option<Epoch> = None;
     for _ in 0..runs {
-        let (seconds, loss) = epoch()?;
-        best = best.min(seconds);
-        train_loss = loss;
+        let run = epoch()?;
+        if best.is_none_or(|best| run.seconds < best.seconds) {
+            best = Some(run);
+        }
     }
-    println!("{case:18} {best:6.2} s per epoch, training loss {train_loss:.4}");
-    Ok(best)
+    let best = best.unwrap_or_default();
+    print!(
+        "{case:16} {:6.3} s per epoch, training loss {:.4}",
+        best.seconds, best.loss
+    );
+    if best.steps > 0.0 {
+        let rest = best.seconds - best.steps - best.updates;
+        print!(
+            " (training steps {:.3} s, Adam updates {:.3} s, rest {:.3} s)",
+            best.steps, best.updates, rest
+        );
+    }
+    println!();
+    Ok(best.seconds)
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -144,9 +185,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("MNIST: {} training images, batches of {BATCH}", data.len());
 
-    report("fit, 1 thread", runs, || epoch_fit(&data))?;
-    let one = report("loop, 1 thread", runs, || epoch_loop(&data, 1))?;
-    let two = report("loop, 2 threads", runs, || epoch_loop(&data, 2))?;
-    println!("speed-up of 2 threads: {:.2}", one / two);
+    let fit_one = report("fit, 1 thread", runs, || epoch_fit(&data, 1))?;
+    let fit_two = report("fit, 2 threads", runs, || epoch_fit(&data, 2))?;
+    let loop_one = report("loop, 1 thread", runs, || epoch_loop(&data, 1))?;
+    let loop_two = report("loop, 2 threads", runs, || epoch_loop(&data, 2))?;
+    println!(
+        "speed-up of 2 threads: {:.2} with fit, {:.2} with the loop",
+        fit_one / fit_two,
+        loop_one / loop_two
+    );
     Ok(())
 }

@@ -9,14 +9,30 @@
 //! - `parallel_1`: `ParallelGrads` with one thread, which shows its overhead;
 //! - `parallel_2`: `ParallelGrads` with two threads, each taking half of the batch.
 //!
+//! Two more per batch size add what `fit` does around a step: zeroing the gradients and
+//! the Adam update. `sequential_adam` runs both on the calling thread; `parallel_2_adam`
+//! runs the step through `ParallelGrads` and the update through `step_scaled_with` on the
+//! same two threads.
+//!
+//! Before the criterion groups, the program measures how much two threads can gain on
+//! this machine at all. It runs a loop of independent multiply-adds, 10 ms of work per
+//! thread, on one thread and then on two at the same time, 20 times, and prints the
+//! speed-up of each trial. A second core that is fully available gives about 2. It also prints
+//! how long overwriting 400 KB takes after another thread read or wrote it, against
+//! after the same thread wrote it: the cost of moving gradients and weights between
+//! cores, which every parallel step pays.
+//!
 //! Start-up asserts that the parallel gradients match the sequential ones. Run with
 //! `cargo bench --bench parallel_training`; the speed-up is recorded in `BENCHMARKS.md`.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use static_nn::core::bytemuck;
+use static_nn::core::optim::SingleThread;
 use static_nn::core::train::parallel::ParallelGrads;
 use static_nn::prelude::*;
 
@@ -107,7 +123,145 @@ fn bench_batch<const B: usize>(criterion: &mut Criterion) {
             })
         });
     }
+
+    // The Adam updates below change the weights; the gradients above used the originals.
+    let mut net = net;
+    let all = |_: usize| Some(1.0);
+    let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
+    group.bench_function("sequential_adam", |b| {
+        b.iter(|| {
+            grads.fill_zero();
+            let (outputs, trace) = net.forward_train(black_box(&*inputs), &mut rng);
+            let (value, grad_out) = loss.loss_and_grad(&outputs, black_box(&*targets));
+            net.accumulate_grads(&trace, &grad_out, &mut grads);
+            adam.step_scaled_with(&mut *net, &*grads, &all, &SingleThread)
+                .expect("matching tensors");
+            black_box((value, &outputs));
+        })
+    });
+    let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
+    group.bench_function("parallel_2_adam", |b| {
+        b.iter(|| {
+            grads.fill_zero();
+            let (value, outputs) = two.accumulate_grads(
+                &*net,
+                black_box(&inputs),
+                black_box(&targets),
+                &loss,
+                &mut rng,
+                &mut grads,
+            );
+            adam.step_scaled_with(&mut *net, &*grads, &all, &two)
+                .expect("matching tensors");
+            black_box((value, &outputs));
+        })
+    });
     group.finish();
+}
+
+/// Runs `iterations` rounds of 32 independent multiply-add chains and returns their sum.
+#[inline(never)]
+fn multiply_add_loop(iterations: u64) -> f32 {
+    let mut sums = [1.0f32; 32];
+    for _ in 0..iterations {
+        for sum in sums.iter_mut() {
+            *sum = *sum * 0.999_999 + 1e-7;
+        }
+    }
+    sums.iter().sum()
+}
+
+/// Prints the speed-up of two threads over one on a loop of multiply-adds, `trials`
+/// times: the maximum gain of two threads on this machine at that moment.
+fn report_core_scaling(trials: usize) {
+    // About 10 ms per thread in a release build on the machine of `BENCHMARKS.md`.
+    let iterations = 1_000_000;
+    let mut speedups = Vec::with_capacity(trials);
+    for _ in 0..trials {
+        let started = Instant::now();
+        black_box(multiply_add_loop(black_box(iterations)));
+        black_box(multiply_add_loop(black_box(iterations)));
+        let one = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            scope.spawn(|| black_box(multiply_add_loop(black_box(iterations))));
+            black_box(multiply_add_loop(black_box(iterations)));
+        });
+        speedups.push(one / started.elapsed().as_secs_f64());
+    }
+    let list: Vec<String> = speedups.iter().map(|s| format!("{s:.2}")).collect();
+    let below = speedups.iter().filter(|&&s| s < 1.5).count();
+    println!(
+        "core scaling: 2 threads ran a multiply-add loop {} times as fast as 1 ({below} of {trials} trials below 1.5)",
+        list.join(" ")
+    );
+}
+
+/// Overwrites `values` with `value`.
+#[inline(never)]
+fn overwrite(values: &mut [f32], value: f32) {
+    values.fill(value);
+    black_box(values);
+}
+
+/// Prints how long one thread takes to overwrite 400 KB (the size of the 784-128-10
+/// gradients) that it wrote itself, that another thread read since, and that another
+/// thread wrote since, averaged over `reps` times each. This is the cost of handing data
+/// between cores, as a parallel training step hands over gradients and weights.
+fn report_handover(reps: usize) {
+    let buffer = Mutex::new(vec![0.0f32; 100_000]);
+    // Odd phases ask the other thread to read the buffer, even ones to write it.
+    let phase = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let (mut own, mut after_read, mut after_write) = (0.0, 0.0, 0.0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut seen = 0;
+            while seen != usize::MAX {
+                let now = phase.load(Ordering::Acquire);
+                if now == seen {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                seen = now;
+                let mut values = buffer.lock().unwrap_or_else(|e| e.into_inner());
+                if now % 2 == 1 {
+                    black_box(values.iter().sum::<f32>());
+                } else if now != usize::MAX {
+                    overwrite(&mut values, 1.0);
+                }
+                done.store(now, Ordering::Release);
+            }
+        });
+        let hand_over = |request: usize| {
+            phase.store(request, Ordering::Release);
+            while done.load(Ordering::Acquire) != request {
+                std::hint::spin_loop();
+            }
+        };
+        let timed = |value: f32| {
+            let mut values = buffer.lock().unwrap_or_else(|e| e.into_inner());
+            let started = Instant::now();
+            overwrite(&mut values, value);
+            started.elapsed().as_secs_f64()
+        };
+        for rep in 0..reps {
+            timed(2.0);
+            own += timed(3.0);
+            hand_over(4 * rep + 1);
+            after_read += timed(4.0);
+            hand_over(4 * rep + 2);
+            after_write += timed(5.0);
+        }
+        phase.store(usize::MAX, Ordering::Release);
+    });
+    let micros = |seconds: f64| seconds / reps as f64 * 1e6;
+    println!(
+        "handover: overwriting 400 KB took {:.1} us after this thread wrote it, {:.1} us after another thread read it, {:.1} us after another thread wrote it",
+        micros(own),
+        micros(after_read),
+        micros(after_write)
+    );
 }
 
 fn parallel_training(criterion: &mut Criterion) {
@@ -130,4 +284,12 @@ criterion_group! {
     config = config();
     targets = parallel_training
 }
-criterion_main!(benches);
+
+fn main() {
+    // `cargo test --benches` runs this binary without `--bench`, in a debug build.
+    let timing = std::env::args().any(|arg| arg == "--bench");
+    report_core_scaling(if timing { 20 } else { 1 });
+    report_handover(if timing { 1000 } else { 2 });
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -2,7 +2,8 @@
 //! handwritten digits), prints the wall time of every epoch and the test accuracy, and
 //! writes the learning curve to `target/mnist-learning-curve.svg`.
 //!
-//! Run with `cargo run --release --example mnist`.
+//! Run with `cargo run --release --example mnist [THREADS]`. THREADS is the number of
+//! training threads, default 2 (`TrainConfig::threads`).
 
 mod common;
 
@@ -22,8 +23,29 @@ network! {
 
 const SEED: u64 = 1998;
 const EPOCHS: usize = 12;
+const DEFAULT_THREADS: usize = 2;
+
+/// Returns the thread count given as the first argument, or [`DEFAULT_THREADS`].
+fn thread_count() -> Result<usize, String> {
+    let Some(argument) = std::env::args().nth(1) else {
+        return Ok(DEFAULT_THREADS);
+    };
+    match argument.parse::<usize>() {
+        Ok(threads) if threads > 0 => Ok(threads),
+        _ => Err(format!(
+            "invalid thread count `{argument}`: expected a whole number of at least 1, for example `cargo run --release --example mnist -- 2`"
+        )),
+    }
+}
 
 fn main() -> Result<(), Box<dyn Error>> {
+    let threads = match thread_count() {
+        Ok(threads) => threads,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(2);
+        }
+    };
     let started = Instant::now();
     let train = Dataset::<f32, 784, 10>::read_idx(
         common::repo_path("data/mnist/train-images-idx3-ubyte.gz"),
@@ -51,7 +73,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     // early stopping, no model choice) is tuned on it.
     let config = TrainConfig::<32>::new(EPOCHS)
         .seed(SEED)
+        .threads(threads)
         .schedule(CosineAnnealing::new(EPOCHS, 1e-5)?);
+    println!("training on {threads} thread(s)");
     let history = fit(
         &mut *net,
         &mut optimizer,
@@ -64,7 +88,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let seconds: Vec<f64> = history.epochs.iter().map(|record| record.seconds).collect();
     let mean = seconds.iter().sum::<f64>() / seconds.len().max(1) as f64;
     println!(
-        "wall time per epoch (training plus test evaluation, one thread): mean {mean:.2} s, {:.0} training samples/s",
+        "wall time per epoch (training plus test evaluation, {threads} thread(s)): mean {mean:.2} s, {:.0} training samples/s",
         train.len() as f64 / mean
     );
 

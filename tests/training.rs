@@ -1,6 +1,8 @@
 //! End-to-end training on the real data sets in `data/`, with fixed seeds, asserting the
 //! test accuracy each model must reach: at least 97% on the 8x8 digits and 90% on iris.
 
+use static_nn::core::train::TrainError;
+use static_nn::core::train::parallel::ParallelError;
 use static_nn::prelude::*;
 
 network! {
@@ -182,5 +184,161 @@ fn non_finite_loss_names_epoch_and_batch() {
     assert!(
         error.to_string().contains("epoch 1, batch 1"),
         "message: {error}"
+    );
+}
+
+network! {
+    /// A digits network whose hidden weight (320 x 64 = 20,480 values) is large enough
+    /// for the optimizer to update it on several threads.
+    struct WideDigitNet<f32> {
+        input: [64],
+        norm: Standardize<f32, 64> -> [64],
+        hidden: Dense(320), Relu,
+        Dropout(0.2),
+        out: Dense(10),
+    }
+}
+
+network! {
+    struct WideDigitNetNoDropout<f32> {
+        input: [64],
+        norm: Standardize<f32, 64> -> [64],
+        hidden: Dense(320), Relu,
+        out: Dense(10),
+    }
+}
+
+/// Returns the first 640 training digits, 20 batches of 32.
+fn digits_subset() -> Dataset<f32, 64, 10> {
+    let all =
+        Dataset::<f32, 64, 10>::read_csv_classification(data_path("digits_train.csv")).unwrap();
+    let indices: Vec<usize> = (0..640).collect();
+    all.select(&indices).unwrap()
+}
+
+/// Returns the bits of every parameter of `net`.
+fn parameter_bits<N: Tensors<f32>>(net: &N) -> Vec<u32> {
+    (0..N::COUNT)
+        .flat_map(|i| net.tensor(i).unwrap().iter().map(|v| v.to_bits()))
+        .collect()
+}
+
+/// Trains `WideDigitNet` for 3 epochs on `threads` threads with dropout, augmentation and
+/// AdamW, and returns the parameters and the training losses.
+fn train_wide(train: &Dataset<f32, 64, 10>, threads: usize) -> (Box<WideDigitNet>, Vec<f64>) {
+    let mut net = WideDigitNet::new_boxed(5);
+    net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
+    let mut optimizer = AdamW::new(AdamWConfig::default()).unwrap();
+    let augment = (Shift::<8, 8>::new(1).unwrap(), Noise::new(0.3).unwrap());
+    let config = TrainConfig::<32>::new(3)
+        .seed(5)
+        .threads(threads)
+        .quiet()
+        .augment(augment);
+    let history = fit(
+        &mut *net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        train,
+        None,
+        &config,
+    )
+    .unwrap();
+    let losses = history.epochs.iter().map(|e| e.train_loss).collect();
+    (net, losses)
+}
+
+#[test]
+fn threads_train_bit_identical_with_same_seed() {
+    let train = digits_subset();
+    for threads in [2, 3] {
+        let (first_net, first_losses) = train_wide(&train, threads);
+        let (second_net, second_losses) = train_wide(&train, threads);
+        let bits = |losses: &[f64]| losses.iter().map(|l| l.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&first_losses),
+            bits(&second_losses),
+            "{threads} threads: training losses differ between two runs with the same seed"
+        );
+        assert!(
+            parameter_bits(&*first_net) == parameter_bits(&*second_net),
+            "{threads} threads: parameters differ between two runs with the same seed"
+        );
+        let (first, last) = (first_losses[0], first_losses[2]);
+        assert!(
+            last < first,
+            "{threads} threads: training loss rose from {first} to {last}"
+        );
+    }
+}
+
+#[test]
+fn two_threads_follow_one_thread_without_dropout() {
+    // Without dropout and augmentation, two threads compute the same gradients as one up
+    // to the order of the sums, so one epoch ends with nearly the same loss and weights.
+    let train = digits_subset();
+    let run = |threads: usize| {
+        let mut net = WideDigitNetNoDropout::new_boxed(9);
+        net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
+        let mut optimizer = Adam::new(AdamConfig::default()).unwrap();
+        let config = TrainConfig::<32>::new(1).seed(9).threads(threads).quiet();
+        let history = fit(
+            &mut *net,
+            &mut optimizer,
+            &SoftmaxCrossEntropy,
+            &train,
+            None,
+            &config,
+        )
+        .unwrap();
+        (net, history.epochs[0].train_loss)
+    };
+    let (one_net, one_loss) = run(1);
+    let (two_net, two_loss) = run(2);
+    assert!(
+        (one_loss - two_loss).abs() <= 1e-6 * one_loss,
+        "training loss {two_loss} on 2 threads, {one_loss} on 1"
+    );
+    let mut largest = 0.0f32;
+    for i in 0..<WideDigitNetNoDropout as Tensors<f32>>::COUNT {
+        let pairs = one_net
+            .tensor(i)
+            .unwrap()
+            .iter()
+            .zip(two_net.tensor(i).unwrap());
+        for (a, b) in pairs {
+            largest = largest.max((a - b).abs());
+        }
+    }
+    assert!(
+        largest < 1e-5,
+        "a parameter differs by {largest} between 1 and 2 threads"
+    );
+}
+
+#[test]
+fn zero_threads_is_an_error() {
+    let train = digits_subset();
+    let mut net = WideDigitNetNoDropout::new_boxed(2);
+    let before = parameter_bits(&*net);
+    let mut optimizer = Adam::new(AdamConfig::default()).unwrap();
+    let config = TrainConfig::<32>::new(1).threads(0).quiet();
+    let error = fit(
+        &mut *net,
+        &mut optimizer,
+        &SoftmaxCrossEntropy,
+        &train,
+        None,
+        &config,
+    )
+    .unwrap_err();
+    assert_eq!(error, TrainError::Threads(ParallelError::NoThreads));
+    assert_eq!(
+        error.to_string(),
+        "invalid thread count 0: training needs at least 1 thread; set `TrainConfig::threads` to 1 or more"
+    );
+    assert!(
+        parameter_bits(&*net) == before,
+        "a rejected configuration changed the parameters"
     );
 }

@@ -7,8 +7,9 @@ use alloc::boxed::Box;
 
 use crate::float::{Float, c};
 use crate::optim::{
-    LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative, check_positive,
-    check_unit_interval, for_each_tensor, state_tensor,
+    LearningRate, OptimError, Optimizer, SingleThread, StateBuffer, UpdateRunner, UpdateSlices,
+    VectorRule, apply_vectorized, check_non_negative, check_positive, check_unit_interval,
+    for_each_tensor, state_tensor,
 };
 use crate::tensors::{Tensors, Trainable};
 
@@ -76,7 +77,9 @@ impl AdamConfig {
 /// p = p - lr * m_hat / (sqrt(v_hat) + eps)
 /// ```
 ///
-/// The bias corrections make the first steps move each parameter by about `lr`. `G` is
+/// The bias corrections make the first steps move each parameter by about `lr`. The code
+/// computes `sqrt(v_hat)` as `sqrt(v) * (1 / sqrt(1 - beta2^t))`, a multiplication where
+/// PyTorch divides, which saves one division per value and can change the last bit. `G` is
 /// the gradient type. The moments `m` and `v` are stored as `S`, which is `G` (see
 /// [`new`](Adam::new)) or `Box<G>` (see `new_boxed`).
 #[derive(Clone, Debug)]
@@ -168,8 +171,19 @@ where
         grads: &G,
         lr_scale: &dyn Fn(usize) -> Option<f64>,
     ) -> Result<(), OptimError> {
+        self.step_scaled_with(params, grads, lr_scale, &SingleThread)
+    }
+
+    fn step_scaled_with(
+        &mut self,
+        params: &mut P,
+        grads: &G,
+        lr_scale: &dyn Fn(usize) -> Option<f64>,
+        runner: &dyn UpdateRunner<T>,
+    ) -> Result<(), OptimError> {
         let settings = self.config.settings(false);
-        self.moments.step(&settings, params, grads, lr_scale)
+        self.moments
+            .step(&settings, params, grads, lr_scale, runner)
     }
 }
 
@@ -221,13 +235,15 @@ impl<G: bytemuck::Zeroable, S: StateBuffer<G>> Moments<G, S> {
         self.steps = 0;
     }
 
-    /// Applies one Adam or AdamW step to every tensor that `lr_scale` does not freeze.
+    /// Applies one Adam or AdamW step to every tensor that `lr_scale` does not freeze,
+    /// each through `runner`.
     pub(super) fn step<T, P>(
         &mut self,
         settings: &AdamSettings,
         params: &mut P,
         grads: &G,
         lr_scale: &dyn Fn(usize) -> Option<f64>,
+        runner: &dyn UpdateRunner<T>,
     ) -> Result<(), OptimError>
     where
         T: Float,
@@ -245,9 +261,16 @@ impl<G: bytemuck::Zeroable, S: StateBuffer<G>> Moments<G, S> {
             lr_scale,
             |tensor, scale, values, gradient| {
                 let rule = AdamStep::<T>::new(settings, scale, t);
-                let m = state_tensor::<T, G, S>(first, tensor);
-                let v = state_tensor::<T, G, S>(second, tensor);
-                rule.update(values, gradient, m, v);
+                let slices = UpdateSlices {
+                    params: values,
+                    grads: gradient,
+                    state: [
+                        state_tensor::<T, G, S>(first, tensor),
+                        state_tensor::<T, G, S>(second, tensor),
+                        &mut [],
+                    ],
+                };
+                runner.run(slices, &|part| apply_vectorized(&rule, part));
             },
         )?;
         self.steps = t;
@@ -263,8 +286,8 @@ struct AdamStep<T> {
     beta1_complement: T,
     beta2: T,
     beta2_complement: T,
-    /// `sqrt(1 - beta2^t)`.
-    sqrt_bias_correction2: T,
+    /// `1 / sqrt(1 - beta2^t)`.
+    inverse_sqrt_bias_correction2: T,
     eps: T,
     /// The L2 penalty added to the gradient (Adam), or 0.
     l2_penalty: T,
@@ -288,28 +311,49 @@ impl<T: Float> AdamStep<T> {
             beta1_complement: c(1.0 - settings.beta1),
             beta2: c(settings.beta2),
             beta2_complement: c(1.0 - settings.beta2),
-            sqrt_bias_correction2: c(libm::sqrt(bias_correction2)),
+            inverse_sqrt_bias_correction2: c(1.0 / libm::sqrt(bias_correction2)),
             eps: c(settings.eps),
             l2_penalty: c(l2_penalty),
             shrink: c(shrink),
         }
     }
 
-    fn update(&self, params: &mut [T], grads: &[T], first: &mut [T], second: &mut [T]) {
+    /// Updates every value, with the L2 penalty (`L2`) and the shrinking of the parameters
+    /// (`SHRINK`) compiled in or out, so the loop body has no branch.
+    ///
+    /// A zero penalty is skipped rather than added, so an infinite parameter does not
+    /// turn the gradient into NaN.
+    #[inline(always)]
+    fn update<const L2: bool, const SHRINK: bool>(&self, slices: UpdateSlices<'_, T>) {
+        let UpdateSlices {
+            params,
+            grads,
+            state: [first, second, _],
+        } = slices;
         let moments = first.iter_mut().zip(second.iter_mut());
         for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
-            let g = if self.l2_penalty == T::zero() {
-                g
-            } else {
-                g + self.l2_penalty * *p
-            };
-            if self.shrink != T::one() {
+            let g = if L2 { g + self.l2_penalty * *p } else { g };
+            if SHRINK {
                 *p *= self.shrink;
             }
             *m = self.beta1 * *m + self.beta1_complement * g;
             *v = self.beta2 * *v + self.beta2_complement * g * g;
-            let denominator = v.sqrt() / self.sqrt_bias_correction2 + self.eps;
+            let denominator = v.sqrt() * self.inverse_sqrt_bias_correction2 + self.eps;
             *p -= self.step_size * *m / denominator;
+        }
+    }
+}
+
+impl<T: Float> VectorRule<T> for AdamStep<T> {
+    #[inline(always)]
+    fn apply(&self, slices: UpdateSlices<'_, T>) {
+        let l2 = self.l2_penalty != T::zero();
+        let shrink = self.shrink != T::one();
+        match (l2, shrink) {
+            (false, false) => self.update::<false, false>(slices),
+            (true, false) => self.update::<true, false>(slices),
+            (false, true) => self.update::<false, true>(slices),
+            (true, true) => self.update::<true, true>(slices),
         }
     }
 }

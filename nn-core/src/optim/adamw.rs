@@ -5,7 +5,10 @@ use alloc::boxed::Box;
 
 use crate::float::Float;
 use crate::optim::adam::{AdamSettings, Moments};
-use crate::optim::{LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative};
+use crate::optim::{
+    LearningRate, OptimError, Optimizer, SingleThread, StateBuffer, UpdateRunner,
+    check_non_negative,
+};
 use crate::tensors::{Tensors, Trainable};
 
 /// The settings of [`AdamW`], with PyTorch's defaults.
@@ -164,8 +167,19 @@ where
         grads: &G,
         lr_scale: &dyn Fn(usize) -> Option<f64>,
     ) -> Result<(), OptimError> {
+        self.step_scaled_with(params, grads, lr_scale, &SingleThread)
+    }
+
+    fn step_scaled_with(
+        &mut self,
+        params: &mut P,
+        grads: &G,
+        lr_scale: &dyn Fn(usize) -> Option<f64>,
+        runner: &dyn UpdateRunner<T>,
+    ) -> Result<(), OptimError> {
         let settings = self.config.settings();
-        self.moments.step(&settings, params, grads, lr_scale)
+        self.moments
+            .step(&settings, params, grads, lr_scale, runner)
     }
 }
 

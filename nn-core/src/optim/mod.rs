@@ -35,6 +35,7 @@
 mod adam;
 mod adamw;
 mod clip;
+mod elementwise;
 mod layer_rates;
 mod rmsprop;
 mod schedule;
@@ -48,9 +49,12 @@ use alloc::boxed::Box;
 use crate::float::Float;
 use crate::tensors::{Tensors, Trainable};
 
+pub(crate) use elementwise::{VectorRule, apply_vectorized};
+
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norm};
+pub use elementwise::{MAX_STATE_BUFFERS, SingleThread, UpdateRunner, UpdateSlices};
 pub use layer_rates::{LayerRates, MAX_LAYER_RATES};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{Constant, CosineAnnealing, Schedule, StepDecay, Warmup};
@@ -120,6 +124,28 @@ pub trait Optimizer<T: Float, P: Trainable<T>, G: Tensors<T>>: LearningRate {
         grads: &G,
         lr_scale: &dyn Fn(usize) -> Option<f64>,
     ) -> Result<(), OptimError>;
+
+    /// Applies one update like [`step_scaled`](Self::step_scaled), handing the update of
+    /// each tensor to `runner`, which may spread it over several threads.
+    ///
+    /// [`Sgd`], [`Adam`], [`AdamW`] and [`RmsProp`] update every value independently of
+    /// the others, so they give the same parameters with every runner. The default
+    /// implementation ignores `runner` and calls `step_scaled`; an optimizer of your own
+    /// needs to implement only that.
+    ///
+    /// # Errors
+    ///
+    /// See the [trait documentation](Optimizer#errors).
+    fn step_scaled_with(
+        &mut self,
+        params: &mut P,
+        grads: &G,
+        lr_scale: &dyn Fn(usize) -> Option<f64>,
+        runner: &dyn UpdateRunner<T>,
+    ) -> Result<(), OptimError> {
+        let _ = runner;
+        self.step_scaled(params, grads, lr_scale)
+    }
 }
 
 /// Storage for one optimizer buffer shaped like the gradients `G`.
@@ -385,4 +411,19 @@ where
 {
     // The buffer has type `G`, the type of the gradients whose tensor `i` exists.
     state.buffer_mut().tensor_mut(tensor).unwrap_or(&mut [])
+}
+
+/// Returns tensor `i` of an optional state buffer, or an empty slice without the buffer.
+pub(crate) fn optional_state_tensor<'a, T, G, S>(
+    state: &'a mut Option<S>,
+    tensor: usize,
+) -> &'a mut [T]
+where
+    G: Tensors<T> + bytemuck::Zeroable + 'a,
+    S: StateBuffer<G>,
+{
+    match state {
+        Some(buffer) => state_tensor::<T, G, S>(buffer, tensor),
+        None => &mut [],
+    }
 }

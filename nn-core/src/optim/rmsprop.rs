@@ -7,8 +7,9 @@ use alloc::boxed::Box;
 
 use crate::float::{Float, c};
 use crate::optim::{
-    LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative, check_positive,
-    check_unit_interval, for_each_tensor, state_tensor,
+    LearningRate, OptimError, Optimizer, SingleThread, StateBuffer, UpdateRunner, UpdateSlices,
+    VectorRule, apply_vectorized, check_non_negative, check_positive, check_unit_interval,
+    for_each_tensor, optional_state_tensor, state_tensor,
 };
 use crate::tensors::{Tensors, Trainable};
 
@@ -178,13 +179,7 @@ struct RmsPropStep<T> {
     eps: T,
     weight_decay: T,
     momentum: T,
-}
-
-/// The buffers of one tensor; the optional ones exist only when configured.
-struct RmsPropBuffers<'a, T> {
-    square_avg: &'a mut [T],
-    grad_avg: Option<&'a mut [T]>,
-    momentum: Option<&'a mut [T]>,
+    centered: bool,
 }
 
 impl<T: Float> RmsPropStep<T> {
@@ -196,39 +191,89 @@ impl<T: Float> RmsPropStep<T> {
             eps: c(config.eps),
             weight_decay: c(config.weight_decay),
             momentum: c(config.momentum),
+            centered: config.centered,
         }
     }
 
-    fn update(&self, params: &mut [T], grads: &[T], buffers: RmsPropBuffers<'_, T>) {
-        let mut grad_avg = buffers.grad_avg.map(|values| values.iter_mut());
-        let mut momentum = buffers.momentum.map(|values| values.iter_mut());
-        for ((p, &g), v) in params.iter_mut().zip(grads).zip(buffers.square_avg) {
-            let g = if self.weight_decay == T::zero() {
-                g
+    /// Updates every value, with weight decay (`DECAY`), the centered form (`CENTERED`) and
+    /// momentum (`MOMENTUM`) compiled in or out, so the loop body has no branch.
+    ///
+    /// `state` contains the square average, then the gradient average (empty unless
+    /// centered), then the momentum buffer (empty without momentum). A zero weight decay
+    /// is skipped rather than added, so an infinite parameter does not turn the gradient
+    /// into NaN.
+    #[inline(always)]
+    fn update<const DECAY: bool, const CENTERED: bool, const MOMENTUM: bool>(
+        &self,
+        slices: UpdateSlices<'_, T>,
+    ) {
+        let UpdateSlices {
+            params,
+            grads,
+            state: [square_avg, grad_avg, momentum],
+        } = slices;
+        // Cutting every slice to the common length lets the compiler drop the bounds
+        // checks of the indexing below.
+        let mut len = params.len().min(grads.len()).min(square_avg.len());
+        if CENTERED {
+            len = len.min(grad_avg.len());
+        }
+        if MOMENTUM {
+            len = len.min(momentum.len());
+        }
+        let (params, grads, square_avg) =
+            (&mut params[..len], &grads[..len], &mut square_avg[..len]);
+        let grad_avg_len = len.min(grad_avg.len());
+        let grad_avg = &mut grad_avg[..grad_avg_len];
+        let momentum_len = len.min(momentum.len());
+        let momentum = &mut momentum[..momentum_len];
+        for i in 0..len {
+            let p = &mut params[i];
+            let g = if DECAY {
+                grads[i] + self.weight_decay * *p
             } else {
-                g + self.weight_decay * *p
+                grads[i]
             };
+            let v = &mut square_avg[i];
             *v = self.alpha * *v + self.alpha_complement * g * g;
-            let variance = match grad_avg.as_mut().and_then(Iterator::next) {
-                Some(m) => {
-                    *m = self.alpha * *m + self.alpha_complement * g;
-                    let centered = *v - *m * *m;
-                    if centered > T::zero() {
-                        centered
-                    } else {
-                        T::zero()
-                    }
+            let variance = if CENTERED {
+                let m = &mut grad_avg[i];
+                *m = self.alpha * *m + self.alpha_complement * g;
+                let centered = *v - *m * *m;
+                if centered > T::zero() {
+                    centered
+                } else {
+                    T::zero()
                 }
-                None => *v,
+            } else {
+                *v
             };
             let scaled = g / (variance.sqrt() + self.eps);
-            match momentum.as_mut().and_then(Iterator::next) {
-                Some(b) => {
-                    *b = self.momentum * *b + scaled;
-                    *p -= self.learning_rate * *b;
-                }
-                None => *p -= self.learning_rate * scaled,
+            if MOMENTUM {
+                let b = &mut momentum[i];
+                *b = self.momentum * *b + scaled;
+                *p -= self.learning_rate * *b;
+            } else {
+                *p -= self.learning_rate * scaled;
             }
+        }
+    }
+}
+
+impl<T: Float> VectorRule<T> for RmsPropStep<T> {
+    #[inline(always)]
+    fn apply(&self, slices: UpdateSlices<'_, T>) {
+        let decay = self.weight_decay != T::zero();
+        let momentum = self.momentum != T::zero();
+        match (decay, self.centered, momentum) {
+            (false, false, false) => self.update::<false, false, false>(slices),
+            (false, false, true) => self.update::<false, false, true>(slices),
+            (false, true, false) => self.update::<false, true, false>(slices),
+            (false, true, true) => self.update::<false, true, true>(slices),
+            (true, false, false) => self.update::<true, false, false>(slices),
+            (true, false, true) => self.update::<true, false, true>(slices),
+            (true, true, false) => self.update::<true, true, false>(slices),
+            (true, true, true) => self.update::<true, true, true>(slices),
         }
     }
 }
@@ -246,6 +291,16 @@ where
         grads: &G,
         lr_scale: &dyn Fn(usize) -> Option<f64>,
     ) -> Result<(), OptimError> {
+        self.step_scaled_with(params, grads, lr_scale, &SingleThread)
+    }
+
+    fn step_scaled_with(
+        &mut self,
+        params: &mut P,
+        grads: &G,
+        lr_scale: &dyn Fn(usize) -> Option<f64>,
+        runner: &dyn UpdateRunner<T>,
+    ) -> Result<(), OptimError> {
         let config = self.config;
         let (square_avg, grad_avg) = (&mut self.square_avg, &mut self.grad_avg);
         let momentum_buffer = &mut self.momentum_buffer;
@@ -254,16 +309,17 @@ where
             grads,
             lr_scale,
             |tensor, scale, values, gradient| {
-                let buffers = RmsPropBuffers {
-                    square_avg: state_tensor::<T, G, S>(square_avg, tensor),
-                    grad_avg: grad_avg
-                        .as_mut()
-                        .map(|buffer| state_tensor::<T, G, S>(buffer, tensor)),
-                    momentum: momentum_buffer
-                        .as_mut()
-                        .map(|buffer| state_tensor::<T, G, S>(buffer, tensor)),
+                let slices = UpdateSlices {
+                    params: values,
+                    grads: gradient,
+                    state: [
+                        state_tensor::<T, G, S>(square_avg, tensor),
+                        optional_state_tensor::<T, G, S>(grad_avg, tensor),
+                        optional_state_tensor::<T, G, S>(momentum_buffer, tensor),
+                    ],
                 };
-                RmsPropStep::<T>::new(&config, scale).update(values, gradient, buffers);
+                let rule = RmsPropStep::<T>::new(&config, scale);
+                runner.run(slices, &|part| apply_vectorized(&rule, part));
             },
         )?;
         self.steps += 1;

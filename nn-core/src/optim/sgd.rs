@@ -7,8 +7,9 @@ use alloc::boxed::Box;
 
 use crate::float::{Float, c};
 use crate::optim::{
-    LearningRate, OptimError, Optimizer, StateBuffer, check_non_negative, check_setting,
-    check_unit_interval, for_each_tensor, state_tensor,
+    LearningRate, OptimError, Optimizer, SingleThread, StateBuffer, UpdateRunner, UpdateSlices,
+    VectorRule, apply_vectorized, check_non_negative, check_setting, check_unit_interval,
+    for_each_tensor, optional_state_tensor,
 };
 use crate::tensors::{Tensors, Trainable};
 
@@ -183,50 +184,87 @@ struct SgdStep<T> {
     dampening_complement: T,
     weight_decay: T,
     nesterov: bool,
+    /// Whether the optimizer has a momentum buffer, the first state slice.
+    has_buffer: bool,
     first: bool,
 }
 
 impl<T: Float> SgdStep<T> {
-    fn new(config: &SgdConfig, lr_scale: f64, first: bool) -> Self {
+    fn new(config: &SgdConfig, lr_scale: f64, has_buffer: bool, first: bool) -> Self {
         Self {
             learning_rate: c(config.learning_rate * lr_scale),
             momentum: c(config.momentum),
             dampening_complement: c(1.0 - config.dampening),
             weight_decay: c(config.weight_decay),
             nesterov: config.nesterov,
+            has_buffer,
             first,
         }
     }
 
-    fn decayed(&self, gradient: T, param: T) -> T {
-        // Skipping a zero decay keeps an infinite parameter from turning the gradient NaN.
-        if self.weight_decay == T::zero() {
-            gradient
-        } else {
+    /// Adds the weight decay to `gradient` when `DECAY` is set. A zero decay is compiled
+    /// out rather than added, so an infinite parameter does not turn the gradient into NaN.
+    #[inline(always)]
+    fn decayed<const DECAY: bool>(&self, gradient: T, param: T) -> T {
+        if DECAY {
             gradient + self.weight_decay * param
+        } else {
+            gradient
         }
     }
 
-    fn update(&self, params: &mut [T], grads: &[T], buffer: Option<&mut [T]>) {
-        let Some(buffer) = buffer else {
-            for (p, &g) in params.iter_mut().zip(grads) {
-                *p -= self.learning_rate * self.decayed(g, *p);
-            }
-            return;
-        };
-        for ((p, &g), b) in params.iter_mut().zip(grads).zip(buffer) {
-            let g = self.decayed(g, *p);
-            *b = if self.first {
+    /// Updates every value without momentum.
+    #[inline(always)]
+    fn plain<const DECAY: bool>(&self, slices: UpdateSlices<'_, T>) {
+        for (p, &g) in slices.params.iter_mut().zip(slices.grads) {
+            *p -= self.learning_rate * self.decayed::<DECAY>(g, *p);
+        }
+    }
+
+    /// Updates every value with momentum, with the first step's buffer initialisation
+    /// (`FIRST`) and Nesterov momentum (`NESTEROV`) compiled in or out.
+    #[inline(always)]
+    fn with_momentum<const DECAY: bool, const FIRST: bool, const NESTEROV: bool>(
+        &self,
+        slices: UpdateSlices<'_, T>,
+    ) {
+        let UpdateSlices {
+            params,
+            grads,
+            state: [buffer, _, _],
+        } = slices;
+        for ((p, &g), b) in params.iter_mut().zip(grads).zip(buffer.iter_mut()) {
+            let g = self.decayed::<DECAY>(g, *p);
+            *b = if FIRST {
                 g
             } else {
                 self.momentum * *b + self.dampening_complement * g
             };
-            let direction = if self.nesterov {
-                g + self.momentum * *b
-            } else {
-                *b
-            };
+            let direction = if NESTEROV { g + self.momentum * *b } else { *b };
             *p -= self.learning_rate * direction;
+        }
+    }
+}
+
+impl<T: Float> VectorRule<T> for SgdStep<T> {
+    #[inline(always)]
+    fn apply(&self, slices: UpdateSlices<'_, T>) {
+        let decay = self.weight_decay != T::zero();
+        if !self.has_buffer {
+            return match decay {
+                false => self.plain::<false>(slices),
+                true => self.plain::<true>(slices),
+            };
+        }
+        match (decay, self.first, self.nesterov) {
+            (false, false, false) => self.with_momentum::<false, false, false>(slices),
+            (false, false, true) => self.with_momentum::<false, false, true>(slices),
+            (false, true, false) => self.with_momentum::<false, true, false>(slices),
+            (false, true, true) => self.with_momentum::<false, true, true>(slices),
+            (true, false, false) => self.with_momentum::<true, false, false>(slices),
+            (true, false, true) => self.with_momentum::<true, false, true>(slices),
+            (true, true, false) => self.with_momentum::<true, true, false>(slices),
+            (true, true, true) => self.with_momentum::<true, true, true>(slices),
         }
     }
 }
@@ -244,22 +282,39 @@ where
         grads: &G,
         lr_scale: &dyn Fn(usize) -> Option<f64>,
     ) -> Result<(), OptimError> {
+        self.step_scaled_with(params, grads, lr_scale, &SingleThread)
+    }
+
+    fn step_scaled_with(
+        &mut self,
+        params: &mut P,
+        grads: &G,
+        lr_scale: &dyn Fn(usize) -> Option<f64>,
+        runner: &dyn UpdateRunner<T>,
+    ) -> Result<(), OptimError> {
         let config = self.config;
         // NOTE: "first step" is counted for all tensors together, while PyTorch starts
         // each tensor's buffer on that tensor's first update. The two differ only for a
         // tensor frozen at the start and trained later with nonzero dampening.
         let first = self.steps == 0;
         let momentum_buffer = &mut self.momentum_buffer;
+        let has_buffer = momentum_buffer.is_some();
         for_each_tensor(
             params,
             grads,
             lr_scale,
             |tensor, scale, values, gradient| {
-                let rule = SgdStep::<T>::new(&config, scale, first);
-                let buffer = momentum_buffer
-                    .as_mut()
-                    .map(|buffer| state_tensor::<T, G, S>(buffer, tensor));
-                rule.update(values, gradient, buffer);
+                let slices = UpdateSlices {
+                    params: values,
+                    grads: gradient,
+                    state: [
+                        optional_state_tensor::<T, G, S>(momentum_buffer, tensor),
+                        &mut [],
+                        &mut [],
+                    ],
+                };
+                let rule = SgdStep::<T>::new(&config, scale, has_buffer, first);
+                runner.run(slices, &|part| apply_vectorized(&rule, part));
             },
         )?;
         self.steps += 1;

@@ -27,7 +27,7 @@ impl EarlyStopping {
     }
 }
 
-/// How [`fit`](super::fit) trains: epochs, batch size `B`, seed, schedule and stopping.
+/// How [`fit`](super::fit()) trains: epochs, batch size `B`, seed, schedule and stopping.
 ///
 /// The batch size is a type parameter because batches are statically sized matrices:
 /// `TrainConfig::<32>::new(20)` trains 20 epochs on batches of 32 samples. `A` is the
@@ -49,6 +49,9 @@ pub struct TrainConfig<const B: usize, A = NoAugmentation> {
     pub layer_rates: Option<LayerRates>,
     /// Whether to draw a progress bar and print one line per epoch (on stderr).
     pub progress: bool,
+    /// The number of threads that compute the gradients of each batch and update the
+    /// parameters, counting the calling thread; default 1. See [`threads`](Self::threads).
+    pub threads: usize,
     /// The augmentation of training samples; validation samples are never augmented.
     pub augment: A,
 }
@@ -64,6 +67,7 @@ impl<const B: usize> TrainConfig<B> {
             clip_grad_norm: None,
             layer_rates: None,
             progress: true,
+            threads: 1,
             augment: NoAugmentation,
         }
     }
@@ -81,6 +85,7 @@ impl<const B: usize, A> TrainConfig<B, A> {
             clip_grad_norm: self.clip_grad_norm,
             layer_rates: self.layer_rates,
             progress: self.progress,
+            threads: self.threads,
             augment,
         }
     }
@@ -112,10 +117,33 @@ impl<const B: usize, A> TrainConfig<B, A> {
     /// Multiplies the learning rate of each layer by its factor in `rates`, for example
     /// to fine-tune a pretrained backbone more gently than a new head.
     ///
-    /// [`fit`](super::fit) rejects a name that matches no trainable tensor of the network
+    /// [`fit`](super::fit()) rejects a name that matches no trainable tensor of the network
     /// before the first epoch.
     pub fn layer_rates(mut self, rates: LayerRates) -> Self {
         self.layer_rates = Some(rates);
+        self
+    }
+
+    /// Trains on `threads` threads, counting the calling thread.
+    ///
+    /// With more than one, [`fit`](super::fit()) starts `threads - 1` worker threads
+    /// ([`ParallelGrads`](super::parallel::ParallelGrads)) that split each batch with the
+    /// calling thread, and the optimizer updates large tensors on all of them. Each batch
+    /// is cut into sub-batches of a constant size: the largest of 64, 32, ..., 1 that gives
+    /// every thread at least one, so 16 samples each for batches of 32 on two threads. With
+    /// more threads than samples some threads stay idle. Augmentation runs on the calling
+    /// thread with the run's generator. Dropout in sub-batch `c` draws from a generator
+    /// seeded from one value of the run's generator and from `c`.
+    ///
+    /// Training is therefore bit-identical for the same seed and thread count on the same
+    /// machine. Different thread counts give different dropout masks and sum the
+    /// gradients in a different order, so their results differ in the last bits, or more
+    /// with dropout. One thread runs each batch whole, with dropout drawn from the run's
+    /// generator.
+    ///
+    /// [`fit`](super::fit()) rejects 0 with [`TrainError::Threads`](super::TrainError::Threads).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
         self
     }
 

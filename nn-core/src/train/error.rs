@@ -2,9 +2,10 @@
 
 use std::fmt;
 
+use super::parallel::ParallelError;
 use crate::optim::OptimError;
 
-/// Why [`fit`](super::fit) stopped before finishing.
+/// Why [`fit`](super::fit()) stopped before finishing.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainError {
     /// The loss of a batch became NaN or infinite.
@@ -27,6 +28,9 @@ pub enum TrainError {
     NoValidationSet,
     /// The optimizer, schedule, gradient clipping or layer rates rejected a setting.
     Optimizer(OptimError),
+    /// The thread count ([`TrainConfig::threads`](super::TrainConfig::threads)) was 0,
+    /// or the worker threads could not be started.
+    Threads(ParallelError),
 }
 
 impl fmt::Display for TrainError {
@@ -45,6 +49,11 @@ impl fmt::Display for TrainError {
                 "early stopping needs a validation set; pass one to `fit` or turn early stopping off"
             ),
             TrainError::Optimizer(error) => write!(f, "{error}"),
+            TrainError::Threads(ParallelError::NoThreads) => write!(
+                f,
+                "invalid thread count 0: training needs at least 1 thread; set `TrainConfig::threads` to 1 or more"
+            ),
+            TrainError::Threads(error) => write!(f, "{error}"),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::vec::Vec;
 use indicatif::{ProgressBar, ProgressStyle};
 use nalgebra::SMatrix;
 
+use super::parallel::ParallelGrads;
 use super::{EpochRecord, Evaluation, History, TrainConfig, TrainError, evaluate};
 use crate::augment::Augment;
 use crate::data::Dataset;
@@ -16,7 +17,7 @@ use crate::float::Float;
 use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::network::Network;
-use crate::optim::{OptimError, Optimizer, clip_grad_norm};
+use crate::optim::{OptimError, Optimizer, SingleThread, UpdateRunner, clip_grad_norm};
 use crate::rng::Rng;
 use crate::tensors::{Tensors, Trainable};
 
@@ -30,15 +31,17 @@ type GradsOf<T, N, const IN: usize, const OUT: usize> = <N as Layer<T, IN, OUT>>
 /// batch of each epoch is skipped; shuffling puts different samples there each epoch.
 /// After each epoch the network is evaluated on `validation`, if given, which also
 /// drives early stopping. Gradients live on the heap, so large networks train on small
-/// thread stacks.
+/// thread stacks. With [`TrainConfig::threads`] above 1, each batch's gradients and the
+/// optimizer update are spread over that many threads.
 ///
 /// # Errors
 ///
 /// Stops with [`TrainError::NonFiniteLoss`] naming the epoch and batch when a loss becomes
 /// NaN or infinite. Rejects a training set smaller than one batch, early stopping without
-/// a validation set, and layer rates ([`TrainConfig::layer_rates`]) with a name that
-/// matches no trainable tensor. The network keeps the parameters of the last finished
-/// step.
+/// a validation set, layer rates ([`TrainConfig::layer_rates`]) with a name that
+/// matches no trainable tensor, and a thread count of 0 ([`TrainError::Threads`], which
+/// also reports worker threads that cannot be started). The network keeps the parameters
+/// of the last finished step.
 pub fn fit<T, N, O, L, A, const IN: usize, const OUT: usize, const B: usize>(
     net: &mut N,
     optimizer: &mut O,
@@ -50,9 +53,10 @@ pub fn fit<T, N, O, L, A, const IN: usize, const OUT: usize, const B: usize>(
 where
     T: Float,
     A: Augment<T, IN>,
-    N: Layer<T, IN, OUT> + Network<Scalar = T>,
+    N: Layer<T, IN, OUT> + Network<Scalar = T> + Sync,
+    GradsOf<T, N, IN, OUT>: Send + Sync,
     O: Optimizer<T, N, GradsOf<T, N, IN, OUT>>,
-    L: Loss<T, OUT>,
+    L: Loss<T, OUT> + Sync,
 {
     if train.len() < B {
         return Err(TrainError::TooFewSamples {
@@ -64,6 +68,17 @@ where
         return Err(TrainError::NoValidationSet);
     }
     let layer_factors = layer_factors::<T, N, B, A>(config).map_err(TrainError::Optimizer)?;
+    let scale = |i: usize| match &layer_factors {
+        Some(factors) => factors.get(i).copied().flatten(),
+        None => Some(1.0),
+    };
+    let mut parallel = match config.threads {
+        1 => None,
+        threads => {
+            let parallel = ParallelGrads::<T, N, IN, OUT>::new(threads);
+            Some(parallel.map_err(TrainError::Threads)?)
+        }
+    };
 
     let mut rng = Rng::seed_from_u64(config.seed);
     let mut grads: Box<GradsOf<T, N, IN, OUT>> = bytemuck::zeroed_box();
@@ -90,8 +105,15 @@ where
         for (batch_index, chunk) in order.chunks_exact(B).enumerate() {
             let (inputs, targets) =
                 gather::<T, A, IN, OUT, B>(train, chunk, &config.augment, &mut rng);
-            let (outputs, trace) = net.forward_train(&inputs, &mut rng);
-            let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, &targets);
+            let (batch_loss, outputs) = batch_grads(
+                &*net,
+                loss,
+                &inputs,
+                &targets,
+                parallel.as_mut(),
+                &mut rng,
+                &mut grads,
+            );
             let batch_loss = batch_loss.as_f64();
             if !batch_loss.is_finite() {
                 bar.finish_and_clear();
@@ -102,24 +124,23 @@ where
                 });
             }
 
-            grads.fill_zero();
-            net.accumulate_grads(&trace, &grad_out, &mut grads);
             if let Some(max_norm) = config.clip_grad_norm {
                 clip_grad_norm(&mut *grads, max_norm).map_err(TrainError::Optimizer)?;
             }
-            match &layer_factors {
-                Some(factors) => {
-                    let scale = |i: usize| factors.get(i).copied().flatten();
-                    optimizer.step_scaled(net, &grads, &scale)
-                }
-                None => optimizer.step(net, &grads),
-            }
-            .map_err(TrainError::Optimizer)?;
+            let runner: &dyn UpdateRunner<T> = match &parallel {
+                Some(parallel) => parallel,
+                None => &SingleThread,
+            };
+            optimizer
+                .step_scaled_with(net, &grads, &scale, runner)
+                .map_err(TrainError::Optimizer)?;
 
             epoch_loss += batch_loss;
             correct += count_correct(train, chunk, &outputs);
-            bar.inc(1);
-            bar.set_message(format_loss(epoch_loss / (batch_index + 1) as f64));
+            if config.progress {
+                bar.inc(1);
+                bar.set_message(format_loss(epoch_loss / (batch_index + 1) as f64));
+            }
         }
         bar.finish_and_clear();
 
@@ -187,6 +208,33 @@ where
             .map(|i| rates.scale::<T, N>(i))
             .collect(),
     ))
+}
+
+/// Zeroes `grads`, computes the gradients of one batch into them, on the calling thread
+/// or through `parallel`, and returns the mean loss and the network's outputs.
+fn batch_grads<T, N, L, const IN: usize, const OUT: usize, const B: usize>(
+    net: &N,
+    loss: &L,
+    inputs: &SMatrix<T, IN, B>,
+    targets: &SMatrix<T, OUT, B>,
+    parallel: Option<&mut ParallelGrads<T, N, IN, OUT>>,
+    rng: &mut Rng,
+    grads: &mut GradsOf<T, N, IN, OUT>,
+) -> (T, SMatrix<T, OUT, B>)
+where
+    T: Float,
+    N: Layer<T, IN, OUT> + Sync,
+    GradsOf<T, N, IN, OUT>: Send + Sync,
+    L: Loss<T, OUT> + Sync,
+{
+    grads.fill_zero();
+    if let Some(parallel) = parallel {
+        return parallel.accumulate_grads(net, inputs, targets, loss, rng, grads);
+    }
+    let (outputs, trace) = net.forward_train(inputs, rng);
+    let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, targets);
+    net.accumulate_grads(&trace, &grad_out, grads);
+    (batch_loss, outputs)
 }
 
 /// Copies the samples at `indices` into batch matrices, one sample per column, and

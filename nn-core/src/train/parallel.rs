@@ -12,9 +12,21 @@
 //! The result is deterministic: the same network, batch, seed and thread count give
 //! bit-identical gradients, loss and outputs, however the operating system schedules the
 //! threads. A different thread count adds the same per-sample terms in a different
-//! grouping, so its gradients can differ in the last bits. Dropout masks do not depend on
-//! the thread count: sub-batch `c` draws from its own generator, seeded from one value
-//! drawn from the caller's generator and from `c`.
+//! grouping, so its gradients can differ in the last bits. Sub-batch `c` draws its dropout
+//! masks from its own generator, seeded from one value drawn from the caller's generator
+//! and from `c`, so for a given sub-batch size they do not depend on the thread count.
+//! [`accumulate_grads`](ParallelGrads::accumulate_grads) picks the sub-batch size from the
+//! thread count, though.
+//!
+//! `ParallelGrads` is also an [`UpdateRunner`]: an optimizer step given it through
+//! [`Optimizer::step_scaled_with`](crate::optim::Optimizer::step_scaled_with) updates each
+//! large tensor in one range per thread, on the same threads. `fit` does both when
+//! `TrainConfig::threads` is above 1.
+//!
+//! How the threads wait for each other is chosen while training runs, by timing steps
+//! (see [`HANDOVER_CHECK_PERIOD`]): spinning, sleeping, or the calling thread doing all
+//! the work itself where other threads only slow it down. The choice never changes the
+//! results.
 //!
 //! Losses average over the batch, so each sub-batch's loss gradient is scaled by `S / B`
 //! and the batch loss is the mean of the sub-batch losses: the gradient equals that of
@@ -47,7 +59,7 @@ use std::boxed::Box;
 use std::fmt;
 use std::string::{String, ToString};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -56,6 +68,7 @@ use nalgebra::SMatrix;
 use crate::float::Float;
 use crate::layer::Layer;
 use crate::loss::Loss;
+use crate::optim::{UpdateRunner, UpdateSlices};
 use crate::rng::Rng;
 use crate::tensors::Tensors;
 
@@ -67,9 +80,13 @@ pub const WORKER_STACK_BYTES: usize = 16 << 20;
 /// The sub-batch sizes [`ParallelGrads::accumulate_grads`] chooses from, largest first.
 pub const SUB_BATCH_SIZES: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
-/// The number of values from which a gradient tensor is summed over threads in
-/// parallel; smaller tensors (biases) are summed by the calling thread.
-const PARALLEL_SUM_MIN: usize = 16 * 1024;
+/// The number of values from which a tensor's gradients are summed, and its parameters
+/// updated, over threads in parallel. The calling thread handles smaller tensors (biases)
+/// alone. On the machine of `BENCHMARKS.md` the Adam update of 16,384 `f32` values takes
+/// about 5 µs on one thread. Handing a tensor to a second thread cost about 3 µs there:
+/// the update of the 100,352 weights of a 784-128-10 network took 31 µs on one thread and
+/// 18 µs on two.
+const PARALLEL_MIN: usize = 16 * 1024;
 
 /// The error of creating a [`ParallelGrads`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,7 +113,8 @@ impl fmt::Display for ParallelError {
 impl std::error::Error for ParallelError {}
 
 /// Worker threads and per-thread gradient buffers for [`accumulate_grads`], created once
-/// and reused for every batch, so a training step allocates nothing.
+/// and reused for every batch, so a training step allocates no gradient buffers (only a
+/// list of one job per thread).
 ///
 /// [`accumulate_grads`]: ParallelGrads::accumulate_grads
 pub struct ParallelGrads<T: Float, N: Layer<T, IN, OUT>, const IN: usize, const OUT: usize> {
@@ -104,7 +122,9 @@ pub struct ParallelGrads<T: Float, N: Layer<T, IN, OUT>, const IN: usize, const 
     /// `None` for one thread.
     pool: Option<rayon::ThreadPool>,
     awake: Awake,
-    /// One zeroed gradient buffer for each thread after the first, on the heap.
+    handover_choice: HandoverChoice,
+    /// One gradient buffer for each thread after the first, on the heap. Every value is
+    /// zero between steps.
     buffers: Vec<Box<N::Grads>>,
 }
 
@@ -139,7 +159,8 @@ where
         let buffers = (1..threads).map(|_| bytemuck::zeroed_box()).collect();
         Ok(Self {
             pool,
-            awake: Awake::default(),
+            awake: Awake::new(),
+            handover_choice: HandoverChoice::default(),
             buffers,
         })
     }
@@ -231,6 +252,10 @@ where
         if B == 0 {
             return (T::zero(), SMatrix::zeros());
         }
+        if self.pool.is_some() {
+            let handover = self.handover_choice.start_step(self.awake.handover());
+            self.awake.set_handover(handover);
+        }
         let sub_batches = B / S;
         let threads = self.threads().min(sub_batches);
         let seed = rng.next_u64();
@@ -255,26 +280,19 @@ where
                 let (job_losses, later_losses) = rest_losses.split_at_mut(end - start);
                 rest_outputs = later_outputs;
                 rest_losses = later_losses;
-                let (target, zero): (&mut N::Grads, bool) = match first_grads.take() {
-                    Some(grads) => (grads, false),
-                    None => (
-                        rest_buffers.next().expect("one buffer per extra thread"),
-                        true,
-                    ),
+                let target: &mut N::Grads = match first_grads.take() {
+                    Some(grads) => grads,
+                    None => rest_buffers.next().expect("one buffer per extra thread"),
                 };
                 jobs.push(Job {
                     first: start,
                     outputs: job_outputs,
                     losses: job_losses,
                     grads: target,
-                    zero,
                 });
             }
 
             let work = |job: &mut Job<'_, T, N::Grads, OUT, S>| {
-                if job.zero {
-                    job.grads.fill_zero();
-                }
                 for (offset, (output, batch_loss)) in job
                     .outputs
                     .iter_mut()
@@ -294,9 +312,10 @@ where
             self.awake.start_step();
             let awake = &self.awake;
             let mut jobs = jobs.into_iter();
-            match (&self.pool, jobs.next()) {
+            match (awake.pool(&self.pool), jobs.next()) {
                 (Some(pool), Some(first)) => run_split(
                     pool,
+                    awake.spin_limit(),
                     first,
                     jobs,
                     &|mut job: Job<'_, T, N::Grads, OUT, S>, on_caller: bool| {
@@ -310,15 +329,18 @@ where
                         }
                     },
                 ),
-                (_, first) => first
-                    .into_iter()
-                    .chain(jobs)
-                    .for_each(|mut job| work(&mut job)),
+                (_, first) => {
+                    first
+                        .into_iter()
+                        .chain(jobs)
+                        .for_each(|mut job| work(&mut job));
+                    awake.finish_work();
+                }
             }
         }
 
         self.sum_buffers(threads, grads);
-        if let Some(pool) = &self.pool {
+        if let Some(pool) = self.awake.pool(&self.pool) {
             self.awake.keep_awake(pool, self.buffers.len());
         }
         let mut total = T::zero();
@@ -328,55 +350,118 @@ where
         (total * scale, outputs)
     }
 
-    /// Adds the buffers of threads `1..threads` to `grads`, each value in thread order.
-    /// Large tensors are cut into one contiguous range per thread, which the calling
-    /// thread and the workers add in parallel.
-    fn sum_buffers(&self, threads: usize, grads: &mut N::Grads) {
-        let buffers = &self.buffers[..threads - 1];
-        let Some(pool) = &self.pool else {
-            return;
-        };
-        if buffers.is_empty() {
-            return;
-        }
-        let add_range = |values: &mut [T], start: usize, tensor: usize| {
-            for buffer in buffers {
-                let part = buffer.tensor(tensor).unwrap_or(&[]);
-                for (value, &add) in values.iter_mut().zip(&part[start..]) {
-                    *value += add;
-                }
+    /// Adds the buffers of threads `1..threads` to `grads`, each value in thread order, and
+    /// zeroes them for the next step. Large tensors are cut into one contiguous range per
+    /// thread, which the calling thread and the workers add in parallel.
+    ///
+    /// Zeroing here, while the values are in cache, keeps it out of the next step, where
+    /// a worker that zeroes its buffer first finishes later than the calling thread.
+    fn sum_buffers(&mut self, threads: usize, grads: &mut N::Grads) {
+        let spin_limit = self.awake.spin_limit();
+        let Self {
+            pool,
+            awake,
+            buffers,
+            ..
+        } = self;
+        let pool = awake.pool(pool);
+        for buffer in buffers[..threads - 1].iter_mut() {
+            for tensor in 0..<N::Grads as Tensors<T>>::COUNT {
+                let (Some(sum), Some(add)) = (grads.tensor_mut(tensor), buffer.tensor_mut(tensor))
+                else {
+                    continue;
+                };
+                let Some(pool) = pool.filter(|_| sum.len() >= PARALLEL_MIN) else {
+                    add_and_zero(sum, add);
+                    continue;
+                };
+                let range = part_len(sum.len(), threads);
+                let mut parts = sum.chunks_mut(range).zip(add.chunks_mut(range));
+                let Some(first) = parts.next() else {
+                    continue;
+                };
+                run_split(pool, spin_limit, first, parts, &|(sum, add), _| {
+                    add_and_zero(sum, add)
+                });
             }
-        };
-        for tensor in 0..<N::Grads as Tensors<T>>::COUNT {
-            let Some(sum) = grads.tensor_mut(tensor) else {
-                continue;
-            };
-            if sum.len() < PARALLEL_SUM_MIN {
-                add_range(sum, 0, tensor);
-                continue;
-            }
-            let range = sum.len().div_ceil(threads);
-            let mut parts = sum.chunks_mut(range).enumerate();
-            let Some(first) = parts.next() else {
-                continue;
-            };
-            run_split(
-                pool,
-                first,
-                parts,
-                &|(index, part): (usize, &mut [T]), _| add_range(part, index * range, tensor),
-            );
         }
     }
+}
+
+/// Adds `add` to `sum` value by value and sets `add` to zero.
+fn add_and_zero<T: Float>(sum: &mut [T], add: &mut [T]) {
+    for (value, added) in sum.iter_mut().zip(add) {
+        *value += *added;
+        *added = T::zero();
+    }
+}
+
+impl<T, N, const IN: usize, const OUT: usize> UpdateRunner<T> for ParallelGrads<T, N, IN, OUT>
+where
+    T: Float,
+    N: Layer<T, IN, OUT> + Sync,
+    N::Grads: Send + Sync,
+{
+    /// Cuts a tensor of at least 16,384 values into one contiguous range per thread and
+    /// updates the ranges at the same time, the calling thread taking the first. The ranges
+    /// are those in which [`accumulate_grads`](Self::accumulate_grads) summed the tensor's
+    /// gradients, so on two threads each half is updated on the core that summed it.
+    /// Smaller tensors are updated on the calling thread.
+    fn run(&self, slices: UpdateSlices<'_, T>, update: &(dyn Fn(UpdateSlices<'_, T>) + Sync)) {
+        let Some(pool) = self.awake.pool(&self.pool) else {
+            return update(slices);
+        };
+        if slices.len() < PARALLEL_MIN {
+            return update(slices);
+        }
+        let range = part_len(slices.len(), self.threads());
+        let (first, rest) = slices.split_at(range);
+        let mut rest = Some(rest);
+        let others = core::iter::from_fn(move || {
+            let tail = rest.take().filter(|tail| !tail.is_empty())?;
+            let (part, after) = tail.split_at(range);
+            rest = Some(after);
+            Some(part)
+        });
+
+        self.awake.start_step();
+        let awake = &self.awake;
+        run_split(
+            pool,
+            awake.spin_limit(),
+            first,
+            others,
+            &|part: UpdateSlices<'_, T>, on_caller| {
+                update(part);
+                if on_caller {
+                    awake.finish_work();
+                } else {
+                    awake.spin_while_running();
+                }
+            },
+        );
+        self.awake.keep_awake(pool, self.buffers.len());
+    }
+}
+
+/// Returns the length of the ranges into which a tensor of `len` values is cut for
+/// `threads` threads: the last range may be shorter.
+fn part_len(len: usize, threads: usize) -> usize {
+    len.div_ceil(threads.max(1)).max(1)
 }
 
 /// Runs `work(first, true)` on the calling thread and `work(job, false)` for each of
 /// `rest` on the pool, and returns when all have finished.
 ///
-/// The calling thread spins while it waits, for at most [`KEEP_AWAKE`], before it lets
+/// The calling thread spins while it waits, for at most `spin_limit`, before it lets
 /// rayon block it: a blocked thread takes as long to wake as a sleeping worker.
-fn run_split<J, W>(pool: &rayon::ThreadPool, first: J, rest: impl Iterator<Item = J>, work: &W)
-where
+fn run_split<J, W>(
+    pool: &rayon::ThreadPool,
+    spin_limit: Duration,
+    first: J,
+    rest: impl Iterator<Item = J>,
+    work: &W,
+) where
     J: Send,
     W: Fn(J, bool) + Sync,
 {
@@ -392,7 +477,7 @@ where
         }
         work(first, true);
         let started = Instant::now();
-        while pending.load(Ordering::Acquire) != 0 && started.elapsed() < KEEP_AWAKE {
+        while pending.load(Ordering::Acquire) != 0 && started.elapsed() < spin_limit {
             core::hint::spin_loop();
         }
     });
@@ -404,51 +489,212 @@ struct Job<'a, T: Float, G, const OUT: usize, const S: usize> {
     first: usize,
     outputs: &'a mut [SMatrix<T, OUT, S>],
     losses: &'a mut [T],
+    /// The caller's gradients for the first thread, else the thread's buffer, which
+    /// [`ParallelGrads::sum_buffers`] left zeroed.
     grads: &'a mut G,
-    /// Whether `grads` is a thread's buffer, which the thread zeroes first.
-    zero: bool,
 }
 
 /// How long worker threads spin, waiting for the next step or phase, before they let
-/// rayon put them to sleep.
+/// rayon put them to sleep, and how long the calling thread spins waiting for them, when
+/// [`ParallelGrads`] hands work over by spinning.
 ///
 /// Rayon puts idle workers to sleep within microseconds, and waking one is slow on some
 /// machines. On the 2-core virtual machine of `BENCHMARKS.md`, a 32-sample step of a
 /// 784-128-10 network took 210 to 220 us on two threads whose worker slept between the
 /// phases of a step, against 150 us on one thread and 115 to 125 us with spinning. That
-/// puts the cost of a wake-up there at an estimated 50 to 130 us. Spinning between steps is what
-/// OpenMP runtimes do by default for the same reason. It costs CPU time only while the
-/// calling thread does something else between steps (the optimizer update, the next
-/// batch), and at most this long.
-pub const KEEP_AWAKE: Duration = Duration::from_millis(1);
+/// puts the cost of a wake-up there at an estimated 50 to 130 us. Spinning between steps
+/// is what OpenMP runtimes do by default for the same reason. It costs CPU time only while
+/// the calling thread does something else between steps, such as updating small tensors
+/// and gathering and zeroing the next batch. That took 20 to 30 us per step in
+/// `benches/mnist_epoch.rs` on the machine of `BENCHMARKS.md`, well within this limit.
+pub const KEEP_AWAKE: Duration = Duration::from_micros(250);
 
-/// Keeps the worker threads spinning between the phases of a step and between steps.
+/// The number of steps after which [`ParallelGrads`] times a few steps with each way of
+/// handing work to its threads and keeps the fastest until the next check.
+///
+/// The three ways are spinning threads, sleeping threads, and no hand-over at all: the
+/// calling thread runs every thread's share itself, in the same order into the same
+/// buffers, so the results are the same bits. Spinning is fastest when each thread has a
+/// core to itself. On the virtual machine of `BENCHMARKS.md` that held only at times. In
+/// other minutes two threads ran a loop of multiply-adds no faster than one, as if the
+/// host ran both virtual cores on one physical core. There a spinning thread takes the
+/// time of the thread it waits for. Steps with a 1 ms spin limit took 3.3 ms against
+/// 0.27 ms with sleeping threads, and an MNIST epoch on two spinning threads took 0.6 to
+/// 1.4 s against 0.4 s on one.
+pub const HANDOVER_CHECK_PERIOD: u64 = 2048;
+
+/// The number of steps timed each way at every check of [`HANDOVER_CHECK_PERIOD`].
+const HANDOVER_CHECK_STEPS: usize = 8;
+
+/// The way [`ParallelGrads`] hands work to its worker threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handover {
+    /// The calling thread runs all work itself.
+    Inline = 0,
+    /// Waiting threads block at once.
+    Sleep = 1,
+    /// Waiting threads spin for up to [`KEEP_AWAKE`] before they block.
+    Spin = 2,
+}
+
+impl Handover {
+    /// The ways in the order a check times them.
+    const ALL: [Handover; 3] = [Handover::Inline, Handover::Sleep, Handover::Spin];
+}
+
+/// Times steps with each [`Handover`] and chooses the fastest.
+///
+/// The first `3 * HANDOVER_CHECK_STEPS` steps of each period of [`HANDOVER_CHECK_PERIOD`]
+/// run `HANDOVER_CHECK_STEPS` steps each way, in the order of [`Handover::ALL`]. The next
+/// step takes the way whose median step was shortest, which the rest of the period keeps
+/// unless `HANDOVER_CHECK_STEPS` steps in a row take more than twice that median: then a
+/// new period starts at once. A step lasts from the start of one
+/// [`ParallelGrads::accumulate_grads`] call to the start of the next, so it includes the
+/// caller's work between them, such as the optimizer update. The choice changes who
+/// computes what when, never what is computed.
 #[derive(Default)]
+struct HandoverChoice {
+    /// The number of steps started in the current period.
+    steps: u64,
+    /// When the last step started.
+    last_start: Option<Instant>,
+    /// The durations of the timed steps, one row per way of [`Handover::ALL`].
+    durations: [[Duration; HANDOVER_CHECK_STEPS]; 3],
+    /// The median step of the chosen way.
+    chosen_median: Duration,
+    /// The number of steps in a row since the choice that took more than twice
+    /// `chosen_median`.
+    slow_steps: usize,
+}
+
+impl HandoverChoice {
+    /// Records the start of a step and returns its way of handing over work, given the
+    /// last step's.
+    fn start_step(&mut self, last: Handover) -> Handover {
+        const CHECK_END: usize = 3 * HANDOVER_CHECK_STEPS;
+        let now = Instant::now();
+        let mut position = (self.steps % HANDOVER_CHECK_PERIOD) as usize;
+        if let Some(last_start) = self.last_start.replace(now)
+            && position > 0
+        {
+            // The step that ends now started at `position - 1`.
+            let ended = position - 1;
+            let took = now - last_start;
+            if ended < CHECK_END {
+                let row = ended / HANDOVER_CHECK_STEPS;
+                self.durations[row][ended % HANDOVER_CHECK_STEPS] = took;
+            } else if took > 2 * self.chosen_median {
+                self.slow_steps += 1;
+            } else {
+                self.slow_steps = 0;
+            }
+        }
+        if position > CHECK_END && self.slow_steps >= HANDOVER_CHECK_STEPS {
+            position = 0;
+            self.steps = 0;
+            self.slow_steps = 0;
+        }
+        self.steps += 1;
+
+        if position < CHECK_END {
+            return Handover::ALL[position / HANDOVER_CHECK_STEPS];
+        }
+        if position > CHECK_END {
+            return last;
+        }
+        let mut best = Handover::Spin;
+        let mut best_median = median(self.durations[Handover::Spin as usize]);
+        for way in [Handover::Sleep, Handover::Inline] {
+            let way_median = median(self.durations[way as usize]);
+            if way_median < best_median {
+                (best, best_median) = (way, way_median);
+            }
+        }
+        self.chosen_median = best_median;
+        best
+    }
+}
+
+/// Returns the median of `durations`, the upper one of the middle two.
+fn median(mut durations: [Duration; HANDOVER_CHECK_STEPS]) -> Duration {
+    durations.sort_unstable();
+    durations[HANDOVER_CHECK_STEPS / 2]
+}
+
+/// Keeps the worker threads spinning between the phases of a step, between a step and the
+/// optimizer update, and between steps, when work is handed over by spinning.
 struct Awake {
-    /// Counts phases: odd while the threads of a step are computing gradients, even
-    /// between steps. Workers spin while it has the value they saw.
+    /// Counts phases: odd while the threads compute gradients or update parameters, even
+    /// between these phases. Workers spin while it has the value they saw.
     phase: Arc<AtomicU64>,
+    /// The current [`Handover`], as its number.
+    handover: AtomicU8,
 }
 
 impl Awake {
-    /// Marks the start of a step's gradient phase, which ends workers' spinning.
+    /// Starts with spinning threads.
+    fn new() -> Self {
+        Self {
+            phase: Arc::default(),
+            handover: AtomicU8::new(Handover::Spin as u8),
+        }
+    }
+
+    /// Returns the current way of handing over work.
+    fn handover(&self) -> Handover {
+        match self.handover.load(Ordering::Relaxed) {
+            0 => Handover::Inline,
+            1 => Handover::Sleep,
+            _ => Handover::Spin,
+        }
+    }
+
+    /// Sets the way of handing over work for the following phases.
+    fn set_handover(&self, handover: Handover) {
+        self.handover.store(handover as u8, Ordering::Relaxed);
+    }
+
+    /// Returns `pool`, or `None` when the calling thread runs all work itself.
+    fn pool<'p>(&self, pool: &'p Option<rayon::ThreadPool>) -> Option<&'p rayon::ThreadPool> {
+        pool.as_ref()
+            .filter(|_| self.handover() != Handover::Inline)
+    }
+
+    /// Returns how long a thread spins before it blocks: [`KEEP_AWAKE`] when spinning,
+    /// else zero.
+    fn spin_limit(&self) -> Duration {
+        if self.handover() == Handover::Spin {
+            KEEP_AWAKE
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Marks the start of a parallel phase (gradients or an update), which ends workers'
+    /// spinning.
     fn start_step(&self) {
         self.phase.fetch_add(1, Ordering::Release);
     }
 
-    /// Marks the end of the calling thread's share of the gradient phase.
+    /// Marks the end of the calling thread's share of a parallel phase.
     fn finish_work(&self) {
         self.phase.fetch_add(1, Ordering::Release);
     }
 
-    /// Spins until the phase changes from the current one, or for [`KEEP_AWAKE`].
+    /// Spins until the phase changes from the current one, or for [`KEEP_AWAKE`]. Returns
+    /// at once unless spinning.
     fn spin_while_running(&self) {
-        spin_while(&self.phase, self.phase.load(Ordering::Acquire) | 1);
+        if self.handover() == Handover::Spin {
+            spin_while(&self.phase, self.phase.load(Ordering::Acquire) | 1);
+        }
     }
 
-    /// Gives each of the `workers` threads a task that spins until the next step starts,
-    /// or for [`KEEP_AWAKE`].
+    /// Gives each of the `workers` threads a task that spins until the next parallel phase
+    /// starts, or for [`KEEP_AWAKE`]. Does nothing unless spinning.
     fn keep_awake(&self, pool: &rayon::ThreadPool, workers: usize) {
+        if self.handover() != Handover::Spin {
+            return;
+        }
         let between_steps = self.phase.load(Ordering::Acquire);
         for _ in 0..workers {
             let phase = Arc::clone(&self.phase);
@@ -474,9 +720,12 @@ fn sub_batch_seed(seed: u64, index: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::vec::Vec;
+
     use super::*;
     use crate::layers::{Dense, DenseGrads};
     use crate::loss::MeanSquaredError;
+    use crate::optim::{Adam, AdamConfig, Optimizer, SingleThread};
 
     type Net = Dense<f64, 5, 3>;
     const B: usize = 12;
@@ -629,6 +878,160 @@ mod tests {
                 "second step must add to the first: {twice} against 2 * {once}"
             );
         }
+    }
+
+    #[test]
+    fn runner_cuts_large_tensors_per_thread() {
+        let mut params = std::vec![0.0f64; 20_000];
+        let grads = std::vec![1.0f64; 20_000];
+        for threads in [1, 2, 3] {
+            let parallel = ParallelGrads::<f64, Net, 5, 3>::new(threads).expect("threads start");
+            let calls = AtomicUsize::new(0);
+            let values = AtomicUsize::new(0);
+            let count = |part: UpdateSlices<'_, f64>| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                values.fetch_add(part.len(), Ordering::Relaxed);
+                for (p, g) in part.params.iter_mut().zip(part.grads) {
+                    *p += g;
+                }
+            };
+            let runner: &dyn UpdateRunner<f64> = &parallel;
+            let slices = UpdateSlices {
+                params: &mut params,
+                grads: &grads,
+                state: [&mut [], &mut [], &mut []],
+            };
+            runner.run(slices, &count);
+            assert_eq!(calls.load(Ordering::Relaxed), threads, "{threads} threads");
+            assert_eq!(values.load(Ordering::Relaxed), 20_000, "{threads} threads");
+
+            calls.store(0, Ordering::Relaxed);
+            let small = UpdateSlices {
+                params: &mut params[..100],
+                grads: &grads[..100],
+                state: [&mut [], &mut [], &mut []],
+            };
+            runner.run(small, &count);
+            assert_eq!(
+                calls.load(Ordering::Relaxed),
+                1,
+                "a small tensor must stay whole"
+            );
+        }
+        // Three runs over all values and three over the first 100 add 1 each time.
+        let expected = [6.0, 3.0];
+        assert_eq!(
+            [params[0], params[100]],
+            expected,
+            "every value updated once per call"
+        );
+    }
+
+    #[test]
+    fn parallel_adam_matches_single_thread() {
+        type Wide = Dense<f32, 160, 128>;
+        type WideGrads = DenseGrads<f32, 160, 128>;
+        let mut rng = Rng::seed_from_u64(3);
+        let mut layer: Box<Wide> = bytemuck::zeroed_box();
+        layer.init(&mut rng);
+        let mut grads: Box<WideGrads> = bytemuck::zeroed_box();
+        for value in grads.weight.iter_mut().chain(grads.bias.iter_mut()) {
+            *value = rng.uniform(-1.0, 1.0);
+        }
+        let config = AdamConfig {
+            weight_decay: 0.01,
+            ..AdamConfig::default()
+        };
+        for threads in [2, 3] {
+            let parallel =
+                ParallelGrads::<f32, Wide, 160, 128>::new(threads).expect("threads start");
+            let (mut one, mut many) = (layer.clone(), layer.clone());
+            let mut one_adam = Adam::<WideGrads, Box<WideGrads>>::new_boxed(config).unwrap();
+            let mut many_adam = Adam::<WideGrads, Box<WideGrads>>::new_boxed(config).unwrap();
+            for _ in 0..3 {
+                one_adam
+                    .step_scaled_with(&mut *one, &*grads, &|_| Some(1.0), &SingleThread)
+                    .unwrap();
+                many_adam
+                    .step_scaled_with(&mut *many, &*grads, &|_| Some(1.0), &parallel)
+                    .unwrap();
+            }
+            assert!(one == many, "{threads} threads: parameters differ");
+            assert!(
+                one_adam.second_moment() == many_adam.second_moment(),
+                "{threads} threads: second moments differ"
+            );
+            assert!(*one != *layer, "the steps changed nothing");
+        }
+    }
+
+    /// Runs `steps` steps of `choice`, sleeping in each step for as long as `pause`
+    /// returns for its way, and returns the ways in order.
+    fn run_choice(
+        choice: &mut HandoverChoice,
+        steps: usize,
+        pause: impl Fn(Handover) -> Duration,
+    ) -> Vec<Handover> {
+        let mut last = Handover::Spin;
+        let mut ways = Vec::with_capacity(steps);
+        for _ in 0..steps {
+            last = choice.start_step(last);
+            ways.push(last);
+            std::thread::sleep(pause(last));
+        }
+        ways
+    }
+
+    #[test]
+    fn handover_check_times_each_way_then_keeps_fastest() {
+        let mut choice = HandoverChoice::default();
+        // Sleeping threads are the fast way here; the others take 3 ms per step.
+        let pause = |way| match way {
+            Handover::Sleep => Duration::ZERO,
+            _ => Duration::from_millis(3),
+        };
+        let ways = run_choice(&mut choice, 3 * HANDOVER_CHECK_STEPS + 5, pause);
+        let n = HANDOVER_CHECK_STEPS;
+        assert!(ways[..n].iter().all(|&w| w == Handover::Inline), "{ways:?}");
+        assert!(
+            ways[n..2 * n].iter().all(|&w| w == Handover::Sleep),
+            "{ways:?}"
+        );
+        assert!(
+            ways[2 * n..3 * n].iter().all(|&w| w == Handover::Spin),
+            "{ways:?}"
+        );
+        assert!(
+            ways[3 * n..].iter().all(|&w| w == Handover::Sleep),
+            "the fastest way must be kept: {ways:?}"
+        );
+    }
+
+    #[test]
+    fn slow_steps_restart_the_check() {
+        let mut choice = HandoverChoice::default();
+        // Steps of 1 ms, not 0, so that timer noise cannot make a step twice as long.
+        let pause = |way| match way {
+            Handover::Spin => Duration::from_millis(1),
+            _ => Duration::from_millis(4),
+        };
+        let checked = run_choice(&mut choice, 3 * HANDOVER_CHECK_STEPS + 1, pause);
+        assert_eq!(checked.last(), Some(&Handover::Spin));
+        // Spinning turns slow: after HANDOVER_CHECK_STEPS slow steps a new check starts.
+        let slow = run_choice(&mut choice, HANDOVER_CHECK_STEPS + 1, |_| {
+            Duration::from_millis(4)
+        });
+        assert!(
+            slow[..HANDOVER_CHECK_STEPS]
+                .iter()
+                .all(|&w| w == Handover::Spin),
+            "{slow:?}"
+        );
+        assert_eq!(
+            slow[HANDOVER_CHECK_STEPS],
+            Handover::Inline,
+            "a new check must start: {slow:?}"
+        );
     }
 
     #[test]
