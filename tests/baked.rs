@@ -2,12 +2,15 @@
 //!
 //! The fixtures in `tests/fixtures/baked/` come from `fixtures_are_current` below: a 2-8-1
 //! XOR network trained here with Adam (`train_xor`), saved with `weights::save` as F32
-//! and with `weights::save_as` as F64, F16 and BF16, plus two broken files for the
-//! compile-error cases in `tests/ui/` (one with an I32 tensor, one cut short). That test
-//! trains again and compares every byte, so the committed files cannot go stale
-//! silently. Training uses only IEEE-754 arithmetic, square roots and the pure-Rust
-//! `libm`, so the bytes are the same on every machine. To rewrite the files after a
-//! deliberate change, run `UPDATE_BAKED_FIXTURES=1 cargo test --test baked`.
+//! and with `weights::save_as` as F64, F16 and BF16, plus four broken files for the
+//! compile-error cases in `tests/ui/` (an I32 tensor, a file cut short, a header that is
+//! not JSON and an F64 value beyond the `f32` range). That test trains again and compares
+//! every byte, so the committed files cannot go stale silently. Training uses only
+//! IEEE-754 arithmetic, square roots and the pure-Rust `libm`, so the bytes are the same
+//! on every x86-64 machine in a build without FMA. Where multiply-adds are fused
+//! (AArch64, or `-C target-cpu` with FMA), training rounds differently, and the three
+//! tests that retrain are ignored there. To rewrite the files after a deliberate change,
+//! run `UPDATE_BAKED_FIXTURES=1 cargo test --test baked`.
 //!
 //! The other tests check that each baked network holds exactly the values that
 //! `weights::load` reads from the same file at run time, so the two compute bit-identical
@@ -176,12 +179,35 @@ fn integer_file() -> Vec<u8> {
     ])
 }
 
+/// The fixture with an F64 `hidden.weight` whose first value is beyond the `f32` range,
+/// which baking into an `f32` network must reject.
+fn out_of_range_file() -> Vec<u8> {
+    let mut weight = vec![0.0f64; 16];
+    weight[0] = 1e300;
+    let encode = |values: &[f64]| values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    build_file(&[
+        ("hidden.weight", "F64", &[8, 2], encode(&weight)),
+        ("hidden.bias", "F64", &[8], encode(&[0.0; 8])),
+        ("out.weight", "F64", &[1, 8], encode(&[0.0; 8])),
+        ("out.bias", "F64", &[1], encode(&[0.0])),
+    ])
+}
+
+/// Returns the F32 fixture with its header's first 8 bytes replaced by text that is not
+/// JSON; the header length field stays valid.
+fn corrupt_header_file(f32_file: &[u8]) -> Vec<u8> {
+    let mut file = f32_file.to_vec();
+    file[8..16].copy_from_slice(b"garbage!");
+    file
+}
+
 /// Returns every fixture's name and expected bytes.
 fn expected_fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let net = train_xor();
     let bytes = |dtype| weights::to_bytes_as(&net, dtype).expect("encode the network");
     let f32_file = bytes(Dtype::F32);
     let truncated = f32_file[..40].to_vec();
+    let corrupt_header = corrupt_header_file(&f32_file);
     vec![
         ("xor_f32.safetensors", f32_file),
         ("xor_f64.safetensors", bytes(Dtype::F64)),
@@ -189,10 +215,16 @@ fn expected_fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("xor_bf16.safetensors", bytes(Dtype::BF16)),
         ("i32_weight.safetensors", integer_file()),
         ("truncated.safetensors", truncated),
+        ("corrupt_header.safetensors", corrupt_header),
+        ("f64_out_of_range.safetensors", out_of_range_file()),
     ]
 }
 
 #[test]
+#[cfg_attr(
+    any(not(target_arch = "x86_64"), target_feature = "fma"),
+    ignore = "the fixtures were trained on x86-64 without FMA; fused multiply-adds round training differently"
+)]
 fn fixtures_are_current() {
     let update = std::env::var_os("UPDATE_BAKED_FIXTURES").is_some();
     for (name, expected) in expected_fixtures() {
@@ -213,6 +245,10 @@ fn fixtures_are_current() {
 }
 
 #[test]
+#[cfg_attr(
+    any(not(target_arch = "x86_64"), target_feature = "fma"),
+    ignore = "the fixtures were trained on x86-64 without FMA; fused multiply-adds round training differently"
+)]
 fn save_writes_fixture_bytes() {
     // `weights::save` writes the bytes of `to_bytes` through a temporary file, so a file
     // saved now must equal the committed F32 fixture.
@@ -289,6 +325,10 @@ fn static_matches_runtime_load() {
 }
 
 #[test]
+#[cfg_attr(
+    any(not(target_arch = "x86_64"), target_feature = "fma"),
+    ignore = "the fixtures were trained on x86-64 without FMA; fused multiply-adds round training differently"
+)]
 fn static_holds_trained_weights() {
     let (inputs, targets) = xor_data();
     let output = NET.forward_batch(&inputs);

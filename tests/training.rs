@@ -216,6 +216,14 @@ fn digits_subset() -> Dataset<f32, 64, 10> {
     all.select(&indices).unwrap()
 }
 
+/// Returns a `Standardize` layer that maps pixel values 0 to 16 to about -1 to 1.
+///
+/// Statistics fitted per pixel would divide by standard deviations near 0 at the border,
+/// where the augmentation of the tests below moves or adds ink, and blow those inputs up.
+fn pixel_scaling() -> Standardize<f32, 64> {
+    Standardize::new(SVector::repeat(8.0), SVector::repeat(8.0))
+}
+
 /// Returns the bits of every parameter of `net`.
 fn parameter_bits<N: Tensors<f32>>(net: &N) -> Vec<u32> {
     (0..N::COUNT)
@@ -227,7 +235,7 @@ fn parameter_bits<N: Tensors<f32>>(net: &N) -> Vec<u32> {
 /// AdamW, and returns the parameters and the training losses.
 fn train_wide(train: &Dataset<f32, 64, 10>, threads: usize) -> (Box<WideDigitNet>, Vec<f64>) {
     let mut net = WideDigitNet::new_boxed(5);
-    net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
+    net.norm = pixel_scaling();
     let mut optimizer = AdamW::new(AdamWConfig::default()).unwrap();
     let augment = (Shift::<8, 8>::new(1).unwrap(), Noise::new(0.3).unwrap());
     let config = TrainConfig::<32>::new(3)
@@ -274,14 +282,20 @@ fn threads_train_bit_identical_with_same_seed() {
 
 #[test]
 fn two_threads_follow_one_thread_without_dropout() {
-    // Without dropout and augmentation, two threads compute the same gradients as one up
-    // to the order of the sums, so one epoch ends with nearly the same loss and weights.
+    // Without dropout, one and two threads draw the same shuffles and augmentations from
+    // the run's generator and compute the same gradients up to the order of the sums. So
+    // three epochs end with nearly the same losses and weights.
     let train = digits_subset();
     let run = |threads: usize| {
         let mut net = WideDigitNetNoDropout::new_boxed(9);
-        net.norm = Standardizer::fit(train.inputs()).unwrap().to_layer();
+        net.norm = pixel_scaling();
         let mut optimizer = Adam::new(AdamConfig::default()).unwrap();
-        let config = TrainConfig::<32>::new(1).seed(9).threads(threads).quiet();
+        let augment = (Shift::<8, 8>::new(1).unwrap(), Noise::new(0.3).unwrap());
+        let config = TrainConfig::<32>::new(3)
+            .seed(9)
+            .threads(threads)
+            .quiet()
+            .augment(augment);
         let history = fit(
             &mut *net,
             &mut optimizer,
@@ -291,14 +305,18 @@ fn two_threads_follow_one_thread_without_dropout() {
             &config,
         )
         .unwrap();
-        (net, history.epochs[0].train_loss)
+        let losses: Vec<f64> = history.epochs.iter().map(|e| e.train_loss).collect();
+        (net, losses)
     };
-    let (one_net, one_loss) = run(1);
-    let (two_net, two_loss) = run(2);
-    assert!(
-        (one_loss - two_loss).abs() <= 1e-6 * one_loss,
-        "training loss {two_loss} on 2 threads, {one_loss} on 1"
-    );
+    let (one_net, one_losses) = run(1);
+    let (two_net, two_losses) = run(2);
+    for (epoch, (one, two)) in one_losses.iter().zip(&two_losses).enumerate() {
+        assert!(
+            (one - two).abs() <= 1e-6 * one,
+            "epoch {}: training loss {two} on 2 threads, {one} on 1",
+            epoch + 1
+        );
+    }
     let mut largest = 0.0f32;
     for i in 0..<WideDigitNetNoDropout as Tensors<f32>>::COUNT {
         let pairs = one_net
@@ -311,7 +329,7 @@ fn two_threads_follow_one_thread_without_dropout() {
         }
     }
     assert!(
-        largest < 1e-5,
+        largest < 1e-6,
         "a parameter differs by {largest} between 1 and 2 threads"
     );
 }

@@ -629,6 +629,14 @@ fn save_into_missing_directory_names_the_path() {
         error.to_string().contains(&path.display().to_string()),
         "{error}"
     );
+    let missing = dir.join("no-such-dir");
+    assert!(
+        error.to_string().ends_with(&format!(
+            "; the directory {} does not exist, create it first",
+            missing.display()
+        )),
+        "{error}"
+    );
 }
 
 #[test]

@@ -129,17 +129,24 @@ impl<const B: usize, A> TrainConfig<B, A> {
     /// With more than one, [`fit`](super::fit()) starts `threads - 1` worker threads
     /// ([`ParallelGrads`](super::parallel::ParallelGrads)) that split each batch with the
     /// calling thread, and the optimizer updates large tensors on all of them. Each batch
-    /// is cut into sub-batches of a constant size: the largest of 64, 32, ..., 1 that gives
-    /// every thread at least one, so 16 samples each for batches of 32 on two threads. With
-    /// more threads than samples some threads stay idle. Augmentation runs on the calling
-    /// thread with the run's generator. Dropout in sub-batch `c` draws from a generator
-    /// seeded from one value of the run's generator and from `c`.
+    /// is cut into sub-batches of a constant size: the largest of 64, 32, ..., 1 that
+    /// divides the batch size into at least as many sub-batches as there are threads. That
+    /// is 16 samples each for batches of 32 on two threads, but 2 for batches of 30 (15
+    /// sub-batches), so batch sizes with a large power-of-two factor split best. With more
+    /// threads than samples some threads stay idle.
+    ///
+    /// Shuffling and augmentation run on the calling thread with the run's generator.
+    /// Dropout on several threads draws from a second generator seeded from
+    /// [`seed`](Self::seed): sub-batch `c` of a step draws from a generator seeded from
+    /// one value of it and from `c`. One thread runs each batch whole, with dropout drawn
+    /// from the run's generator.
     ///
     /// Training is therefore bit-identical for the same seed and thread count on the same
-    /// machine. Different thread counts give different dropout masks and sum the
-    /// gradients in a different order, so their results differ in the last bits, or more
-    /// with dropout. One thread runs each batch whole, with dropout drawn from the run's
-    /// generator.
+    /// machine. A network without dropout sees the same batches in the same order for
+    /// every thread count. The thread counts then differ only in the order in which
+    /// gradients are summed: in the last bits after one step, more as training goes on.
+    /// With dropout, each thread count also draws other masks, and one thread shuffles
+    /// differently from more than one because its dropout draws from the run's generator.
     ///
     /// [`fit`](super::fit()) rejects 0 with [`TrainError::Threads`](super::TrainError::Threads).
     pub fn threads(mut self, threads: usize) -> Self {

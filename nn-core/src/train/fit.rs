@@ -81,6 +81,9 @@ where
     };
 
     let mut rng = Rng::seed_from_u64(config.seed);
+    // With several threads, dropout draws from its own generator, so shuffling and
+    // augmentation take the same values from `rng` whatever the thread count.
+    let mut dropout_rng = Rng::seed_from_u64(config.seed ^ PARALLEL_DROPOUT_STREAM);
     let mut grads: Box<GradsOf<T, N, IN, OUT>> = bytemuck::zeroed_box();
     let mut order: Vec<usize> = (0..train.len()).collect();
     let base_rate = optimizer.learning_rate();
@@ -112,6 +115,7 @@ where
                 &targets,
                 parallel.as_mut(),
                 &mut rng,
+                &mut dropout_rng,
                 &mut grads,
             );
             let batch_loss = batch_loss.as_f64();
@@ -210,8 +214,12 @@ where
     ))
 }
 
+/// Mixed into the seed of the generator that dropout draws from on several threads.
+const PARALLEL_DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
+
 /// Zeroes `grads`, computes the gradients of one batch into them, on the calling thread
-/// or through `parallel`, and returns the mean loss and the network's outputs.
+/// or through `parallel`, and returns the mean loss and the network's outputs. Dropout
+/// draws from `rng` on the calling thread and from `dropout_rng` through `parallel`.
 fn batch_grads<T, N, L, const IN: usize, const OUT: usize, const B: usize>(
     net: &N,
     loss: &L,
@@ -219,6 +227,7 @@ fn batch_grads<T, N, L, const IN: usize, const OUT: usize, const B: usize>(
     targets: &SMatrix<T, OUT, B>,
     parallel: Option<&mut ParallelGrads<T, N, IN, OUT>>,
     rng: &mut Rng,
+    dropout_rng: &mut Rng,
     grads: &mut GradsOf<T, N, IN, OUT>,
 ) -> (T, SMatrix<T, OUT, B>)
 where
@@ -229,7 +238,7 @@ where
 {
     grads.fill_zero();
     if let Some(parallel) = parallel {
-        return parallel.accumulate_grads(net, inputs, targets, loss, rng, grads);
+        return parallel.accumulate_grads(net, inputs, targets, loss, dropout_rng, grads);
     }
     let (outputs, trace) = net.forward_train(inputs, rng);
     let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, targets);

@@ -210,7 +210,9 @@ where
 
     /// Like [`accumulate_grads`](Self::accumulate_grads), with sub-batches of `S` samples.
     ///
-    /// `S` must divide `B`; otherwise the call does not compile.
+    /// `S` must divide `B`. Otherwise building the call fails with "the sub-batch size S
+    /// must divide the batch size B" when the compiler instantiates it, which `cargo
+    /// check` does not do.
     pub fn accumulate_grads_in<L, const B: usize, const S: usize>(
         &mut self,
         net: &N,
@@ -403,10 +405,11 @@ where
     N::Grads: Send + Sync,
 {
     /// Cuts a tensor of at least 16,384 values into one contiguous range per thread and
-    /// updates the ranges at the same time, the calling thread taking the first. The ranges
-    /// are those in which [`accumulate_grads`](Self::accumulate_grads) summed the tensor's
-    /// gradients, so on two threads each half is updated on the core that summed it.
-    /// Smaller tensors are updated on the calling thread.
+    /// updates the ranges at the same time, the calling thread taking the first. When every
+    /// thread had a sub-batch, the ranges are those in which
+    /// [`accumulate_grads`](Self::accumulate_grads) summed the tensor's gradients, so on
+    /// two threads each half is updated on the core that summed it. Smaller tensors are
+    /// updated on the calling thread.
     fn run(&self, slices: UpdateSlices<'_, T>, update: &(dyn Fn(UpdateSlices<'_, T>) + Sync)) {
         let Some(pool) = self.awake.pool(&self.pool) else {
             return update(slices);

@@ -1,6 +1,7 @@
 //! Errors of saving and loading weights.
 
 use core::fmt;
+use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::string::String;
 use std::vec::Vec;
@@ -241,11 +242,28 @@ impl fmt::Display for WeightsError {
                 path,
                 action,
                 source,
-            } => write!(
-                f,
-                "failed to {action} weights file {}: {source}",
-                path.display()
-            ),
+            } => {
+                write!(
+                    f,
+                    "failed to {action} weights file {}: {source}",
+                    path.display()
+                )?;
+                // Creating the temporary file with `create_new` fails with `NotFound` only
+                // when its directory is missing.
+                let parent = path
+                    .parent()
+                    .filter(|parent| !parent.as_os_str().is_empty());
+                match parent {
+                    Some(parent) if *action == "write" && source.kind() == ErrorKind::NotFound => {
+                        write!(
+                            f,
+                            "; the directory {} does not exist, create it first",
+                            parent.display()
+                        )
+                    }
+                    _ => Ok(()),
+                }
+            }
             WeightsError::Format { origin, problem } => {
                 write!(f, "{origin} is not a valid safetensors file: {problem}")
             }
