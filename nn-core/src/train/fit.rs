@@ -113,9 +113,10 @@ where
                 loss,
                 &inputs,
                 &targets,
-                parallel.as_mut(),
+                parallel
+                    .as_mut()
+                    .map(|parallel| (parallel, &mut dropout_rng)),
                 &mut rng,
-                &mut dropout_rng,
                 &mut grads,
             );
             let batch_loss = batch_loss.as_f64();
@@ -219,15 +220,15 @@ const PARALLEL_DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
 
 /// Zeroes `grads`, computes the gradients of one batch into them, on the calling thread
 /// or through `parallel`, and returns the mean loss and the network's outputs. Dropout
-/// draws from `rng` on the calling thread and from `dropout_rng` through `parallel`.
+/// draws from `rng` on the calling thread, and through `parallel` from the generator
+/// that comes with it.
 fn batch_grads<T, N, L, const IN: usize, const OUT: usize, const B: usize>(
     net: &N,
     loss: &L,
     inputs: &SMatrix<T, IN, B>,
     targets: &SMatrix<T, OUT, B>,
-    parallel: Option<&mut ParallelGrads<T, N, IN, OUT>>,
+    parallel: Option<(&mut ParallelGrads<T, N, IN, OUT>, &mut Rng)>,
     rng: &mut Rng,
-    dropout_rng: &mut Rng,
     grads: &mut GradsOf<T, N, IN, OUT>,
 ) -> (T, SMatrix<T, OUT, B>)
 where
@@ -237,7 +238,7 @@ where
     L: Loss<T, OUT> + Sync,
 {
     grads.fill_zero();
-    if let Some(parallel) = parallel {
+    if let Some((parallel, dropout_rng)) = parallel {
         return parallel.accumulate_grads(net, inputs, targets, loss, dropout_rng, grads);
     }
     let (outputs, trace) = net.forward_train(inputs, rng);
