@@ -204,6 +204,10 @@ fn decode_file(
         model,
         file: &name,
         parsed: &parsed,
+        expected: shapes
+            .iter()
+            .flat_map(|shape| shape.tensors.iter().map(|tensor| shape.name(tensor)))
+            .collect(),
     };
     let mut errors = Errors::default();
     let mut layers = Vec::new();
@@ -217,7 +221,7 @@ fn decode_file(
         }
         layers.push(tensors);
     }
-    for message in checker.unexpected(shapes) {
+    for message in checker.unexpected() {
         errors.push(file.span(), message);
     }
     errors.finish()?;
@@ -329,6 +333,8 @@ struct Checker<'a> {
     model: &'a Model,
     file: &'a str,
     parsed: &'a SafeTensors<'a>,
+    /// The dotted names of every tensor the declaration needs.
+    expected: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -390,16 +396,12 @@ impl Checker<'_> {
     }
 
     /// Lists the file's tensors that the declaration does not have, sorted by name.
-    fn unexpected(&self, shapes: &[LayerShape<'_>]) -> Vec<String> {
-        let expected: Vec<String> = shapes
-            .iter()
-            .flat_map(|shape| shape.tensors.iter().map(|tensor| shape.name(tensor)))
-            .collect();
+    fn unexpected(&self) -> Vec<String> {
         let mut extra: Vec<(String, TensorView<'_>)> = self
             .parsed
             .tensors()
             .into_iter()
-            .filter(|(name, _)| !expected.contains(name))
+            .filter(|(name, _)| !self.expected.contains(name))
             .collect();
         extra.sort_by(|(a, _), (b, _)| a.cmp(b));
         extra
@@ -415,18 +417,34 @@ impl Checker<'_> {
             .collect()
     }
 
-    /// Names a tensor of the file with the expected shape whose name ends like `name`, as
-    /// a prefix such as `module.` in front of PyTorch keys gives.
+    /// Names a tensor of the file that the declaration does not have, with the expected
+    /// shape of the missing tensor `name`. It prefers a name that ends with `name`, as a
+    /// prefix such as `module.` in front of PyTorch keys gives, then one with the same
+    /// last segment (`hiden.weight` for `hidden.weight`), then any.
     fn similar_hint(&self, name: &str, expected: &[usize]) -> String {
-        let suffix = format!(".{name}");
-        self.parsed
+        let mut candidates: Vec<String> = self
+            .parsed
             .tensors()
             .into_iter()
-            .find(|(other, view)| other.ends_with(&suffix) && view.shape() == expected)
-            .map(|(other, _)| {
-                format!(" (the file has `{other}` of that shape; rename it to `{name}`)")
-            })
-            .unwrap_or_default()
+            .filter(|(other, view)| view.shape() == expected && !self.expected.contains(other))
+            .map(|(other, _)| other)
+            .collect();
+        candidates.sort();
+        let suffix = format!(".{name}");
+        if let Some(other) = candidates.iter().find(|other| other.ends_with(&suffix)) {
+            return format!(" (the file has `{other}` of that shape; rename it to `{name}`)");
+        }
+        let last_segment = |text: &str| text.rsplit('.').next().unwrap_or(text).to_owned();
+        let same_segment = candidates
+            .iter()
+            .find(|other| last_segment(other) == last_segment(name));
+        match same_segment.or(candidates.first()) {
+            Some(other) => format!(
+                " (the file has `{other}` of that shape, which `{}` does not have; if they are the same tensor, rename the layer or the file's tensor so the names match)",
+                self.model.name
+            ),
+            None => String::new(),
+        }
     }
 }
 
