@@ -754,6 +754,27 @@ fn flipped_bytes_anywhere_never_panic() {
 }
 
 #[test]
+fn missized_tensor_data_is_named() {
+    // `out.bias` has shape [3] (12 bytes of F32) but its offsets cover 16 bytes.
+    let mut tensors = mlp_tensors(&Mlp::new(1));
+    let last = tensors.last_mut().expect("four tensors");
+    last.data.extend(0f32.to_le_bytes());
+    let file = build_file(&tensors);
+
+    let mut net = Mlp::new(1);
+    let before = snapshot(&net);
+    let error = weights::load_bytes(&mut net, &file).unwrap_err();
+    assert!(matches!(error, WeightsError::Format { .. }), "{error}");
+    assert!(
+        error.to_string().contains(
+            "the data offsets of tensor `out.bias` cover 16 bytes, but its shape and dtype need 12"
+        ),
+        "{error}"
+    );
+    assert_eq!(snapshot(&net), before, "a failed load changed the network");
+}
+
+#[test]
 fn forged_huge_offsets_are_errors() {
     // A U8 tensor has at most 2^61 - 1 elements, because its bit count must fit in 64
     // bits. Eight such tensors end at offset 2^64 - 8, and adding the 8-byte length field

@@ -70,7 +70,7 @@ fn parse<'a>(bytes: &'a [u8], origin: &Origin) -> Result<Parsed<'a>, WeightsErro
     };
     check_header(bytes).map_err(format_error)?;
     let (header_len, metadata) = safetensors::SafeTensors::read_metadata(bytes)
-        .map_err(|error| format_error(describe(&error)))?;
+        .map_err(|error| format_error(describe(&error, bytes)))?;
     let data = LENGTH_FIELD
         .checked_add(header_len)
         .and_then(|start| bytes.get(start..))
@@ -145,8 +145,9 @@ fn largest_number(header: &[u8]) -> Option<u128> {
     largest.max(current)
 }
 
-/// Words for a safetensors parse error: what is wrong and what probably caused it.
-fn describe(error: &SafeTensorError) -> String {
+/// Words for a safetensors parse error of the file `bytes`: what is wrong and what
+/// probably caused it.
+fn describe(error: &SafeTensorError, bytes: &[u8]) -> String {
     match error {
         SafeTensorError::InvalidHeader(source) => {
             format!("the header is not valid UTF-8 ({source}); the file is corrupt")
@@ -166,14 +167,47 @@ fn describe(error: &SafeTensorError) -> String {
         SafeTensorError::InvalidOffset(name) => format!(
             "the data offsets of tensor `{name}` do not start where the previous tensor ends; the header is corrupt"
         ),
-        SafeTensorError::TensorInvalidInfo => {
-            "a tensor's data offsets cover another number of bytes than its shape and dtype need; the header is corrupt".to_owned()
-        }
+        SafeTensorError::TensorInvalidInfo => match missized_tensor(bytes) {
+            Some((name, covered, needed)) => format!(
+                "the data offsets of tensor `{name}` cover {covered} bytes, but its shape and dtype need {needed}; the header is corrupt"
+            ),
+            None => "a tensor's data offsets cover another number of bytes than its shape and dtype need; the header is corrupt".to_owned(),
+        },
         SafeTensorError::ValidationOverflow => {
             "a tensor's shape has more elements than memory can address; the header is corrupt".to_owned()
         }
         other => format!("{other}; the file is corrupt"),
     }
+}
+
+/// Finds the first tensor, by name, whose data offsets in the header of `bytes` cover
+/// another number of bytes than its shape and dtype need, and returns its name with both
+/// byte counts. The safetensors crate reports this error without the name.
+fn missized_tensor(bytes: &[u8]) -> Option<(String, u128, u128)> {
+    let (field, rest) = bytes.split_first_chunk::<LENGTH_FIELD>()?;
+    let header = rest.get(..usize::try_from(u64::from_le_bytes(*field)).ok()?)?;
+    let entries: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(header).ok()?;
+    let mut names: Vec<&String> = entries
+        .keys()
+        .filter(|name| *name != "__metadata__")
+        .collect();
+    names.sort();
+    names.into_iter().find_map(|name| {
+        let entry = &entries[name];
+        let dtype: safetensors::Dtype = serde_json::from_value(entry.get("dtype")?.clone()).ok()?;
+        let shape: Vec<u128> = serde_json::from_value(entry.get("shape")?.clone()).ok()?;
+        let [start, end]: [u128; 2] =
+            serde_json::from_value(entry.get("data_offsets")?.clone()).ok()?;
+        let covered = end.checked_sub(start)?;
+        let bits = shape
+            .iter()
+            .try_fold(dtype.bitsize() as u128, |total, &dim| {
+                total.checked_mul(dim)
+            })?;
+        let needed = bits.div_ceil(8);
+        (covered != needed).then(|| (name.clone(), covered, needed))
+    })
 }
 
 /// Decodes the tensor or buffer that `entry` describes into the network's memory order,
