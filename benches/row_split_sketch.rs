@@ -1,0 +1,269 @@
+//! The gain of splitting the layers of a 784-128-10 network by rows over two threads in
+//! training, against the batch split that `TrainConfig::threads` uses today.
+//!
+//! A one-hidden-layer perceptron with 128 hidden units computes the sum of two
+//! perceptrons with 64 hidden units each, whose output biases add up. Training the two
+//! halves on two threads, each thread keeping its half of the weights, gradients and Adam
+//! moments, is therefore what a row split of the layers does. The threads exchange only
+//! their 10 x B partial outputs, and the loss gradient of the summed output is the output
+//! gradient of both halves. The library does not implement this split yet; the sketch
+//! measures what it would gain, with the library's own layers, loss and Adam.
+//!
+//! Three ways of training on batches of 32 MNIST-sized random inputs, each step with
+//! zeroed gradients, forward pass, loss, backward pass and Adam update:
+//!
+//! - `sequential`: the 784-128-10 network on the calling thread;
+//! - `batch split`: the same network through `ParallelGrads` on two threads, which also
+//!   cuts the Adam update of the large weight tensor in two, as `fit` does;
+//! - `row split`: the two 784-64-10 halves on two threads, synchronised by spinning;
+//! - `one half`: one 784-64-10 half alone on the calling thread, the row split's limit.
+//!
+//! Rounds of 500 steps alternate between the four, so a change in the machine's load
+//! affects all of them. The program prints the median step time of each over the rounds
+//! and the speed-ups over `sequential`. Run with `cargo bench --bench row_split_sketch`.
+
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use static_nn::core::bytemuck;
+use static_nn::core::optim::SingleThread;
+use static_nn::core::train::parallel::ParallelGrads;
+use static_nn::prelude::*;
+
+network! {
+    /// The 784-128-10 network (MNIST-sized).
+    struct Full<f32> {
+        input: [784],
+        hidden: Dense(128), Relu,
+        out: Dense(10),
+    }
+}
+
+network! {
+    /// One half of the row split: 64 of the 128 hidden units and their output weights.
+    struct Half<f32> {
+        input: [784],
+        hidden: Dense(64), Relu,
+        out: Dense(10),
+    }
+}
+
+/// The batch size.
+const B: usize = 32;
+
+/// Returns a batch of inputs in `[0, 1)` and one-hot targets.
+fn batch() -> (Box<SMatrix<f32, 784, B>>, Box<SMatrix<f32, 10, B>>) {
+    let mut rng = Rng::seed_from_u64(7);
+    let mut inputs: Box<SMatrix<f32, 784, B>> = bytemuck::zeroed_box();
+    for value in inputs.iter_mut() {
+        *value = rng.uniform(0.0, 1.0);
+    }
+    let mut targets: Box<SMatrix<f32, 10, B>> = bytemuck::zeroed_box();
+    for column in 0..B {
+        targets[(rng.below(10) as usize, column)] = 1.0;
+    }
+    (inputs, targets)
+}
+
+/// Spins until `counter` reaches `value`.
+fn wait_for(counter: &AtomicUsize, value: usize) {
+    while counter.load(Ordering::Acquire) < value {
+        std::hint::spin_loop();
+    }
+}
+
+/// Trains the full network for `steps` steps on the calling thread and returns the mean
+/// step time in microseconds.
+fn sequential(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
+    let mut net = Full::new_boxed(1);
+    let mut grads = Full::zero_grads_boxed();
+    let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
+    let mut rng = Rng::seed_from_u64(1);
+    let started = Instant::now();
+    for _ in 0..steps {
+        grads.fill_zero();
+        let (outputs, trace) = net.forward_train(inputs, &mut rng);
+        let (loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&outputs, targets);
+        net.accumulate_grads(&trace, &grad_out, &mut grads);
+        adam.step_scaled_with(&mut *net, &*grads, &|_| Some(1.0), &SingleThread)
+            .expect("matching tensors");
+        black_box(loss);
+    }
+    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+}
+
+/// Trains the full network for `steps` steps with the batch split of `ParallelGrads` on
+/// two threads and returns the mean step time in microseconds.
+fn batch_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
+    let mut net = Full::new_boxed(1);
+    let mut grads = Full::zero_grads_boxed();
+    let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
+    let mut two = ParallelGrads::<f32, Full, 784, 10>::new(2).expect("2 threads start");
+    let mut rng = Rng::seed_from_u64(1);
+    let started = Instant::now();
+    for _ in 0..steps {
+        grads.fill_zero();
+        let (loss, _) = two.accumulate_grads(
+            &*net,
+            inputs,
+            targets,
+            &SoftmaxCrossEntropy,
+            &mut rng,
+            &mut grads,
+        );
+        adam.step_scaled_with(&mut *net, &*grads, &|_| Some(1.0), &two)
+            .expect("matching tensors");
+        black_box(loss);
+    }
+    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+}
+
+/// The state one thread of the row split keeps to itself.
+struct HalfState {
+    net: Box<Half>,
+    grads: Box<HalfGrads>,
+    adam: Adam<HalfGrads, Box<HalfGrads>>,
+    rng: Rng,
+}
+
+impl HalfState {
+    fn new(seed: u64) -> Self {
+        Self {
+            net: Half::new_boxed(seed),
+            grads: Half::zero_grads_boxed(),
+            adam: Adam::new_boxed(AdamConfig::default()).expect("valid settings"),
+            rng: Rng::seed_from_u64(seed),
+        }
+    }
+}
+
+/// What the two threads of the row split share: their partial outputs and the step
+/// counters they synchronise on.
+struct Exchange {
+    partial_outputs: [Mutex<SMatrix<f32, 10, B>>; 2],
+    /// Steps the calling thread has started.
+    started: AtomicUsize,
+    /// Partial outputs published, two per step.
+    published: AtomicUsize,
+    /// Steps the worker thread has finished.
+    finished: AtomicUsize,
+}
+
+/// Runs step `step` of half `index`: its forward pass, the exchange of partial outputs,
+/// the loss gradient of their sum, its backward pass and its Adam update.
+fn half_step(
+    state: &mut HalfState,
+    index: usize,
+    step: usize,
+    exchange: &Exchange,
+    inputs: &SMatrix<f32, 784, B>,
+    targets: &SMatrix<f32, 10, B>,
+) {
+    state.grads.fill_zero();
+    let (partial, trace) = state.net.forward_train(inputs, &mut state.rng);
+    *exchange.partial_outputs[index]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = partial;
+    exchange.published.fetch_add(1, Ordering::AcqRel);
+    wait_for(&exchange.published, 2 * (step + 1));
+
+    // Both threads add the halves in the same order, so they see the same output.
+    let read = |k: usize| {
+        *exchange.partial_outputs[k]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    };
+    let outputs = read(0) + read(1);
+    let (loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&outputs, targets);
+    state
+        .net
+        .accumulate_grads(&trace, &grad_out, &mut state.grads);
+    state
+        .adam
+        .step(&mut *state.net, &*state.grads)
+        .expect("matching tensors");
+    black_box(loss);
+}
+
+/// Trains the two halves for `steps` steps on two threads and returns the mean step time
+/// in microseconds.
+fn row_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
+    let exchange = Exchange {
+        partial_outputs: [Mutex::new(SMatrix::zeros()), Mutex::new(SMatrix::zeros())],
+        started: AtomicUsize::new(0),
+        published: AtomicUsize::new(0),
+        finished: AtomicUsize::new(0),
+    };
+    let mut first = HalfState::new(1);
+    let mut second = HalfState::new(2);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for step in 0..steps {
+                wait_for(&exchange.started, step + 1);
+                half_step(&mut second, 1, step, &exchange, inputs, targets);
+                exchange.finished.fetch_add(1, Ordering::Release);
+            }
+        });
+        for step in 0..steps {
+            exchange.started.fetch_add(1, Ordering::Release);
+            half_step(&mut first, 0, step, &exchange, inputs, targets);
+            wait_for(&exchange.finished, step + 1);
+        }
+    });
+    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+}
+
+/// Trains one half alone on the calling thread, as its thread does in the row split but
+/// without waiting for a partner, and returns the mean step time in microseconds: the
+/// best the row split can reach.
+fn one_half(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
+    let exchange = Exchange {
+        partial_outputs: [Mutex::new(SMatrix::zeros()), Mutex::new(SMatrix::zeros())],
+        started: AtomicUsize::new(0),
+        published: AtomicUsize::new(0),
+        finished: AtomicUsize::new(0),
+    };
+    let mut state = HalfState::new(1);
+    let started = Instant::now();
+    for step in 0..steps {
+        // Publish the missing partner's output, so the half never waits.
+        exchange.published.fetch_add(1, Ordering::AcqRel);
+        half_step(&mut state, 0, step, &exchange, inputs, targets);
+    }
+    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+}
+
+/// Returns the median of `values`.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    // `cargo test --benches` runs this binary without `--bench`, in a debug build: run
+    // every way a few steps once instead of timing them.
+    let timing = std::env::args().any(|arg| arg == "--bench");
+    let (rounds, steps) = if timing { (9, 500) } else { (1, 3) };
+    let (inputs, targets) = batch();
+
+    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        times[0].push(sequential(&inputs, &targets, steps));
+        times[1].push(batch_split(&inputs, &targets, steps));
+        times[2].push(row_split(&inputs, &targets, steps));
+        times[3].push(one_half(&inputs, &targets, steps));
+    }
+    let sequential_median = median(&mut times[0]);
+    println!("784-128-10, batches of {B}, Adam; median step over {rounds} rounds of {steps} steps");
+    let names = ["sequential", "batch split", "row split", "one half"];
+    for (name, values) in names.iter().zip(&mut times) {
+        let step = median(values);
+        println!(
+            "{name:12} {step:7.1} us per step, {:.2} times sequential",
+            sequential_median / step
+        );
+    }
+}
