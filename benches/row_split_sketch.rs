@@ -139,7 +139,7 @@ impl HalfState {
     }
 }
 
-/// What the two threads of the row split share: their partial outputs and the step
+/// The data the two threads of the row split share: their partial outputs and the step
 /// counters they synchronise on.
 struct Exchange {
     partial_outputs: [Mutex<SMatrix<f32, 10, B>>; 2],
@@ -149,6 +149,17 @@ struct Exchange {
     published: AtomicUsize,
     /// Steps the worker thread has finished.
     finished: AtomicUsize,
+}
+
+impl Exchange {
+    fn new() -> Self {
+        Exchange {
+            partial_outputs: [Mutex::new(SMatrix::zeros()), Mutex::new(SMatrix::zeros())],
+            started: AtomicUsize::new(0),
+            published: AtomicUsize::new(0),
+            finished: AtomicUsize::new(0),
+        }
+    }
 }
 
 /// Runs step `step` of half `index`: its forward pass, the exchange of partial outputs,
@@ -190,12 +201,7 @@ fn half_step(
 /// Trains the two halves for `steps` steps on two threads and returns the mean step time
 /// in microseconds.
 fn row_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
-    let exchange = Exchange {
-        partial_outputs: [Mutex::new(SMatrix::zeros()), Mutex::new(SMatrix::zeros())],
-        started: AtomicUsize::new(0),
-        published: AtomicUsize::new(0),
-        finished: AtomicUsize::new(0),
-    };
+    let exchange = Exchange::new();
     let mut first = HalfState::new(1);
     let mut second = HalfState::new(2);
     let started = Instant::now();
@@ -220,12 +226,7 @@ fn row_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps
 /// without waiting for a partner, and returns the mean step time in microseconds: the
 /// best the row split can reach.
 fn one_half(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
-    let exchange = Exchange {
-        partial_outputs: [Mutex::new(SMatrix::zeros()), Mutex::new(SMatrix::zeros())],
-        started: AtomicUsize::new(0),
-        published: AtomicUsize::new(0),
-        finished: AtomicUsize::new(0),
-    };
+    let exchange = Exchange::new();
     let mut state = HalfState::new(1);
     let started = Instant::now();
     for step in 0..steps {

@@ -142,7 +142,7 @@ impl<const B: usize, A> TrainConfig<B, A> {
     /// from the run's generator.
     ///
     /// Training is therefore bit-identical for the same seed and thread count on the same
-    /// machine. A network without dropout sees the same batches in the same order for
+    /// machine. A network without dropout gets the same batches in the same order for
     /// every thread count. The thread counts then differ only in the order in which
     /// gradients are summed: in the last bits after one step, more as training goes on.
     /// With dropout, each thread count also draws other masks, and one thread shuffles

@@ -451,7 +451,7 @@ where
 /// Writes back and evicts the cache lines of `values` from the caches of every core, on
 /// x86-64 (`clflush`); does nothing on other targets. The values stay the same.
 ///
-/// Every thread reads all weights in the training pass, so at the update each core holds
+/// Every thread reads all weights in the training pass, so at the update each core has
 /// shared copies of the weights that another core is about to write. On the machine of
 /// `BENCHMARKS.md`, overwriting 400 KB in that state took 150 to 180 µs, apparently
 /// because each store waited for the other core's copy of its line to be invalidated.
