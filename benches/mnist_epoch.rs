@@ -87,7 +87,11 @@ fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<Epoch, Box
     let batches = order.len() / BATCH;
     for chunk in order.chunks_exact(BATCH) {
         gather(data, chunk, &mut inputs, &mut targets);
-        grads.fill_zero();
+        if threads == 1 {
+            grads.fill_zero();
+        } else {
+            parallel.fill_zero(&mut grads);
+        }
 
         let step_started = Instant::now();
         let batch_loss = if threads == 1 {

@@ -7,12 +7,15 @@
 //! - `sequential`: `forward_train`, `loss_and_grad` and `accumulate_grads` on the whole
 //!   batch on the calling thread;
 //! - `parallel_1`: `ParallelGrads` with one thread, which shows its overhead;
-//! - `parallel_2`: `ParallelGrads` with two threads, each taking half of the batch.
+//! - `parallel_2`: `ParallelGrads` with two threads and the batch split, each thread
+//!   taking half of the batch;
+//! - `parallel_2_layers`: two threads and the layer split, each thread taking half of the
+//!   first layer's input columns.
 //!
-//! Two more per batch size add what `fit` does around a step: zeroing the gradients and
-//! the Adam update. `sequential_adam` runs both on the calling thread; `parallel_2_adam`
-//! runs the step through `ParallelGrads` and the update through `step_scaled_with` on the
-//! same two threads.
+//! Three more per batch size add what `fit` does around a step: zeroing the gradients and
+//! the Adam update. `sequential_adam` runs both on the calling thread;
+//! `parallel_2_adam` and `parallel_2_layers_adam` zero the gradients, run the step and
+//! the update through `ParallelGrads` with each split on the same two threads.
 //!
 //! Before the criterion groups, the program measures how much two threads can gain on
 //! this machine at all. It runs a loop of independent multiply-adds, 10 ms of work per
@@ -35,7 +38,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group};
 use static_nn::core::bytemuck;
 use static_nn::core::optim::SingleThread;
-use static_nn::core::train::parallel::ParallelGrads;
+use static_nn::core::train::parallel::{ParallelGrads, Split};
 use static_nn::prelude::*;
 
 network! {
@@ -91,14 +94,20 @@ fn bench_batch<const B: usize>(criterion: &mut Criterion) {
     let mut rng = Rng::seed_from_u64(SEED + 2);
     let mut grads = Mnist::zero_grads_boxed();
     let mut one = ParallelGrads::<f32, Mnist, 784, 10>::new(1).expect("1 thread starts");
-    let mut two = ParallelGrads::<f32, Mnist, 784, 10>::new(2).expect("2 threads start");
+    let start_two = |split| {
+        ParallelGrads::<f32, Mnist, 784, 10>::with_split(2, split).expect("2 threads start")
+    };
+    let (mut two, mut two_layers) = (start_two(Split::Batch), start_two(Split::Layers));
 
     let (outputs, trace) = net.forward_train(&*inputs, &mut rng);
     let (_, grad_out) = loss.loss_and_grad(&outputs, &*targets);
     net.accumulate_grads(&trace, &grad_out, &mut grads);
-    let mut parallel = Mnist::zero_grads_boxed();
-    two.accumulate_grads(&net, &inputs, &targets, &loss, &mut rng, &mut parallel);
-    assert_grads_close(&format!("batch {B}, 2 threads"), &grads, &parallel);
+    for (name, threads) in [("batch", &mut two), ("layer", &mut two_layers)] {
+        let mut parallel = Mnist::zero_grads_boxed();
+        threads.accumulate_grads(&net, &inputs, &targets, &loss, &mut rng, &mut parallel);
+        let case = format!("batch {B}, 2 threads, {name} split");
+        assert_grads_close(&case, &grads, &parallel);
+    }
 
     let mut group = criterion.benchmark_group(format!("train_threads/784-128-10/batch_{B}"));
     group.throughput(Throughput::Elements(B as u64));
@@ -110,7 +119,12 @@ fn bench_batch<const B: usize>(criterion: &mut Criterion) {
             black_box((value, &outputs));
         })
     });
-    for (name, threads) in [("parallel_1", &mut one), ("parallel_2", &mut two)] {
+    let ways = [
+        ("parallel_1", &mut one),
+        ("parallel_2", &mut two),
+        ("parallel_2_layers", &mut two_layers),
+    ];
+    for (name, threads) in ways {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let (value, outputs) = threads.accumulate_grads(
@@ -141,23 +155,28 @@ fn bench_batch<const B: usize>(criterion: &mut Criterion) {
             black_box((value, &outputs));
         })
     });
-    let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
-    group.bench_function("parallel_2_adam", |b| {
-        b.iter(|| {
-            grads.fill_zero();
-            let (value, outputs) = two.accumulate_grads(
-                &*net,
-                black_box(&inputs),
-                black_box(&targets),
-                &loss,
-                &mut rng,
-                &mut grads,
-            );
-            adam.step_scaled_with(&mut *net, &*grads, &all, &two)
-                .expect("matching tensors");
-            black_box((value, &outputs));
-        })
-    });
+    for (name, threads) in [
+        ("parallel_2_adam", &mut two),
+        ("parallel_2_layers_adam", &mut two_layers),
+    ] {
+        let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                threads.fill_zero(&mut grads);
+                let (value, outputs) = threads.accumulate_grads(
+                    &*net,
+                    black_box(&inputs),
+                    black_box(&targets),
+                    &loss,
+                    &mut rng,
+                    &mut grads,
+                );
+                adam.step_scaled_with(&mut *net, &*grads, &all, &*threads)
+                    .expect("matching tensors");
+                black_box((value, &outputs));
+            })
+        });
+    }
     group.finish();
 }
 

@@ -1,24 +1,27 @@
-//! The gain of splitting the layers of a 784-128-10 network by rows over two threads in
-//! training, against the batch split that `TrainConfig::threads` uses today.
+//! The gain of splitting the layers of a 784-128-10 network over two threads in
+//! training, by the library's two splits and by a hand-built row split.
 //!
 //! A one-hidden-layer perceptron with 128 hidden units computes the sum of two
 //! perceptrons with 64 hidden units each, whose output biases add up. Training the two
 //! halves on two threads, each thread keeping its half of the weights, gradients and Adam
-//! moments, is therefore what a row split of the layers does. The threads exchange only
-//! their 10 x B partial outputs, and the loss gradient of the summed output is the output
-//! gradient of both halves. The library does not implement this split yet; the sketch
-//! measures what it would gain, with the library's own layers, loss and Adam.
+//! moments, is therefore a row split of both layers. The threads exchange only their
+//! 10 x B partial outputs, and the loss gradient of the summed output is the output
+//! gradient of both halves. The library's layer split (`Split::Layers`) cuts only the
+//! large first layer, by input columns, and runs the small output layer whole on both
+//! threads; the sketch shows what splitting every layer would add.
 //!
-//! Three ways of training on batches of 32 MNIST-sized random inputs, each step with
+//! Five ways of training on batches of 32 MNIST-sized random inputs, each step with
 //! zeroed gradients, forward pass, loss, backward pass and Adam update:
 //!
 //! - `sequential`: the 784-128-10 network on the calling thread;
-//! - `batch split`: the same network through `ParallelGrads` on two threads, which also
-//!   cuts the Adam update of the large weight tensor in two, as `fit` does;
+//! - `batch split`: the same network through `ParallelGrads` with `Split::Batch` on two
+//!   threads, which also cuts the Adam update of the large weight tensor in two;
+//! - `layer split`: the same with `Split::Layers`, which `fit` chooses for this network
+//!   and batch size;
 //! - `row split`: the two 784-64-10 halves on two threads, synchronised by spinning;
 //! - `one half`: one 784-64-10 half alone on the calling thread, the row split's limit.
 //!
-//! Rounds of 500 steps alternate between the four, so a change in the machine's load
+//! Rounds of 500 steps alternate between the five, so a change in the machine's load
 //! affects all of them. The program prints the median step time of each over the rounds
 //! and the speed-ups over `sequential`. Run with `cargo bench --bench row_split_sketch`.
 
@@ -29,7 +32,7 @@ use std::time::Instant;
 
 use static_nn::core::bytemuck;
 use static_nn::core::optim::SingleThread;
-use static_nn::core::train::parallel::ParallelGrads;
+use static_nn::core::train::parallel::{ParallelGrads, Split};
 use static_nn::prelude::*;
 
 network! {
@@ -94,17 +97,23 @@ fn sequential(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, step
     started.elapsed().as_secs_f64() / steps as f64 * 1e6
 }
 
-/// Trains the full network for `steps` steps with the batch split of `ParallelGrads` on
-/// two threads and returns the mean step time in microseconds.
-fn batch_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
+/// Trains the full network for `steps` steps with `split` of `ParallelGrads` on two
+/// threads and returns the mean step time in microseconds.
+fn library_split(
+    split: Split,
+    inputs: &SMatrix<f32, 784, B>,
+    targets: &SMatrix<f32, 10, B>,
+    steps: usize,
+) -> f64 {
     let mut net = Full::new_boxed(1);
     let mut grads = Full::zero_grads_boxed();
     let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
-    let mut two = ParallelGrads::<f32, Full, 784, 10>::new(2).expect("2 threads start");
+    let mut two =
+        ParallelGrads::<f32, Full, 784, 10>::with_split(2, split).expect("2 threads start");
     let mut rng = Rng::seed_from_u64(1);
     let started = Instant::now();
     for _ in 0..steps {
-        grads.fill_zero();
+        two.fill_zero(&mut grads);
         let (loss, _) = two.accumulate_grads(
             &*net,
             inputs,
@@ -250,16 +259,23 @@ fn main() {
     let (rounds, steps) = if timing { (9, 500) } else { (1, 3) };
     let (inputs, targets) = batch();
 
-    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
         times[0].push(sequential(&inputs, &targets, steps));
-        times[1].push(batch_split(&inputs, &targets, steps));
-        times[2].push(row_split(&inputs, &targets, steps));
-        times[3].push(one_half(&inputs, &targets, steps));
+        times[1].push(library_split(Split::Batch, &inputs, &targets, steps));
+        times[2].push(library_split(Split::Layers, &inputs, &targets, steps));
+        times[3].push(row_split(&inputs, &targets, steps));
+        times[4].push(one_half(&inputs, &targets, steps));
     }
     let sequential_median = median(&mut times[0]);
     println!("784-128-10, batches of {B}, Adam; median step over {rounds} rounds of {steps} steps");
-    let names = ["sequential", "batch split", "row split", "one half"];
+    let names = [
+        "sequential",
+        "batch split",
+        "layer split",
+        "row split",
+        "one half",
+    ];
     for (name, values) in names.iter().zip(&mut times) {
         let step = median(values);
         println!(

@@ -79,6 +79,7 @@ pub mod __private {
     pub use nn_core::bytemuck::Zeroable;
     pub use nn_core::layer::Layer;
     pub use nn_core::layers::Frozen;
+    pub use nn_core::team::{SharedGrads, Team};
     pub use nn_core::tensors::UnknownLayer;
     pub use nn_core::{
         Dense, Dropout, Elu, Float, Gelu, GradCheck, Identity, Init, LeakyRelu, Network, NoGrads,

@@ -6,6 +6,7 @@ use nalgebra::SMatrix;
 
 use crate::float::Float;
 use crate::rng::Rng;
+use crate::team::{SharedGrads, Team};
 use crate::tensors::Tensors;
 
 /// A differentiable map from `IN` values to `OUT` values per sample.
@@ -83,4 +84,69 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
 
     /// Initialises the parameters with the layer's default initialiser.
     fn init(&mut self, rng: &mut Rng);
+
+    /// The number of parameters this layer splits over a team of `threads` threads in
+    /// the layer split (see [`team`](crate::team)). The default is 0: the layer runs
+    /// whole on every thread.
+    fn split_params(threads: usize) -> usize {
+        let _ = threads;
+        0
+    }
+
+    /// The training forward pass as one thread of `team`, which every thread of the team
+    /// calls with the same `x`, and with generators in the same state.
+    ///
+    /// Every thread must return the same output, bit for bit. The default runs
+    /// [`forward_train`](Layer::forward_train) on every thread, which does that as long as
+    /// the layer is deterministic.
+    fn forward_train_team<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+        team: &dyn Team<T>,
+    ) -> (SMatrix<T, OUT, B>, Self::Trace<B>) {
+        let _ = team;
+        self.forward_train(x, rng)
+    }
+
+    /// [`backward`](Layer::backward) as one thread of `team`: adds this thread's share of
+    /// the parameter gradients to `grads` and returns the whole input gradient, the same
+    /// on every thread.
+    ///
+    /// The default lets thread 0 run `backward` and the others
+    /// [`backward_input`](Layer::backward_input). A layer that overrides it may write
+    /// only the parts of `grads` that no other thread writes in the same step.
+    fn backward_team<const B: usize>(
+        &self,
+        trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+        grads: SharedGrads<'_, Self::Grads>,
+        team: &dyn Team<T>,
+    ) -> SMatrix<T, IN, B> {
+        if team.index() == 0 {
+            // SAFETY: the threads of the team have distinct indices (a `Team` guarantees
+            // it), so thread 0 alone writes this layer's gradients, and callers hand each
+            // layer its own part of the gradients.
+            self.backward(trace, grad_out, unsafe { grads.get_mut() })
+        } else {
+            self.backward_input(trace, grad_out)
+        }
+    }
+
+    /// [`accumulate_grads`](Layer::accumulate_grads) as one thread of `team`: adds this
+    /// thread's share of the parameter gradients to `grads`, without the input gradient.
+    ///
+    /// The default lets thread 0 run `accumulate_grads` and does nothing on the others.
+    fn accumulate_grads_team<const B: usize>(
+        &self,
+        trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+        grads: SharedGrads<'_, Self::Grads>,
+        team: &dyn Team<T>,
+    ) {
+        if team.index() == 0 {
+            // SAFETY: as in `backward_team`.
+            self.accumulate_grads(trace, grad_out, unsafe { grads.get_mut() });
+        }
+    }
 }

@@ -33,6 +33,7 @@ pub mod optim;
 pub mod rng;
 pub mod standardize;
 pub mod summary;
+pub mod team;
 pub mod tensors;
 #[cfg(feature = "std")]
 pub mod train;

@@ -685,11 +685,26 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
         let local = trace_local(layer);
         quote!(#field: #local)
     });
+    let trace_fields: Vec<TokenStream> = trace_fields.collect();
     let last = &activations[n];
+
+    let team_steps = layers.iter().enumerate().map(|(k, layer)| {
+        let layer_trait = context.layer_trait(layer);
+        let value = context.layer_value(layer);
+        let (x_in, x_out) = (layer_input(k), &activations[k + 1]);
+        let local = trace_local(layer);
+        quote!(let (#x_out, #local) = #layer_trait::forward_train_team(&#value, #x_in, rng, team);)
+    });
+    let split_params = layers.iter().map(|layer| {
+        let layer_trait = context.layer_trait(layer);
+        quote!(+ #layer_trait::split_params(threads))
+    });
 
     let backward_steps = backward_steps(context);
     let accumulate_steps = accumulate_steps(context);
     let input_steps = backward_input_steps(context);
+    let backward_team_steps = backward_team_steps(context);
+    let accumulate_team_steps = accumulate_team_steps(context);
 
     quote! {
         #cfgs
@@ -745,8 +760,110 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
             fn init(&mut self, rng: &mut #p::Rng) {
                 <Self as #p::Network>::init(self, rng)
             }
+
+            fn split_params(threads: #p::usize) -> #p::usize {
+                0 #(#split_params)*
+            }
+
+            fn forward_train_team<const B: #p::usize>(
+                &self,
+                __x0: &#p::SMatrix<#t, #input, { B }>,
+                rng: &mut #p::Rng,
+                team: &dyn #p::Team<#t>,
+            ) -> (#p::SMatrix<#t, #output, { B }>, #trace<{ B }>) {
+                #(#team_steps)*
+                (#last, #trace { #(#trace_fields,)* })
+            }
+
+            fn backward_team<const B: #p::usize>(
+                &self,
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
+                grads: #p::SharedGrads<'_, #grads>,
+                team: &dyn #p::Team<#t>,
+            ) -> #p::SMatrix<#t, #input, { B }> {
+                #backward_team_steps
+            }
+
+            fn accumulate_grads_team<const B: #p::usize>(
+                &self,
+                trace: &#trace<{ B }>,
+                grad_out: &#p::SMatrix<#t, #output, { B }>,
+                grads: #p::SharedGrads<'_, #grads>,
+                team: &dyn #p::Team<#t>,
+            ) {
+                #accumulate_team_steps
+            }
         }
     }
+}
+
+/// The gradient handle of layer `layer` in the team methods: its part of the network's
+/// handle, or a handle to a unit value.
+fn team_grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
+    let p = &context.private;
+    let field = &layer.field;
+    if layer.has_grads() {
+        // SAFETY (of the generated code): the closure forms a pointer to a field of the
+        // gradients without creating a reference, as `SharedGrads::part` requires.
+        quote!(unsafe { grads.part(|__g| &raw mut (*__g).#field) })
+    } else {
+        quote!(#p::SharedGrads::none())
+    }
+}
+
+/// `backward_team`: like `backward_steps`, through the layers' team methods.
+fn backward_team_steps(context: &Context) -> TokenStream {
+    let layers = &context.model.layers;
+    let mut steps = Vec::new();
+    if context.grad_layers().next().is_none() {
+        steps.push(quote!(let _ = &grads;));
+    }
+    let mut current = quote!(grad_out);
+    for (k, layer) in layers.iter().enumerate().rev() {
+        let layer_trait = context.layer_trait(layer);
+        let value = context.layer_value(layer);
+        let field = &layer.field;
+        let grads = team_grads_argument(context, layer);
+        let call =
+            quote!(#layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team));
+        if k == 0 {
+            steps.push(call);
+            break;
+        }
+        let next = format_ident!("__g{}", k);
+        steps.push(quote!(let #next = #call;));
+        current = quote!(&#next);
+    }
+    quote!(#(#steps)*)
+}
+
+/// `accumulate_grads_team`: like `accumulate_steps`, through the layers' team methods.
+fn accumulate_team_steps(context: &Context) -> TokenStream {
+    let layers = &context.model.layers;
+    let Some(first_param) = layers.iter().position(LayerModel::has_grads) else {
+        return quote!(let _ = (trace, grad_out, grads, team););
+    };
+    let mut steps = Vec::new();
+    let mut current = quote!(grad_out);
+    for (k, layer) in layers.iter().enumerate().rev() {
+        let layer_trait = context.layer_trait(layer);
+        let value = context.layer_value(layer);
+        let field = &layer.field;
+        let grads = team_grads_argument(context, layer);
+        if k == first_param {
+            steps.push(quote!(
+                #layer_trait::accumulate_grads_team(&#value, &trace.#field, #current, #grads, team);
+            ));
+            break;
+        }
+        let next = format_ident!("__g{}", k);
+        steps.push(quote!(
+            let #next = #layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team);
+        ));
+        current = quote!(&#next);
+    }
+    quote!(#(#steps)*)
 }
 
 /// The gradient argument of layer `layer`: its field of the gradients, or a unit value.

@@ -38,6 +38,8 @@ pub mod small;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+use core::ops::Range;
+
 use nalgebra::{SMatrix, SVector};
 
 use crate::float::Float;
@@ -183,6 +185,115 @@ pub fn accumulate_column_sum<T: Float, const OUT: usize, const B: usize>(
             *sum += value;
         }
     }
+}
+
+/// Returns `weight[.., columns] * x[columns, ..]`: the part of `weight * x` that the input
+/// columns `columns` contribute, as one thread of a layer split computes it (see
+/// [`team`](crate::team)). Uses the [`blocked`] kernel, whose column range is a runtime
+/// value.
+///
+/// # Panics
+///
+/// When `columns` does not lie within `0..IN`.
+pub fn partial_product<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    weight: &SMatrix<T, OUT, IN>,
+    x: &SMatrix<T, IN, B>,
+    columns: Range<usize>,
+) -> SMatrix<T, OUT, B> {
+    assert!(columns.start <= columns.end && columns.end <= IN);
+    let mut y = SMatrix::<T, OUT, B>::zeros();
+    if B > 0 {
+        blocked::gemm(
+            blocked::Gemm {
+                rows: OUT,
+                cols: B,
+                inner: columns.len(),
+                a: &weight.as_slice()[columns.start * OUT..columns.end * OUT],
+                b: &x.as_slice()[columns.start..],
+                b_row_stride: 1,
+                b_col_stride: IN,
+            },
+            y.as_mut_slice(),
+        );
+    }
+    y
+}
+
+/// Adds `grad * x[columns, ..]^T` to `weight_grad_columns`, the columns `columns` of a
+/// weight gradient (`OUT` values per column, column-major): the share of
+/// [`accumulate_outer`] that one thread of a layer split computes.
+///
+/// # Panics
+///
+/// When `columns` does not lie within `0..IN` or `weight_grad_columns` does not hold
+/// `OUT` values per column of `columns`.
+pub fn accumulate_outer_columns<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    grad: &SMatrix<T, OUT, B>,
+    x: &SMatrix<T, IN, B>,
+    columns: Range<usize>,
+    weight_grad_columns: &mut [T],
+) {
+    assert!(columns.start <= columns.end && columns.end <= IN);
+    assert_eq!(weight_grad_columns.len(), columns.len() * OUT);
+    if B == 0 {
+        return;
+    }
+    blocked::gemm(
+        blocked::Gemm {
+            rows: OUT,
+            cols: columns.len(),
+            inner: B,
+            a: grad.as_slice(),
+            b: &x.as_slice()[columns.start..],
+            b_row_stride: IN,
+            b_col_stride: 1,
+        },
+        weight_grad_columns,
+    );
+}
+
+/// Returns the rows `columns` of `weight^T * grad`, with every other row zero: the share
+/// of [`transpose_mul`] that one thread of a layer split computes. The shares of all
+/// threads add up to the whole input gradient.
+///
+/// # Panics
+///
+/// When `columns` does not lie within `0..IN`.
+pub fn transpose_mul_rows<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    weight: &SMatrix<T, OUT, IN>,
+    grad: &SMatrix<T, OUT, B>,
+    columns: Range<usize>,
+) -> SMatrix<T, IN, B> {
+    assert!(columns.start <= columns.end && columns.end <= IN);
+    let mut dx = SMatrix::<T, IN, B>::zeros();
+    let rows = columns.len();
+    if rows == 0 || B == 0 {
+        return dx;
+    }
+    let dx_values = dx.as_mut_slice();
+    // The products land packed, `rows` values per sample, at the start of `dx`. Each
+    // sample's values then move to their rows, last sample first: sample `j` moves from
+    // `j * rows` to `j * IN + columns.start`, at or after the end of sample `j - 1`'s
+    // packed values, so no move overwrites values still to be moved.
+    blocked::dot_products(
+        blocked::Dots {
+            rows,
+            cols: B,
+            len: OUT,
+            a: &weight.as_slice()[columns.start * OUT..columns.end * OUT],
+            b: grad.as_slice(),
+        },
+        &mut dx_values[..rows * B],
+    );
+    for sample in (0..B).rev() {
+        let packed = sample * rows;
+        dx_values.copy_within(packed..packed + rows, sample * IN + columns.start);
+    }
+    for column in dx_values.chunks_exact_mut(IN) {
+        column[..columns.start].fill(T::zero());
+        column[columns.end..].fill(T::zero());
+    }
+    dx
 }
 
 /// Returns the name of the instruction set the blocked kernel runs with for `T` on this

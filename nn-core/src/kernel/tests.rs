@@ -229,3 +229,57 @@ fn threshold_separates_small_and_large_layers() {
         "a one-output input gradient stays small"
     );
 }
+
+/// The column shares of a split layer add up to the whole products, for ranges that are
+/// empty, partial tiles, and the whole layer.
+#[test]
+fn column_shares_add_up_to_whole_products() {
+    use nalgebra::{SMatrix, SVector};
+
+    use crate::team::column_range;
+
+    const IN: usize = 37;
+    const OUT: usize = 21;
+    const B: usize = 5;
+    let weight = SMatrix::<f64, OUT, IN>::from_iterator(values::<f64>(OUT * IN, 1));
+    let x = SMatrix::<f64, IN, B>::from_iterator(values::<f64>(IN * B, 2));
+    let grad = SMatrix::<f64, OUT, B>::from_iterator(values::<f64>(OUT * B, 3));
+    let zero_bias = SVector::<f64, OUT>::zeros();
+
+    let whole_output = super::affine(&weight, &zero_bias, &x);
+    let whole_input_grad = super::transpose_mul(&weight, &grad);
+    let mut whole_weight_grad = SMatrix::<f64, OUT, IN>::zeros();
+    super::accumulate_outer(&grad, &x, &mut whole_weight_grad);
+
+    for size in [1, 2, 3, 5, 40] {
+        let mut output = SMatrix::<f64, OUT, B>::zeros();
+        let mut input_grad = SMatrix::<f64, IN, B>::zeros();
+        let mut weight_grad = SMatrix::<f64, OUT, IN>::zeros();
+        for index in 0..size {
+            let columns = column_range(IN, index, size);
+            output += super::partial_product(&weight, &x, columns.clone());
+            let share = super::transpose_mul_rows(&weight, &grad, columns.clone());
+            for (row, values) in share.row_iter().enumerate() {
+                if !columns.contains(&row) {
+                    assert!(
+                        values.iter().all(|&v| v == 0.0),
+                        "{size} threads, thread {index}: row {row} outside its columns is not zero"
+                    );
+                }
+            }
+            input_grad += share;
+            let part = &mut weight_grad.as_mut_slice()[columns.start * OUT..columns.end * OUT];
+            super::accumulate_outer_columns(&grad, &x, columns, part);
+        }
+        let case = format!("{size} threads");
+        assert!((output - whole_output).amax() < 1e-12, "{case}: outputs");
+        assert!(
+            (input_grad - whole_input_grad).amax() < 1e-12,
+            "{case}: input gradient"
+        );
+        assert!(
+            (weight_grad - whole_weight_grad).amax() < 1e-12,
+            "{case}: weight gradient"
+        );
+    }
+}

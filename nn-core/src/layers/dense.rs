@@ -7,6 +7,7 @@ use crate::init::Init;
 use crate::kernel;
 use crate::layer::Layer;
 use crate::rng::Rng;
+use crate::team::{self, SharedGrads, Team};
 use crate::tensors::{Shape, TensorInfo, TensorName, Tensors};
 
 /// A fully connected layer: `y = weight * x + bias`.
@@ -147,5 +148,113 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
 
     fn init(&mut self, rng: &mut Rng) {
         self.init_with(Init::GlorotUniform, rng);
+    }
+
+    fn split_params(threads: usize) -> usize {
+        if is_split::<T, IN, OUT>(threads) {
+            OUT * IN
+        } else {
+            0
+        }
+    }
+
+    /// Splits the layer over the team's threads by input columns, when
+    /// [`split_params`](Layer::split_params) says so: each thread multiplies its columns of
+    /// the weights with its rows of `x`, and the team sums the partial outputs.
+    fn forward_train_team<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+        team: &dyn Team<T>,
+    ) -> (SMatrix<T, OUT, B>, Self::Trace<B>) {
+        if !is_split::<T, IN, OUT>(team.size()) {
+            return self.forward_train(x, rng);
+        }
+        let columns = team::column_range(IN, team.index(), team.size());
+        let mut y = kernel::partial_product(&self.weight, x, columns);
+        team.all_reduce(y.as_mut_slice());
+        for mut column in y.column_iter_mut() {
+            column += &self.bias;
+        }
+        (y, *x)
+    }
+
+    fn backward_team<const B: usize>(
+        &self,
+        trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+        grads: SharedGrads<'_, Self::Grads>,
+        team: &dyn Team<T>,
+    ) -> SMatrix<T, IN, B> {
+        if !is_split::<T, IN, OUT>(team.size()) {
+            return default_backward_team(self, trace, grad_out, grads, team);
+        }
+        self.accumulate_grads_team(trace, grad_out, grads, team);
+        let columns = team::column_range(IN, team.index(), team.size());
+        let mut grad_in = kernel::transpose_mul_rows(&self.weight, grad_out, columns);
+        team.all_reduce(grad_in.as_mut_slice());
+        grad_in
+    }
+
+    fn accumulate_grads_team<const B: usize>(
+        &self,
+        trace: &Self::Trace<B>,
+        grad_out: &SMatrix<T, OUT, B>,
+        grads: SharedGrads<'_, Self::Grads>,
+        team: &dyn Team<T>,
+    ) {
+        if !is_split::<T, IN, OUT>(team.size()) {
+            if team.index() == 0 {
+                // SAFETY: thread 0 alone writes the gradients of a layer that is not split
+                // (the team's indices are distinct).
+                self.accumulate_grads(trace, grad_out, unsafe { grads.get_mut() });
+            }
+            return;
+        }
+        let columns = team::column_range(IN, team.index(), team.size());
+        let base = grads.as_ptr();
+        // SAFETY: `base` points to the gradients the handle borrows. Every thread of the
+        // team has its own index, hence its own disjoint range of weight columns, and only
+        // thread 0 writes the bias gradient, so no two threads touch the same value. The
+        // field pointers are formed without references to the whole gradients.
+        let (weight_grad, bias_grad) = unsafe {
+            let weight = (&raw mut (*base).weight).cast::<T>();
+            let weight_columns =
+                team::range_mut(weight, OUT * IN, columns.start * OUT..columns.end * OUT);
+            let bias = (team.index() == 0).then(|| &mut (*base).bias);
+            (weight_columns, bias)
+        };
+        kernel::accumulate_outer_columns(grad_out, trace, columns, weight_grad);
+        if let Some(bias_grad) = bias_grad {
+            kernel::accumulate_column_sum(grad_out, bias_grad);
+        }
+    }
+}
+
+/// Whether a [`Dense`] layer is split over a team of `threads` threads: when there are
+/// several, the layer has at least [`team::SPLIT_MIN_WEIGHTS`] weights and one input
+/// column per thread, and the blocked kernel runs with SIMD instructions (the split uses
+/// it for every product, as its column ranges are runtime values).
+fn is_split<T: Float, const IN: usize, const OUT: usize>(threads: usize) -> bool {
+    threads > 1
+        && IN >= threads
+        && OUT * IN >= team::SPLIT_MIN_WEIGHTS
+        && kernel::blocked::has_simd::<T>()
+}
+
+/// The default [`Layer::backward_team`] for a layer that is not split: thread 0 computes
+/// the gradients, every thread the input gradient.
+fn default_backward_team<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    layer: &Dense<T, IN, OUT>,
+    trace: &SMatrix<T, IN, B>,
+    grad_out: &SMatrix<T, OUT, B>,
+    grads: SharedGrads<'_, DenseGrads<T, IN, OUT>>,
+    team: &dyn Team<T>,
+) -> SMatrix<T, IN, B> {
+    if team.index() == 0 {
+        // SAFETY: as in `accumulate_grads_team`, thread 0 alone writes these gradients.
+        layer.backward(trace, grad_out, unsafe { grads.get_mut() })
+    } else {
+        layer.backward_input(trace, grad_out)
     }
 }

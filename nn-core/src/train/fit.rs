@@ -237,10 +237,11 @@ where
     GradsOf<T, N, IN, OUT>: Send + Sync,
     L: Loss<T, OUT> + Sync,
 {
-    grads.fill_zero();
     if let Some((parallel, dropout_rng)) = parallel {
+        parallel.fill_zero(grads);
         return parallel.accumulate_grads(net, inputs, targets, loss, dropout_rng, grads);
     }
+    grads.fill_zero();
     let (outputs, trace) = net.forward_train(inputs, rng);
     let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, targets);
     net.accumulate_grads(&trace, &grad_out, grads);

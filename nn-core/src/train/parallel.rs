@@ -58,8 +58,8 @@
 use std::boxed::Box;
 use std::fmt;
 use std::string::{String, ToString};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -70,6 +70,7 @@ use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::optim::{UpdateRunner, UpdateSlices};
 use crate::rng::Rng;
+use crate::team::{SharedGrads, Team};
 use crate::tensors::Tensors;
 
 /// The stack size of the worker threads. A training pass returns its activations and
@@ -112,6 +113,59 @@ impl fmt::Display for ParallelError {
 
 impl std::error::Error for ParallelError {}
 
+/// How [`ParallelGrads::accumulate_grads`] shares a training step among its threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Split {
+    /// Each thread runs the whole network on its sub-batches into its own gradient
+    /// buffer, and the buffers are summed (see the [module documentation](self)).
+    Batch = 0,
+    /// Each thread runs the whole batch, and the large dense layers are split over the
+    /// threads by input columns (see [`team`](crate::team)): no gradient buffers to sum,
+    /// and each thread keeps its part of the weights in its own core's cache.
+    Layers = 1,
+}
+
+/// The largest batch for which [`Split::choose`] picks the layer split.
+///
+/// On the machine of `BENCHMARKS.md` (`cargo bench --bench parallel_training`), the layer
+/// split of a 784-128-10 network trained batches of 32 with Adam faster than the batch
+/// split, and batches of 64 and 128 slower: every thread of the layer split runs the small
+/// layers, the activations and the loss on the whole batch, and copies the whole batch
+/// into the first layer's trace, work that grows with the batch and is not shared.
+pub const LAYER_SPLIT_MAX_BATCH: usize = 32;
+
+impl Split {
+    /// The split [`ParallelGrads`] uses, unless told otherwise, for network `N` on
+    /// `threads` threads and batches of `batch` samples: [`Split::Layers`] when the layers
+    /// that split hold at least half of the trainable parameters, the batch has at most
+    /// [`LAYER_SPLIT_MAX_BATCH`] samples and the build is optimized, else
+    /// [`Split::Batch`].
+    ///
+    /// The layer split runs the whole batch on the calling thread, where the batch split
+    /// runs sub-batches. A build without optimizations keeps every temporary matrix on
+    /// the stack: training a 64-320-10 network on batches of 32 with the layer split
+    /// overflowed the 2 MiB stack of a test thread there, and ran with 3 MB. Such builds
+    /// therefore keep the batch split unless asked for the layer split.
+    pub fn choose<T, N, const IN: usize, const OUT: usize>(threads: usize, batch: usize) -> Split
+    where
+        T: Float,
+        N: Layer<T, IN, OUT>,
+    {
+        let trainable = <N::Grads as Tensors<T>>::PARAMS;
+        if threads > 1
+            && !cfg!(debug_assertions)
+            && batch <= LAYER_SPLIT_MAX_BATCH
+            && trainable > 0
+            && 2 * N::split_params(threads) >= trainable
+        {
+            Split::Layers
+        } else {
+            Split::Batch
+        }
+    }
+}
+
 /// Worker threads and per-thread gradient buffers for [`accumulate_grads`], created once
 /// and reused for every batch, so a training step allocates no gradient buffers (only a
 /// list of one job per thread).
@@ -126,6 +180,12 @@ pub struct ParallelGrads<T: Float, N: Layer<T, IN, OUT>, const IN: usize, const 
     /// One gradient buffer for each thread after the first, on the heap. Every value is
     /// zero between steps.
     buffers: Vec<Box<N::Grads>>,
+    /// The split the caller asked for; `None` chooses by [`Split::choose`].
+    split: Option<Split>,
+    /// The split of the last step, which the optimizer update follows.
+    last_split: AtomicU8,
+    /// Where the threads of a layer split exchange partial results.
+    exchange: Exchange<T>,
 }
 
 impl<T, N, const IN: usize, const OUT: usize> ParallelGrads<T, N, IN, OUT>
@@ -141,7 +201,22 @@ where
     ///
     /// [`ParallelError::NoThreads`] for `threads == 0`, and
     /// [`ParallelError::ThreadPool`] when the threads cannot be started.
+    ///
+    /// Each step is shared by the split that [`Split::choose`] picks for its batch size.
     pub fn new(threads: usize) -> Result<Self, ParallelError> {
+        Self::start(threads, None)
+    }
+
+    /// Like [`new`](Self::new), with every step shared by `split`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`new`](Self::new).
+    pub fn with_split(threads: usize, split: Split) -> Result<Self, ParallelError> {
+        Self::start(threads, Some(split))
+    }
+
+    fn start(threads: usize, split: Option<Split>) -> Result<Self, ParallelError> {
         if threads == 0 {
             return Err(ParallelError::NoThreads);
         }
@@ -162,7 +237,26 @@ where
             awake: Awake::new(),
             handover_choice: HandoverChoice::default(),
             buffers,
+            split,
+            last_split: AtomicU8::new(Split::Batch as u8),
+            exchange: Exchange::new(threads),
         })
+    }
+
+    /// Returns how [`accumulate_grads`](Self::accumulate_grads) shares a step of `B`
+    /// samples among the threads.
+    pub fn split_for<const B: usize>(&self) -> Split {
+        self.split
+            .unwrap_or_else(|| Split::choose::<T, N, IN, OUT>(self.threads(), B))
+    }
+
+    /// The split of the last step.
+    fn last_split(&self) -> Split {
+        if self.last_split.load(Ordering::Relaxed) == Split::Layers as u8 {
+            Split::Layers
+        } else {
+            Split::Batch
+        }
     }
 
     /// Returns the number of threads, counting the calling thread.
@@ -193,6 +287,11 @@ where
     where
         L: Loss<T, OUT> + Sync,
     {
+        let split = self.split_for::<B>();
+        self.last_split.store(split as u8, Ordering::Relaxed);
+        if split == Split::Layers && self.pool.is_some() {
+            return self.run_layers(net, inputs, targets, loss, rng, grads);
+        }
         let parts = self.threads().min(B.max(1));
         macro_rules! try_size {
             ($($size:literal),+) => {
@@ -225,6 +324,7 @@ where
     where
         L: Loss<T, OUT> + Sync,
     {
+        self.last_split.store(Split::Batch as u8, Ordering::Relaxed);
         const {
             assert!(
                 S > 0 && B.is_multiple_of(S),
@@ -352,6 +452,123 @@ where
         (total * scale, outputs)
     }
 
+    /// Runs one step with the layer split: every thread runs the whole batch through the
+    /// layers' team methods, thread 0 with `rng` itself and the others with copies of it,
+    /// so layers that draw random numbers (dropout) draw the same on every thread.
+    fn run_layers<L, const B: usize>(
+        &mut self,
+        net: &N,
+        inputs: &SMatrix<T, IN, B>,
+        targets: &SMatrix<T, OUT, B>,
+        loss: &L,
+        rng: &mut Rng,
+        grads: &mut N::Grads,
+    ) -> (T, SMatrix<T, OUT, B>)
+    where
+        L: Loss<T, OUT> + Sync,
+    {
+        if B == 0 {
+            return (T::zero(), SMatrix::zeros());
+        }
+        let Some(pool) = &self.pool else {
+            unreachable!("the layer split runs only with worker threads");
+        };
+        // The threads of a team wait for each other within the step, so the calling
+        // thread cannot run their shares one after the other, and a thread that slept at
+        // every wait would pay a wake-up there: the layer split always spins.
+        self.awake.set_handover(Handover::Spin);
+
+        let size = self.threads();
+        let copies: Vec<Rng> = (1..size).map(|_| rng.clone()).collect();
+        let mut result = None;
+        let exchange = &self.exchange;
+        // SAFETY: each thread below passes the handle only to the network's team methods,
+        // with a `Member` of one team whose indices are distinct.
+        let shared = unsafe { SharedGrads::new(grads) };
+        let work = |job: LayerJob<'_, T, OUT, B>| {
+            let LayerJob { index, rng, result } = job;
+            let mut copy;
+            let rng = match rng {
+                TeamRng::Caller(rng) => rng,
+                TeamRng::Copy(rng) => {
+                    copy = rng;
+                    &mut copy
+                }
+            };
+            let member = Member::new(exchange, index, size);
+            let (y, trace) = net.forward_train_team(inputs, rng, &member);
+            let (value, grad_out) = loss.loss_and_grad(&y, targets);
+            net.accumulate_grads_team(&trace, &grad_out, shared, &member);
+            if let Some(result) = result {
+                *result = Some((value, y));
+            }
+        };
+        let first = LayerJob {
+            index: 0,
+            rng: TeamRng::Caller(rng),
+            result: Some(&mut result),
+        };
+        let others = copies.into_iter().enumerate().map(|(k, copy)| LayerJob {
+            index: k + 1,
+            rng: TeamRng::Copy(copy),
+            result: None,
+        });
+        self.awake.start_step();
+        let awake = &self.awake;
+        run_split(
+            pool,
+            awake.spin_limit(),
+            first,
+            others,
+            &|job: LayerJob<'_, T, OUT, B>, on_caller: bool| {
+                work(job);
+                if on_caller {
+                    awake.finish_work();
+                } else {
+                    awake.spin_while_running();
+                }
+            },
+        );
+        self.awake.keep_awake(pool, self.buffers.len());
+        result.expect("thread 0 ran its share")
+    }
+
+    /// Sets every gradient in `grads` to zero, each large tensor in one range per thread
+    /// on the threads that update it (see the [`UpdateRunner`] implementation).
+    ///
+    /// With the layer split each thread thus finds its part of the gradients in its own
+    /// core's cache at the next step. Zeroing them all on the calling thread would move
+    /// the other threads' parts into its cache, and back again when they accumulate.
+    pub fn fill_zero(&mut self, grads: &mut N::Grads) {
+        let spin_limit = self.awake.spin_limit();
+        let threads = self.threads();
+        let pool = self.awake.pool(&self.pool);
+        if pool.is_some() {
+            self.awake.start_step();
+        }
+        for tensor in 0..<N::Grads as Tensors<T>>::COUNT {
+            let Some(values) = grads.tensor_mut(tensor) else {
+                continue;
+            };
+            let Some(pool) = pool.filter(|_| values.len() >= PARALLEL_MIN) else {
+                values.fill(T::zero());
+                continue;
+            };
+            let range = part_len(values.len(), threads);
+            let mut parts = values.chunks_mut(range);
+            let Some(first) = parts.next() else {
+                continue;
+            };
+            run_split(pool, spin_limit, first, parts, &|part: &mut [T], _| {
+                part.fill(T::zero())
+            });
+        }
+        if let Some(pool) = pool {
+            self.awake.finish_work();
+            self.awake.keep_awake(pool, self.buffers.len());
+        }
+    }
+
     /// Adds the buffers of threads `1..threads` to `grads`, each value in thread order, and
     /// zeroes them for the next step. Large tensors are cut into one contiguous range per
     /// thread, which the calling thread and the workers add in parallel.
@@ -435,7 +652,11 @@ where
             first,
             others,
             &|part: UpdateSlices<'_, T>, on_caller| {
-                evict_cache_lines(part.params);
+                // In the layer split each thread read only its own columns of the large
+                // tensors, which its core should keep.
+                if self.last_split() == Split::Batch {
+                    evict_cache_lines(part.params);
+                }
                 update(part);
                 if on_caller {
                     awake.finish_work();
@@ -477,6 +698,113 @@ fn evict_cache_lines<T>(values: &[T]) {
 
 /// Returns the length of the ranges into which a tensor of `len` values is cut for
 /// `threads` threads: the last range may be shorter.
+/// The generator a thread of the layer split draws from: the caller's own for thread 0,
+/// a copy of it for the others.
+enum TeamRng<'a> {
+    Caller(&'a mut Rng),
+    Copy(Rng),
+}
+
+/// One thread's share of a layer-split step.
+struct LayerJob<'a, T: Float, const OUT: usize, const B: usize> {
+    index: usize,
+    rng: TeamRng<'a>,
+    /// Where thread 0 writes the loss and the outputs.
+    result: Option<&'a mut Option<(T, SMatrix<T, OUT, B>)>>,
+}
+
+/// The slots in which the threads of a layer split exchange partial results, and the
+/// count of their arrivals.
+///
+/// There are two slots per thread, used in turn by successive calls of
+/// [`Team::all_reduce`]: a thread can write the slot of call `k + 2` only after every
+/// thread has arrived at call `k + 1`, that is after every thread has finished reading
+/// the slots of call `k`.
+struct Exchange<T> {
+    /// Slot `parity * threads + index` holds thread `index`'s values of the calls with
+    /// that parity.
+    slots: Vec<Mutex<Vec<T>>>,
+    /// The number of calls of `all_reduce` so far, over all threads.
+    arrived: AtomicUsize,
+    /// The number of calls each thread has made so far.
+    calls: Vec<AtomicUsize>,
+}
+
+impl<T: Float> Exchange<T> {
+    fn new(threads: usize) -> Self {
+        Self {
+            slots: (0..2 * threads).map(|_| Mutex::new(Vec::new())).collect(),
+            arrived: AtomicUsize::new(0),
+            calls: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+}
+
+/// Thread `index`'s view of a team of `size` threads that share an [`Exchange`].
+struct Member<'a, T> {
+    exchange: &'a Exchange<T>,
+    index: usize,
+    size: usize,
+}
+
+impl<'a, T> Member<'a, T> {
+    fn new(exchange: &'a Exchange<T>, index: usize, size: usize) -> Self {
+        Self {
+            exchange,
+            index,
+            size,
+        }
+    }
+}
+
+/// Spins until `counter` reaches `value`, yielding the core after a while: a partner
+/// thread that has not started yet, or whose core the host took away, may take long.
+fn wait_until(counter: &AtomicUsize, value: usize) {
+    let mut spins = 0u32;
+    while counter.load(Ordering::Acquire) < value {
+        if spins < 20_000 {
+            spins += 1;
+            core::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+// SAFETY: `ParallelGrads::run_layers` gives each thread a `Member` with its own index, from
+// 0 to `size - 1`, and the same `size`.
+unsafe impl<T: Float> Team<T> for Member<'_, T> {
+    fn index(&self) -> usize {
+        self.index
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn all_reduce(&self, values: &mut [T]) {
+        let exchange = self.exchange;
+        let call = exchange.calls[self.index].fetch_add(1, Ordering::Relaxed);
+        let slots = &exchange.slots[(call % 2) * self.size..][..self.size];
+        fn lock<T>(slot: &Mutex<Vec<T>>) -> std::sync::MutexGuard<'_, Vec<T>> {
+            slot.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+        {
+            let mut own = lock(&slots[self.index]);
+            own.clear();
+            own.extend_from_slice(values);
+        }
+        exchange.arrived.fetch_add(1, Ordering::AcqRel);
+        wait_until(&exchange.arrived, (call + 1) * self.size);
+        values.copy_from_slice(&lock(&slots[0]));
+        for slot in &slots[1..] {
+            for (sum, &value) in values.iter_mut().zip(lock(slot).iter()) {
+                *sum += value;
+            }
+        }
+    }
+}
+
 fn part_len(len: usize, threads: usize) -> usize {
     len.div_ceil(threads.max(1)).max(1)
 }
