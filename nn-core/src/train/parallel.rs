@@ -128,11 +128,15 @@ pub enum Split {
 
 /// The largest batch for which [`Split::choose`] picks the layer split.
 ///
-/// On the machine of `BENCHMARKS.md` (`cargo bench --bench parallel_training`), the layer
-/// split of a 784-128-10 network trained batches of 32 with Adam faster than the batch
-/// split, and batches of 64 and 128 slower: every thread of the layer split runs the small
-/// layers, the activations and the loss on the whole batch, and copies the whole batch
-/// into the first layer's trace, work that grows with the batch and is not shared.
+/// Measured on the machine of `BENCHMARKS.md` with `cargo bench --bench parallel_training`
+/// for a 784-128-10 network on two threads. With zeroing and the Adam update, the layer
+/// split was faster than the batch split at 32, 64 and 128 samples (1.71, 1.43 and 1.69
+/// times one thread, against 1.39, 1.30 and 1.58). For the gradient step alone it was
+/// faster only at 32 (1.58 against 1.55) and slower at 64 and 128 (1.43 against 1.83 and
+/// 1.57). Every thread of the layer split runs the small layers, the activations and the
+/// loss on the whole batch, and copies the whole batch into the first layer's trace: work
+/// that grows with the batch and is not shared. The limit keeps the layer split where it
+/// won both ways.
 pub const LAYER_SPLIT_MAX_BATCH: usize = 32;
 
 impl Split {
