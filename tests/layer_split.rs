@@ -8,7 +8,7 @@
 use static_nn::core::bytemuck;
 use static_nn::core::kernel;
 use static_nn::core::optim::SingleThread;
-use static_nn::core::team::SPLIT_MIN_WEIGHTS;
+use static_nn::core::team::{SPLIT_MIN_WEIGHTS, Serial, SharedGrads};
 use static_nn::core::train::parallel::{LAYER_SPLIT_MAX_BATCH, ParallelGrads, Split};
 use static_nn::core::{Layer, Tensors};
 use static_nn::prelude::*;
@@ -237,6 +237,41 @@ fn update_after_layer_split_matches_single_thread() {
         assert!(
             a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
             "tensor {i} differs"
+        );
+    }
+}
+
+#[test]
+fn one_thread_playing_the_team_gives_the_same_bits() {
+    let net = Deep::new_boxed(21);
+    let (inputs, targets) = batch();
+    for size in [2, 3] {
+        let (threads, loss, outputs, _) = layer_split(&net, size, 13);
+
+        let team = Serial { size };
+        let mut rng = Rng::seed_from_u64(13);
+        let mut serial = Deep::zero_grads_boxed();
+        let (serial_outputs, trace) = net.forward_train_team(&*inputs, &mut rng, &team);
+        let (serial_loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&serial_outputs, &*targets);
+        // SAFETY: one thread uses the handle, with a team whose only thread is it.
+        let shared = unsafe { SharedGrads::new(&mut *serial) };
+        net.accumulate_grads_team(&trace, &grad_out, shared, &team);
+
+        assert_eq!(
+            serial_loss.to_bits(),
+            loss.to_bits(),
+            "{size} members: loss"
+        );
+        assert!(
+            serial_outputs
+                .iter()
+                .zip(outputs.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{size} members: outputs differ"
+        );
+        assert!(
+            bits(&serial) == bits(&threads),
+            "{size} members: gradients differ from {size} threads"
         );
     }
 }

@@ -48,6 +48,16 @@ pub unsafe trait Team<T>: Sync {
     /// The number of threads in the team.
     fn size(&self) -> usize;
 
+    /// The indices of the team members whose shares the calling thread computes: its own
+    /// index alone, unless one thread plays several members (see [`Serial`]).
+    ///
+    /// A layer computes the shares of these members in this order and combines them as
+    /// [`all_reduce`](Team::all_reduce) would, so the results do not depend on which
+    /// thread plays which member.
+    fn members(&self) -> core::ops::Range<usize> {
+        self.index()..self.index() + 1
+    }
+
     /// Replaces `values` on every thread with the sum over the threads of their `values`,
     /// added in the order of the threads' indices, so every thread gets the same bits.
     ///
@@ -67,6 +77,35 @@ unsafe impl<T> Team<T> for Solo {
 
     fn size(&self) -> usize {
         1
+    }
+
+    fn all_reduce(&self, _values: &mut [T]) {}
+}
+
+/// One thread playing every member of a team of `size` threads, one after the other.
+///
+/// Layers compute the shares of all members and add them in the order of the members'
+/// indices, as the threads of a real team do in [`Team::all_reduce`], so a step with
+/// `Serial { size }` gives the same bits as one on `size` threads. `ParallelGrads` runs
+/// it on the calling thread when other threads only slow a step down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Serial {
+    /// The number of members.
+    pub size: usize,
+}
+
+// SAFETY: the one thread has index 0 and writes every member's share itself.
+unsafe impl<T> Team<T> for Serial {
+    fn index(&self) -> usize {
+        0
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn members(&self) -> core::ops::Range<usize> {
+        0..self.size.max(1)
     }
 
     fn all_reduce(&self, _values: &mut [T]) {}

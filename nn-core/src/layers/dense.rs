@@ -170,8 +170,14 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         if !is_split::<T, IN, OUT>(team.size()) {
             return self.forward_train(x, rng);
         }
-        let columns = team::column_range(IN, team.index(), team.size());
-        let mut y = kernel::partial_product(&self.weight, x, columns);
+        let mut members = team.members();
+        let first = members.next().unwrap_or(0);
+        let mut y =
+            kernel::partial_product(&self.weight, x, team::column_range(IN, first, team.size()));
+        for member in members {
+            let columns = team::column_range(IN, member, team.size());
+            add_assign(&mut y, &kernel::partial_product(&self.weight, x, columns));
+        }
         team.all_reduce(y.as_mut_slice());
         for mut column in y.column_iter_mut() {
             column += &self.bias;
@@ -190,8 +196,17 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             return default_backward_team(self, trace, grad_out, grads, team);
         }
         self.accumulate_grads_team(trace, grad_out, grads, team);
-        let columns = team::column_range(IN, team.index(), team.size());
+        let mut members = team.members();
+        let first = members.next().unwrap_or(0);
+        let columns = team::column_range(IN, first, team.size());
         let mut grad_in = kernel::transpose_mul_rows(&self.weight, grad_out, columns);
+        for member in members {
+            let columns = team::column_range(IN, member, team.size());
+            add_assign(
+                &mut grad_in,
+                &kernel::transpose_mul_rows(&self.weight, grad_out, columns),
+            );
+        }
         team.all_reduce(grad_in.as_mut_slice());
         grad_in
     }
@@ -211,23 +226,45 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             }
             return;
         }
-        let columns = team::column_range(IN, team.index(), team.size());
+        // The members a thread plays form a contiguous run of indices, so their columns
+        // are one contiguous range.
+        let members = team.members();
+        if members.is_empty() {
+            return;
+        }
+        let start = team::column_range(IN, members.start, team.size()).start;
+        let end = team::column_range(IN, members.end - 1, team.size()).end;
         let base = grads.as_ptr();
-        // SAFETY: `base` points to the gradients the handle borrows. Every thread of the
-        // team has its own index, hence its own disjoint range of weight columns, and only
-        // thread 0 writes the bias gradient, so no two threads touch the same value. The
-        // field pointers are formed without references to the whole gradients.
+        // SAFETY: `base` points to the gradients the handle borrows. The threads of the
+        // team play disjoint members (a `Team` guarantees distinct indices), hence own
+        // disjoint ranges of weight columns, and only the thread with index 0 writes the
+        // bias gradient, so no two threads touch the same value. The field pointers are
+        // formed without references to the whole gradients.
         let (weight_grad, bias_grad) = unsafe {
             let weight = (&raw mut (*base).weight).cast::<T>();
-            let weight_columns =
-                team::range_mut(weight, OUT * IN, columns.start * OUT..columns.end * OUT);
+            let weight_columns = team::range_mut(weight, OUT * IN, start * OUT..end * OUT);
             let bias = (team.index() == 0).then(|| &mut (*base).bias);
             (weight_columns, bias)
         };
-        kernel::accumulate_outer_columns(grad_out, trace, columns, weight_grad);
+        for member in members {
+            let columns = team::column_range(IN, member, team.size());
+            let offset = (columns.start - start) * OUT;
+            let part = &mut weight_grad[offset..offset + columns.len() * OUT];
+            kernel::accumulate_outer_columns(grad_out, trace, columns, part);
+        }
         if let Some(bias_grad) = bias_grad {
             kernel::accumulate_column_sum(grad_out, bias_grad);
         }
+    }
+}
+
+/// Adds `other` to `sum` value by value, as [`Team::all_reduce`] adds the threads' values.
+fn add_assign<T: Float, const R: usize, const C: usize>(
+    sum: &mut SMatrix<T, R, C>,
+    other: &SMatrix<T, R, C>,
+) {
+    for (value, &added) in sum.as_mut_slice().iter_mut().zip(other.as_slice()) {
+        *value += added;
     }
 }
 

@@ -70,7 +70,7 @@ use crate::layer::Layer;
 use crate::loss::Loss;
 use crate::optim::{UpdateRunner, UpdateSlices};
 use crate::rng::Rng;
-use crate::team::{SharedGrads, Team};
+use crate::team::{Serial, SharedGrads, Team};
 use crate::tensors::Tensors;
 
 /// The stack size of the worker threads. A training pass returns its activations and
@@ -474,15 +474,20 @@ where
         if B == 0 {
             return (T::zero(), SMatrix::zeros());
         }
-        let Some(pool) = &self.pool else {
-            unreachable!("the layer split runs only with worker threads");
-        };
-        // The threads of a team wait for each other within the step, so the calling
-        // thread cannot run their shares one after the other, and a thread that slept at
-        // every wait would pay a wake-up there: the layer split always spins.
-        self.awake.set_handover(Handover::Spin);
-
         let size = self.threads();
+        let handover = self.handover_choice.start_step(self.awake.handover());
+        self.awake.set_handover(handover);
+        let Some(pool) = self.awake.pool(&self.pool) else {
+            // The calling thread plays every member of the team, with the same results.
+            let team = Serial { size };
+            let (y, trace) = net.forward_train_team(inputs, rng, &team);
+            let (value, grad_out) = loss.loss_and_grad(&y, targets);
+            // SAFETY: one thread uses the handle, with a team whose only thread is it.
+            let shared = unsafe { SharedGrads::new(grads) };
+            net.accumulate_grads_team(&trace, &grad_out, shared, &team);
+            return (value, y);
+        };
+
         let copies: Vec<Rng> = (1..size).map(|_| rng.clone()).collect();
         let mut result = None;
         let exchange = &self.exchange;
