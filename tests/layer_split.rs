@@ -7,10 +7,12 @@
 
 use static_nn::core::bytemuck;
 use static_nn::core::kernel;
+use static_nn::core::layers::NoGrads;
 use static_nn::core::optim::SingleThread;
+use static_nn::core::team::Team;
 use static_nn::core::team::{SPLIT_MIN_WEIGHTS, Serial, SharedGrads};
 use static_nn::core::train::parallel::{LAYER_SPLIT_MAX_BATCH, ParallelGrads, Split};
-use static_nn::core::{Layer, Tensors};
+use static_nn::core::{Layer, TensorInfo, Tensors};
 use static_nn::prelude::*;
 
 network! {
@@ -274,4 +276,112 @@ fn one_thread_playing_the_team_gives_the_same_bits() {
             "{size} members: gradients differ from {size} threads"
         );
     }
+}
+
+/// Passes values through unchanged, and panics on the team's thread 1 in the layer split.
+#[derive(Clone, Debug, Default)]
+pub struct PanicOnSecond;
+
+// SAFETY: a unit struct.
+unsafe impl bytemuck::Zeroable for PanicOnSecond {}
+
+impl Tensors<f32> for PanicOnSecond {
+    const COUNT: usize = 0;
+    const PARAMS: usize = 0;
+
+    fn tensor(&self, _: usize) -> Option<&[f32]> {
+        None
+    }
+
+    fn tensor_mut(&mut self, _: usize) -> Option<&mut [f32]> {
+        None
+    }
+
+    fn tensor_info(_: usize) -> Option<TensorInfo> {
+        None
+    }
+}
+
+impl Layer<f32, 96, 96> for PanicOnSecond {
+    type Trace<const B: usize> = ();
+    type Grads = NoGrads;
+    const KIND: &'static str = "PanicOnSecond";
+
+    fn forward<const B: usize>(&self, x: &SMatrix<f32, 96, B>) -> SMatrix<f32, 96, B> {
+        *x
+    }
+
+    fn forward_train<const B: usize>(
+        &self,
+        x: &SMatrix<f32, 96, B>,
+        _rng: &mut Rng,
+    ) -> (SMatrix<f32, 96, B>, ()) {
+        (*x, ())
+    }
+
+    fn forward_train_team<const B: usize>(
+        &self,
+        x: &SMatrix<f32, 96, B>,
+        _rng: &mut Rng,
+        team: &dyn Team<f32>,
+    ) -> (SMatrix<f32, 96, B>, ()) {
+        assert!(team.index() != 1, "thread 1 fails on purpose");
+        (*x, ())
+    }
+
+    fn backward<const B: usize>(
+        &self,
+        _trace: &(),
+        grad_out: &SMatrix<f32, 96, B>,
+        _grads: &mut NoGrads,
+    ) -> SMatrix<f32, 96, B> {
+        *grad_out
+    }
+
+    fn init(&mut self, _rng: &mut Rng) {}
+}
+
+network! {
+    struct Fragile<f32> {
+        input: [96],
+        fragile: PanicOnSecond -> [96],
+        first: Dense(192), Relu,
+        out: Dense(10),
+    }
+}
+
+#[test]
+fn panic_on_one_thread_ends_the_step_instead_of_hanging() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let net = Fragile::new_boxed(1);
+        let (inputs, targets) = batch();
+        let mut grads = Fragile::zero_grads_boxed();
+        let mut parallel = ParallelGrads::<f32, Fragile, 96, 10>::with_split(2, Split::Layers)
+            .expect("threads start");
+        let mut step = || {
+            let mut rng = Rng::seed_from_u64(1);
+            parallel.accumulate_grads(
+                &*net,
+                &inputs,
+                &targets,
+                &SoftmaxCrossEntropy,
+                &mut rng,
+                &mut grads,
+            );
+        };
+        // The first steps may run on the calling thread alone, while `ParallelGrads`
+        // times its ways of handing over work; thread 1 runs within the first 24.
+        let mut run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut step));
+        let first_panic = (0..40).find(|_| run().is_err());
+        let later_panics = first_panic.is_some() && run().is_err();
+        let _ = sender.send((first_panic.is_some(), later_panics));
+    });
+    let outcome = receiver.recv_timeout(std::time::Duration::from_secs(60));
+    assert_eq!(
+        outcome,
+        Ok((true, true)),
+        "a step must panic (and not hang) when a thread of the team panics, and so must \
+         every later step"
+    );
 }

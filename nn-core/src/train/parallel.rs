@@ -58,7 +58,7 @@
 use std::boxed::Box;
 use std::fmt;
 use std::string::{String, ToString};
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
@@ -474,6 +474,10 @@ where
         if B == 0 {
             return (T::zero(), SMatrix::zeros());
         }
+        assert!(
+            !self.exchange.poisoned.load(Ordering::Acquire),
+            "a thread panicked in an earlier layer-split step of this `ParallelGrads`"
+        );
         let size = self.threads();
         let handover = self.handover_choice.start_step(self.awake.handover());
         self.awake.set_handover(handover);
@@ -504,6 +508,7 @@ where
                     &mut copy
                 }
             };
+            let _guard = PanicGuard(&exchange.poisoned);
             let member = Member::new(exchange, index, size);
             let (y, trace) = net.forward_train_team(inputs, rng, &member);
             let (value, grad_out) = loss.loss_and_grad(&y, targets);
@@ -737,6 +742,20 @@ struct Exchange<T> {
     arrived: AtomicUsize,
     /// The number of calls each thread has made so far.
     calls: Vec<AtomicUsize>,
+    /// Set when a thread panicked in a step. Its partners would otherwise wait for it
+    /// forever, and the counts no longer match, so the exchange stays unusable.
+    poisoned: AtomicBool,
+}
+
+/// Marks the exchange as poisoned when dropped during a panic.
+struct PanicGuard<'a>(&'a AtomicBool);
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Release);
+        }
+    }
 }
 
 impl<T: Float> Exchange<T> {
@@ -745,6 +764,7 @@ impl<T: Float> Exchange<T> {
             slots: (0..2 * threads).map(|_| Mutex::new(Vec::new())).collect(),
             arrived: AtomicUsize::new(0),
             calls: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
+            poisoned: AtomicBool::new(false),
         }
     }
 }
@@ -768,9 +788,17 @@ impl<'a, T> Member<'a, T> {
 
 /// Spins until `counter` reaches `value`, yielding the core after a while: a partner
 /// thread that has not started yet, or whose core the host took away, may take long.
-fn wait_until(counter: &AtomicUsize, value: usize) {
+///
+/// # Panics
+///
+/// When `poisoned` is set: another thread panicked and will never arrive.
+fn wait_until(counter: &AtomicUsize, value: usize, poisoned: &AtomicBool) {
     let mut spins = 0u32;
     while counter.load(Ordering::Acquire) < value {
+        assert!(
+            !poisoned.load(Ordering::Acquire),
+            "another thread of the layer split panicked"
+        );
         if spins < 20_000 {
             spins += 1;
             core::hint::spin_loop();
@@ -804,7 +832,11 @@ unsafe impl<T: Float> Team<T> for Member<'_, T> {
             own.extend_from_slice(values);
         }
         exchange.arrived.fetch_add(1, Ordering::AcqRel);
-        wait_until(&exchange.arrived, (call + 1) * self.size);
+        wait_until(
+            &exchange.arrived,
+            (call + 1) * self.size,
+            &exchange.poisoned,
+        );
         values.copy_from_slice(&lock(&slots[0]));
         for slot in &slots[1..] {
             for (sum, &value) in values.iter_mut().zip(lock(slot).iter()) {
