@@ -7,9 +7,10 @@
 //!   off and `TrainConfig::threads` set to 1 or 2;
 //! - `loop, 1 thread` and `loop, 2 threads`: the same work as `fit` (shuffle, gather a
 //!   batch, zero the gradients, training step, Adam update) written out here, timing each
-//!   phase. On two threads the training step runs through `ParallelGrads` and the Adam
-//!   update through `step_scaled_with`, which cuts the large weight tensor over the same
-//!   threads, as `fit` does.
+//!   phase. On two threads the training step runs through `ParallelGrads::compute_grads`,
+//!   which zeroes the gradients within the step, and the Adam update through
+//!   `step_scaled_with`, which cuts the large weight tensor over the same threads, as
+//!   `fit` does.
 //!
 //! Prints the fastest of the runs of each case, for the loops with the time of each phase
 //! in that run, and the speed-ups of two threads. Run with `cargo bench --bench
@@ -89,8 +90,6 @@ fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<Epoch, Box
         gather(data, chunk, &mut inputs, &mut targets);
         if threads == 1 {
             grads.fill_zero();
-        } else {
-            parallel.fill_zero(&mut grads);
         }
 
         let step_started = Instant::now();
@@ -101,7 +100,7 @@ fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<Epoch, Box
             batch_loss
         } else {
             let (batch_loss, _) =
-                parallel.accumulate_grads(&*net, &inputs, &targets, &loss, &mut rng, &mut grads);
+                parallel.compute_grads(&*net, &inputs, &targets, &loss, &mut rng, &mut grads);
             batch_loss
         };
         epoch.steps += step_started.elapsed().as_secs_f64();

@@ -14,8 +14,9 @@
 //!
 //! Three more per batch size add what `fit` does around a step: zeroing the gradients and
 //! the Adam update. `sequential_adam` runs both on the calling thread;
-//! `parallel_2_adam` and `parallel_2_layers_adam` zero the gradients, run the step and
-//! the update through `ParallelGrads` with each split on the same two threads.
+//! `parallel_2_adam` and `parallel_2_layers_adam` run the step with zeroing
+//! (`ParallelGrads::compute_grads`) and the update through `ParallelGrads`, with each
+//! split, on the same two threads.
 //!
 //! Before the criterion groups, the program measures how much two threads can gain on
 //! this machine at all. It runs a loop of independent multiply-adds, 10 ms of work per
@@ -162,8 +163,7 @@ fn bench_batch<const B: usize>(criterion: &mut Criterion) {
         let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
         group.bench_function(name, |b| {
             b.iter(|| {
-                threads.fill_zero(&mut grads);
-                let (value, outputs) = threads.accumulate_grads(
+                let (value, outputs) = threads.compute_grads(
                     &*net,
                     black_box(&inputs),
                     black_box(&targets),

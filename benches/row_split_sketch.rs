@@ -113,8 +113,7 @@ fn library_split(
     let mut rng = Rng::seed_from_u64(1);
     let started = Instant::now();
     for _ in 0..steps {
-        two.fill_zero(&mut grads);
-        let (loss, _) = two.accumulate_grads(
+        let (loss, _) = two.compute_grads(
             &*net,
             inputs,
             targets,

@@ -250,7 +250,10 @@ fn one_thread_playing_the_team_gives_the_same_bits() {
     for size in [2, 3] {
         let (threads, loss, outputs, _) = layer_split(&net, size, 13);
 
-        let team = Serial { size };
+        let team = Serial {
+            size,
+            overwrite_grads: false,
+        };
         let mut rng = Rng::seed_from_u64(13);
         let mut serial = Deep::zero_grads_boxed();
         let (serial_outputs, trace) = net.forward_train_team(&*inputs, &mut rng, &team);
@@ -384,4 +387,46 @@ fn panic_on_one_thread_ends_the_step_instead_of_hanging() {
         "a step must panic (and not hang) when a thread of the team panics, and so must \
          every later step"
     );
+}
+
+#[test]
+fn compute_grads_overwrites_what_was_there() {
+    let net = Deep::new_boxed(17);
+    let (inputs, targets) = batch();
+    for (split, threads) in [(Split::Layers, 2), (Split::Layers, 3), (Split::Batch, 2)] {
+        let mut parallel =
+            ParallelGrads::<f32, Deep, 96, 10>::with_split(threads, split).expect("threads start");
+        let mut expected = Deep::zero_grads_boxed();
+        let mut rng = Rng::seed_from_u64(2);
+        parallel.accumulate_grads(
+            &*net,
+            &inputs,
+            &targets,
+            &SoftmaxCrossEntropy,
+            &mut rng,
+            &mut expected,
+        );
+
+        // Enough steps to run on the calling thread alone and on all threads, while
+        // `ParallelGrads` times its ways of handing over work.
+        for step in 0..30 {
+            let mut grads = Deep::zero_grads_boxed();
+            for i in 0..<DeepGrads as Tensors<f32>>::COUNT {
+                grads.tensor_mut(i).unwrap().fill(7.0);
+            }
+            let mut rng = Rng::seed_from_u64(2);
+            parallel.compute_grads(
+                &*net,
+                &inputs,
+                &targets,
+                &SoftmaxCrossEntropy,
+                &mut rng,
+                &mut grads,
+            );
+            assert!(
+                bits(&grads) == bits(&expected),
+                "{split:?} on {threads} threads, step {step}: gradients differ from zeroing first"
+            );
+        }
+    }
 }

@@ -113,9 +113,11 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// the parameter gradients to `grads` and returns the whole input gradient, the same
     /// on every thread.
     ///
-    /// The default lets thread 0 run `backward` and the others
+    /// The default lets thread 0 run `backward` (after zeroing `grads` when the team
+    /// [overwrites gradients](Team::overwrite_grads)) and the others
     /// [`backward_input`](Layer::backward_input). A layer that overrides it may write
-    /// only the parts of `grads` that no other thread writes in the same step.
+    /// only the parts of `grads` that no other thread writes in the same step, and must
+    /// follow [`Team::overwrite_grads`].
     fn backward_team<const B: usize>(
         &self,
         trace: &Self::Trace<B>,
@@ -127,7 +129,11 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
             // SAFETY: the threads of the team have distinct indices (a `Team` guarantees
             // it), so thread 0 alone writes this layer's gradients, and callers hand each
             // layer its own part of the gradients.
-            self.backward(trace, grad_out, unsafe { grads.get_mut() })
+            let grads = unsafe { grads.get_mut() };
+            if team.overwrite_grads() {
+                grads.fill_zero();
+            }
+            self.backward(trace, grad_out, grads)
         } else {
             self.backward_input(trace, grad_out)
         }
@@ -136,7 +142,8 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// [`accumulate_grads`](Layer::accumulate_grads) as one thread of `team`: adds this
     /// thread's share of the parameter gradients to `grads`, without the input gradient.
     ///
-    /// The default lets thread 0 run `accumulate_grads` and does nothing on the others.
+    /// The default lets thread 0 run `accumulate_grads` (after zeroing `grads` when the
+    /// team [overwrites gradients](Team::overwrite_grads)) and does nothing on the others.
     fn accumulate_grads_team<const B: usize>(
         &self,
         trace: &Self::Trace<B>,
@@ -146,7 +153,11 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     ) {
         if team.index() == 0 {
             // SAFETY: as in `backward_team`.
-            self.accumulate_grads(trace, grad_out, unsafe { grads.get_mut() });
+            let grads = unsafe { grads.get_mut() };
+            if team.overwrite_grads() {
+                grads.fill_zero();
+            }
+            self.accumulate_grads(trace, grad_out, grads);
         }
     }
 }

@@ -58,6 +58,13 @@ pub unsafe trait Team<T>: Sync {
         self.index()..self.index() + 1
     }
 
+    /// Whether layers set their share of the gradients to this step's values instead of
+    /// adding to them, which spares zeroing the gradients before the step. The default
+    /// is `false`.
+    fn overwrite_grads(&self) -> bool {
+        false
+    }
+
     /// Replaces `values` on every thread with the sum over the threads of their `values`,
     /// added in the order of the threads' indices, so every thread gets the same bits.
     ///
@@ -92,6 +99,8 @@ unsafe impl<T> Team<T> for Solo {
 pub struct Serial {
     /// The number of members.
     pub size: usize,
+    /// What [`Team::overwrite_grads`] returns.
+    pub overwrite_grads: bool,
 }
 
 // SAFETY: the one thread has index 0 and writes every member's share itself.
@@ -106,6 +115,10 @@ unsafe impl<T> Team<T> for Serial {
 
     fn members(&self) -> core::ops::Range<usize> {
         0..self.size.max(1)
+    }
+
+    fn overwrite_grads(&self) -> bool {
+        self.overwrite_grads
     }
 
     fn all_reduce(&self, _values: &mut [T]) {}

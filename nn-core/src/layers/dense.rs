@@ -222,7 +222,11 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             if team.index() == 0 {
                 // SAFETY: thread 0 alone writes the gradients of a layer that is not split
                 // (the team's indices are distinct).
-                self.accumulate_grads(trace, grad_out, unsafe { grads.get_mut() });
+                let grads = unsafe { grads.get_mut() };
+                if team.overwrite_grads() {
+                    grads.fill_zero();
+                }
+                self.accumulate_grads(trace, grad_out, grads);
             }
             return;
         }
@@ -246,6 +250,9 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             let bias = (team.index() == 0).then(|| &mut (*base).bias);
             (weight_columns, bias)
         };
+        if team.overwrite_grads() {
+            weight_grad.fill(T::zero());
+        }
         for member in members {
             let columns = team::column_range(IN, member, team.size());
             let offset = (columns.start - start) * OUT;
@@ -253,6 +260,9 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             kernel::accumulate_outer_columns(grad_out, trace, columns, part);
         }
         if let Some(bias_grad) = bias_grad {
+            if team.overwrite_grads() {
+                bias_grad.fill(T::zero());
+            }
             kernel::accumulate_column_sum(grad_out, bias_grad);
         }
     }
@@ -290,7 +300,11 @@ fn default_backward_team<T: Float, const IN: usize, const OUT: usize, const B: u
 ) -> SMatrix<T, IN, B> {
     if team.index() == 0 {
         // SAFETY: as in `accumulate_grads_team`, thread 0 alone writes these gradients.
-        layer.backward(trace, grad_out, unsafe { grads.get_mut() })
+        let grads = unsafe { grads.get_mut() };
+        if team.overwrite_grads() {
+            grads.fill_zero();
+        }
+        layer.backward(trace, grad_out, grads)
     } else {
         layer.backward_input(trace, grad_out)
     }

@@ -238,8 +238,7 @@ where
     L: Loss<T, OUT> + Sync,
 {
     if let Some((parallel, dropout_rng)) = parallel {
-        parallel.fill_zero(grads);
-        return parallel.accumulate_grads(net, inputs, targets, loss, dropout_rng, grads);
+        return parallel.compute_grads(net, inputs, targets, loss, dropout_rng, grads);
     }
     grads.fill_zero();
     let (outputs, trace) = net.forward_train(inputs, rng);

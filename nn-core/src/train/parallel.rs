@@ -291,10 +291,52 @@ where
     where
         L: Loss<T, OUT> + Sync,
     {
+        self.step(net, inputs, targets, loss, rng, grads, false)
+    }
+
+    /// Like [`accumulate_grads`](Self::accumulate_grads), but sets `grads` to the batch's
+    /// gradients instead of adding to them, as [`fill_zero`](Self::fill_zero) followed by
+    /// `accumulate_grads` does, with the same results.
+    ///
+    /// With the layer split each thread zeroes its own part of the gradients within the
+    /// step, which spares handing the zeroing to the threads separately.
+    pub fn compute_grads<L, const B: usize>(
+        &mut self,
+        net: &N,
+        inputs: &SMatrix<T, IN, B>,
+        targets: &SMatrix<T, OUT, B>,
+        loss: &L,
+        rng: &mut Rng,
+        grads: &mut N::Grads,
+    ) -> (T, SMatrix<T, OUT, B>)
+    where
+        L: Loss<T, OUT> + Sync,
+    {
+        self.step(net, inputs, targets, loss, rng, grads, true)
+    }
+
+    /// Runs one step, adding to `grads` or, with `overwrite`, setting them.
+    #[allow(clippy::too_many_arguments)]
+    fn step<L, const B: usize>(
+        &mut self,
+        net: &N,
+        inputs: &SMatrix<T, IN, B>,
+        targets: &SMatrix<T, OUT, B>,
+        loss: &L,
+        rng: &mut Rng,
+        grads: &mut N::Grads,
+        overwrite: bool,
+    ) -> (T, SMatrix<T, OUT, B>)
+    where
+        L: Loss<T, OUT> + Sync,
+    {
         let split = self.split_for::<B>();
         self.last_split.store(split as u8, Ordering::Relaxed);
         if split == Split::Layers && self.pool.is_some() {
-            return self.run_layers(net, inputs, targets, loss, rng, grads);
+            return self.run_layers(net, inputs, targets, loss, rng, grads, overwrite);
+        }
+        if overwrite {
+            self.fill_zero(grads);
         }
         let parts = self.threads().min(B.max(1));
         macro_rules! try_size {
@@ -459,6 +501,7 @@ where
     /// Runs one step with the layer split: every thread runs the whole batch through the
     /// layers' team methods, thread 0 with `rng` itself and the others with copies of it,
     /// so layers that draw random numbers (dropout) draw the same on every thread.
+    #[allow(clippy::too_many_arguments)]
     fn run_layers<L, const B: usize>(
         &mut self,
         net: &N,
@@ -467,6 +510,7 @@ where
         loss: &L,
         rng: &mut Rng,
         grads: &mut N::Grads,
+        overwrite: bool,
     ) -> (T, SMatrix<T, OUT, B>)
     where
         L: Loss<T, OUT> + Sync,
@@ -483,7 +527,10 @@ where
         self.awake.set_handover(handover);
         let Some(pool) = self.awake.pool(&self.pool) else {
             // The calling thread plays every member of the team, with the same results.
-            let team = Serial { size };
+            let team = Serial {
+                size,
+                overwrite_grads: overwrite,
+            };
             let (y, trace) = net.forward_train_team(inputs, rng, &team);
             let (value, grad_out) = loss.loss_and_grad(&y, targets);
             // SAFETY: one thread uses the handle, with a team whose only thread is it.
@@ -509,7 +556,12 @@ where
                 }
             };
             let _guard = PanicGuard(&exchange.poisoned);
-            let member = Member::new(exchange, index, size);
+            let member = Member {
+                exchange,
+                index,
+                size,
+                overwrite,
+            };
             let (y, trace) = net.forward_train_team(inputs, rng, &member);
             let (value, grad_out) = loss.loss_and_grad(&y, targets);
             net.accumulate_grads_team(&trace, &grad_out, shared, &member);
@@ -774,16 +826,8 @@ struct Member<'a, T> {
     exchange: &'a Exchange<T>,
     index: usize,
     size: usize,
-}
-
-impl<'a, T> Member<'a, T> {
-    fn new(exchange: &'a Exchange<T>, index: usize, size: usize) -> Self {
-        Self {
-            exchange,
-            index,
-            size,
-        }
-    }
+    /// What [`Team::overwrite_grads`] returns.
+    overwrite: bool,
 }
 
 /// Spins until `counter` reaches `value`, yielding the core after a while: a partner
@@ -817,6 +861,10 @@ unsafe impl<T: Float> Team<T> for Member<'_, T> {
 
     fn size(&self) -> usize {
         self.size
+    }
+
+    fn overwrite_grads(&self) -> bool {
+        self.overwrite
     }
 
     fn all_reduce(&self, values: &mut [T]) {
