@@ -258,9 +258,11 @@ fn one_thread_playing_the_team_gives_the_same_bits() {
         let mut serial = Deep::zero_grads_boxed();
         let (serial_outputs, trace) = net.forward_train_team(&*inputs, &mut rng, &team);
         let (serial_loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&serial_outputs, &*targets);
-        // SAFETY: one thread uses the handle, with a team whose only thread is it.
-        let shared = unsafe { SharedGrads::new(&mut *serial) };
-        net.accumulate_grads_team(&trace, &grad_out, shared, &team);
+        // SAFETY: one thread uses the handle, with a team of which it plays every member.
+        unsafe {
+            let shared = SharedGrads::new(&mut *serial);
+            net.accumulate_grads_team(&trace, &grad_out, shared, &team);
+        }
 
         assert_eq!(
             serial_loss.to_bits(),

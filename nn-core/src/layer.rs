@@ -118,7 +118,19 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// [`backward_input`](Layer::backward_input). A layer that overrides it may write
     /// only the parts of `grads` that no other thread writes in the same step, and must
     /// follow [`Team::overwrite_grads`].
-    fn backward_team<const B: usize>(
+    ///
+    /// # Safety
+    ///
+    /// Layers decide from `team` which parts of `grads` the calling thread writes. So
+    /// every thread that holds a handle to the same gradients at the same time must call
+    /// with its own member of one team (distinct indices, the same size), or a single
+    /// thread must call with a team of which it plays every member ([`Solo`] or
+    /// [`Serial`]). An override that passes its handle on to other layers must pass
+    /// the `team` it received.
+    ///
+    /// [`Solo`]: crate::team::Solo
+    /// [`Serial`]: crate::team::Serial
+    unsafe fn backward_team<const B: usize>(
         &self,
         trace: &Self::Trace<B>,
         grad_out: &SMatrix<T, OUT, B>,
@@ -126,9 +138,8 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
         team: &dyn Team<T>,
     ) -> SMatrix<T, IN, B> {
         if team.index() == 0 {
-            // SAFETY: the threads of the team have distinct indices (a `Team` guarantees
-            // it), so thread 0 alone writes this layer's gradients, and callers hand each
-            // layer its own part of the gradients.
+            // SAFETY: the caller guarantees that the threads sharing `grads` are members
+            // of `team` with distinct indices, so thread 0 alone writes these gradients.
             let grads = unsafe { grads.get_mut() };
             if team.overwrite_grads() {
                 grads.fill_zero();
@@ -144,7 +155,11 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     ///
     /// The default lets thread 0 run `accumulate_grads` (after zeroing `grads` when the
     /// team [overwrites gradients](Team::overwrite_grads)) and does nothing on the others.
-    fn accumulate_grads_team<const B: usize>(
+    ///
+    /// # Safety
+    ///
+    /// As for [`backward_team`](Layer::backward_team).
+    unsafe fn accumulate_grads_team<const B: usize>(
         &self,
         trace: &Self::Trace<B>,
         grad_out: &SMatrix<T, OUT, B>,

@@ -775,7 +775,7 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
                 (#last, #trace { #(#trace_fields,)* })
             }
 
-            fn backward_team<const B: #p::usize>(
+            unsafe fn backward_team<const B: #p::usize>(
                 &self,
                 trace: &#trace<{ B }>,
                 grad_out: &#p::SMatrix<#t, #output, { B }>,
@@ -785,7 +785,7 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
                 #backward_team_steps
             }
 
-            fn accumulate_grads_team<const B: #p::usize>(
+            unsafe fn accumulate_grads_team<const B: #p::usize>(
                 &self,
                 trace: &#trace<{ B }>,
                 grad_out: &#p::SMatrix<#t, #output, { B }>,
@@ -825,8 +825,11 @@ fn backward_team_steps(context: &Context) -> TokenStream {
         let value = context.layer_value(layer);
         let field = &layer.field;
         let grads = team_grads_argument(context, layer);
-        let call =
-            quote!(#layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team));
+        // SAFETY (of the generated code): the network passes on its own handle's parts
+        // and the team it received, under the contract of its own team methods.
+        let call = quote!(unsafe {
+            #layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team)
+        });
         if k == 0 {
             steps.push(call);
             break;
@@ -853,13 +856,17 @@ fn accumulate_team_steps(context: &Context) -> TokenStream {
         let grads = team_grads_argument(context, layer);
         if k == first_param {
             steps.push(quote!(
-                #layer_trait::accumulate_grads_team(&#value, &trace.#field, #current, #grads, team);
+                unsafe {
+                    #layer_trait::accumulate_grads_team(&#value, &trace.#field, #current, #grads, team);
+                }
             ));
             break;
         }
         let next = format_ident!("__g{}", k);
         steps.push(quote!(
-            let #next = #layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team);
+            let #next = unsafe {
+                #layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team)
+            };
         ));
         current = quote!(&#next);
     }

@@ -185,7 +185,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         (y, *x)
     }
 
-    fn backward_team<const B: usize>(
+    unsafe fn backward_team<const B: usize>(
         &self,
         trace: &Self::Trace<B>,
         grad_out: &SMatrix<T, OUT, B>,
@@ -193,9 +193,11 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         team: &dyn Team<T>,
     ) -> SMatrix<T, IN, B> {
         if !is_split::<T, IN, OUT>(team.size()) {
-            return default_backward_team(self, trace, grad_out, grads, team);
+            // SAFETY: the caller keeps the contract of `backward_team`.
+            return unsafe { default_backward_team(self, trace, grad_out, grads, team) };
         }
-        self.accumulate_grads_team(trace, grad_out, grads, team);
+        // SAFETY: the caller keeps the contract of `backward_team`, which is the same.
+        unsafe { self.accumulate_grads_team(trace, grad_out, grads, team) };
         let mut members = team.members();
         let first = members.next().unwrap_or(0);
         let columns = team::column_range(IN, first, team.size());
@@ -211,7 +213,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         grad_in
     }
 
-    fn accumulate_grads_team<const B: usize>(
+    unsafe fn accumulate_grads_team<const B: usize>(
         &self,
         trace: &Self::Trace<B>,
         grad_out: &SMatrix<T, OUT, B>,
@@ -220,8 +222,8 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
     ) {
         if !is_split::<T, IN, OUT>(team.size()) {
             if team.index() == 0 {
-                // SAFETY: thread 0 alone writes the gradients of a layer that is not split
-                // (the team's indices are distinct).
+                // SAFETY: thread 0 alone writes the gradients of a layer that is not split,
+                // as the caller guarantees distinct indices among the threads sharing them.
                 let grads = unsafe { grads.get_mut() };
                 if team.overwrite_grads() {
                     grads.fill_zero();
@@ -239,8 +241,8 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         let start = team::column_range(IN, members.start, team.size()).start;
         let end = team::column_range(IN, members.end - 1, team.size()).end;
         let base = grads.as_ptr();
-        // SAFETY: `base` points to the gradients the handle borrows. The threads of the
-        // team play disjoint members (a `Team` guarantees distinct indices), hence own
+        // SAFETY: `base` points to the gradients the handle borrows. The threads sharing
+        // them play disjoint members (the caller guarantees distinct indices), hence own
         // disjoint ranges of weight columns, and only the thread with index 0 writes the
         // bias gradient, so no two threads touch the same value. The field pointers are
         // formed without references to the whole gradients.
@@ -291,7 +293,11 @@ fn is_split<T: Float, const IN: usize, const OUT: usize>(threads: usize) -> bool
 
 /// The default [`Layer::backward_team`] for a layer that is not split: thread 0 computes
 /// the gradients, every thread the input gradient.
-fn default_backward_team<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+///
+/// # Safety
+///
+/// As for [`Layer::backward_team`].
+unsafe fn default_backward_team<T: Float, const IN: usize, const OUT: usize, const B: usize>(
     layer: &Dense<T, IN, OUT>,
     trace: &SMatrix<T, IN, B>,
     grad_out: &SMatrix<T, OUT, B>,

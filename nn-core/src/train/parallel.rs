@@ -533,9 +533,12 @@ where
             };
             let (y, trace) = net.forward_train_team(inputs, rng, &team);
             let (value, grad_out) = loss.loss_and_grad(&y, targets);
-            // SAFETY: one thread uses the handle, with a team whose only thread is it.
-            let shared = unsafe { SharedGrads::new(grads) };
-            net.accumulate_grads_team(&trace, &grad_out, shared, &team);
+            // SAFETY: one thread uses the handle, with a team of which it plays every
+            // member.
+            unsafe {
+                let shared = SharedGrads::new(grads);
+                net.accumulate_grads_team(&trace, &grad_out, shared, &team);
+            }
             return (value, y);
         };
 
@@ -564,7 +567,8 @@ where
             };
             let (y, trace) = net.forward_train_team(inputs, rng, &member);
             let (value, grad_out) = loss.loss_and_grad(&y, targets);
-            net.accumulate_grads_team(&trace, &grad_out, shared, &member);
+            // SAFETY: every thread holding `shared` calls with its own member of one team.
+            unsafe { net.accumulate_grads_team(&trace, &grad_out, shared, &member) };
             if let Some(result) = result {
                 *result = Some((value, y));
             }
