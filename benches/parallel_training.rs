@@ -310,6 +310,122 @@ fn report_handover(reps: usize) {
     );
 }
 
+/// The ways of training that [`report_interleaved`] alternates.
+const WAYS: [&str; 3] = ["one thread", "batch split", "layer split"];
+
+/// Runs `steps` steps of `way` (an index into [`WAYS`]) and returns the mean step time
+/// in microseconds. With `adam`, each step also zeroes the gradients and applies Adam.
+#[allow(clippy::too_many_arguments)]
+fn timed_steps<const B: usize>(
+    way: usize,
+    adam: Option<&mut Adam<MnistGrads, Box<MnistGrads>>>,
+    net: &mut Mnist,
+    grads: &mut MnistGrads,
+    threads: &mut [ParallelGrads<f32, Mnist, 784, 10>; 2],
+    inputs: &SMatrix<f32, 784, B>,
+    targets: &SMatrix<f32, 10, B>,
+    steps: usize,
+) -> f64 {
+    let loss = SoftmaxCrossEntropy;
+    let mut rng = Rng::seed_from_u64(SEED + 3);
+    let all = |_: usize| Some(1.0);
+    let started = Instant::now();
+    match adam {
+        None => {
+            for _ in 0..steps {
+                let value = if way == 0 {
+                    let (outputs, trace) = net.forward_train(inputs, &mut rng);
+                    let (value, grad_out) = loss.loss_and_grad(&outputs, targets);
+                    net.accumulate_grads(&trace, &grad_out, grads);
+                    value
+                } else {
+                    let parallel = &mut threads[way - 1];
+                    parallel.accumulate_grads(net, inputs, targets, &loss, &mut rng, grads).0
+                };
+                black_box(value);
+            }
+        }
+        Some(adam) => {
+            for _ in 0..steps {
+                let value = if way == 0 {
+                    grads.fill_zero();
+                    let (outputs, trace) = net.forward_train(inputs, &mut rng);
+                    let (value, grad_out) = loss.loss_and_grad(&outputs, targets);
+                    net.accumulate_grads(&trace, &grad_out, grads);
+                    adam.step_scaled_with(net, grads, &all, &SingleThread)
+                        .expect("matching tensors");
+                    value
+                } else {
+                    let parallel = &mut threads[way - 1];
+                    let (value, _) =
+                        parallel.compute_grads(net, inputs, targets, &loss, &mut rng, grads);
+                    adam.step_scaled_with(net, grads, &all, &*parallel)
+                        .expect("matching tensors");
+                    value
+                };
+                black_box(value);
+            }
+        }
+    }
+    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+}
+
+/// Prints the median step time of each of [`WAYS`] on batches of `B`, without and with
+/// zeroing and the Adam update, over `rounds` rounds of `steps` steps that alternate
+/// between the six, and the speed-ups over one thread. Alternating makes minutes in which
+/// the second core is slow, or another process runs, hit every way alike, which
+/// criterion's consecutive measurements do not.
+fn report_interleaved<const B: usize>(rounds: usize, steps: usize) {
+    let (inputs, targets) = batch::<B>();
+    let mut threads = [Split::Batch, Split::Layers].map(|split| {
+        ParallelGrads::<f32, Mnist, 784, 10>::with_split(2, split).expect("2 threads start")
+    });
+    let mut nets: Vec<Box<Mnist>> = (0..6).map(|_| Mnist::new_boxed(SEED)).collect();
+    let mut grads: Vec<Box<MnistGrads>> = (0..6).map(|_| Mnist::zero_grads_boxed()).collect();
+    let mut adams: Vec<_> = (0..3)
+        .map(|_| Adam::new_boxed(AdamConfig::default()).expect("valid settings"))
+        .collect();
+    let mut times = vec![Vec::with_capacity(rounds); 6];
+    for _ in 0..rounds {
+        for case in 0..6 {
+            let (way, with_adam) = (case % 3, case >= 3);
+            let adam = with_adam.then(|| &mut adams[way]);
+            let time = timed_steps(
+                way,
+                adam,
+                &mut nets[case],
+                &mut grads[case],
+                &mut threads,
+                &inputs,
+                &targets,
+                steps,
+            );
+            times[case].push(time);
+        }
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|values| {
+            values.sort_by(f64::total_cmp);
+            values[values.len() / 2]
+        })
+        .collect();
+    for (with_adam, name) in [(false, "step"), (true, "step, zeroing and Adam")] {
+        let base = if with_adam { 3 } else { 0 };
+        let cells: Vec<String> = (0..3)
+            .map(|way| {
+                let time = medians[base + way];
+                let speedup = medians[base] / time;
+                format!("{} {time:.1} us ({speedup:.2})", WAYS[way])
+            })
+            .collect();
+        println!(
+            "interleaved, batch {B}, {name}: {} [median of {rounds} rounds of {steps} steps]",
+            cells.join(", ")
+        );
+    }
+}
+
 fn parallel_training(criterion: &mut Criterion) {
     bench_batch::<32>(criterion);
     bench_batch::<64>(criterion);
@@ -336,6 +452,10 @@ fn main() {
     let timing = std::env::args().any(|arg| arg == "--bench");
     report_core_scaling(if timing { 20 } else { 1 });
     report_handover(if timing { 1000 } else { 2 });
+    let (rounds, steps) = if timing { (9, 400) } else { (1, 2) };
+    report_interleaved::<32>(rounds, steps);
+    report_interleaved::<64>(rounds, steps / 2);
+    report_interleaved::<128>(rounds, steps / 4);
     benches();
     Criterion::default().configure_from_args().final_summary();
 }
