@@ -28,6 +28,12 @@
 //! writer first flushing the lines from the caches, as `ParallelGrads` does with the
 //! weights before an optimizer update.
 //!
+//! Then, before criterion measures each case on its own, the program alternates one
+//! thread and the two splits on two threads in rounds, with and without zeroing and the
+//! Adam update, for batches of 32, 64 and 128, and prints the median step time of each
+//! and the speed-ups over one thread (`interleaved` lines). A minute in which the second
+//! core is slow then hits every way alike.
+//!
 //! Start-up asserts that the parallel gradients match the sequential ones. Run with
 //! `cargo bench --bench parallel_training`; the speed-up is recorded in `BENCHMARKS.md`.
 
@@ -340,7 +346,9 @@ fn timed_steps<const B: usize>(
                     value
                 } else {
                     let parallel = &mut threads[way - 1];
-                    parallel.accumulate_grads(net, inputs, targets, &loss, &mut rng, grads).0
+                    parallel
+                        .accumulate_grads(net, inputs, targets, &loss, &mut rng, grads)
+                        .0
                 };
                 black_box(value);
             }
@@ -385,7 +393,7 @@ fn report_interleaved<const B: usize>(rounds: usize, steps: usize) {
     let mut adams: Vec<_> = (0..3)
         .map(|_| Adam::new_boxed(AdamConfig::default()).expect("valid settings"))
         .collect();
-    let mut times = vec![Vec::with_capacity(rounds); 6];
+    let mut times: Vec<Vec<f64>> = (0..6).map(|_| Vec::with_capacity(rounds)).collect();
     for _ in 0..rounds {
         for case in 0..6 {
             let (way, with_adam) = (case % 3, case >= 3);

@@ -179,8 +179,10 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             add_assign(&mut y, &kernel::partial_product(&self.weight, x, columns));
         }
         team.all_reduce(y.as_mut_slice());
-        for mut column in y.column_iter_mut() {
-            column += &self.bias;
+        for column in y.as_mut_slice().chunks_exact_mut(OUT) {
+            for (value, &bias) in column.iter_mut().zip(self.bias.as_slice()) {
+                *value += bias;
+            }
         }
         (y, *x)
     }

@@ -889,6 +889,14 @@ unsafe impl<T: Float> Team<T> for Member<'_, T> {
             (call + 1) * self.size,
             &exchange.poisoned,
         );
+        if let [first, second] = slots {
+            // Two threads, the common case: one pass over both slots.
+            let (first, second) = (lock(first), lock(second));
+            for ((sum, &a), &b) in values.iter_mut().zip(first.iter()).zip(second.iter()) {
+                *sum = a + b;
+            }
+            return;
+        }
         values.copy_from_slice(&lock(&slots[0]));
         for slot in &slots[1..] {
             for (sum, &value) in values.iter_mut().zip(lock(slot).iter()) {
