@@ -1040,12 +1040,12 @@ pub const KEEP_AWAKE: Duration = Duration::from_micros(250);
 /// The three ways are spinning threads, sleeping threads, and no hand-over at all: the
 /// calling thread runs every thread's share itself, in the same order into the same
 /// buffers, so the results are the same bits. Spinning is fastest when each thread has a
-/// core to itself. On the virtual machine of `BENCHMARKS.md` that held only at times. In
-/// other minutes two threads ran a loop of multiply-adds no faster than one, as if the
-/// host ran both virtual cores on one physical core. There a spinning thread takes the
-/// time of the thread it waits for. Steps with a 1 ms spin limit took 3.3 ms against
+/// core to itself. When two threads share a core, a spinning thread takes the time of the
+/// thread it waits for. Before worker threads were pinned to their own cores (see
+/// `worker_cores`), that happened on the machine of `BENCHMARKS.md` whenever Linux woke a
+/// worker on the calling thread's core: steps with a 1 ms spin limit took 3.3 ms against
 /// 0.27 ms with sleeping threads, and an MNIST epoch on two spinning threads took 0.6 to
-/// 1.4 s against 0.4 s on one.
+/// 1.4 s against 0.4 s on one. Another process that keeps a core busy does the same.
 pub const HANDOVER_CHECK_PERIOD: u64 = 2048;
 
 /// The number of steps timed each way at every check of [`HANDOVER_CHECK_PERIOD`].
