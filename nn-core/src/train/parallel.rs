@@ -225,12 +225,10 @@ where
             return Err(ParallelError::NoThreads);
         }
         let pool = if threads > 1 {
-            let cores = worker_cores();
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads - 1)
                 .stack_size(WORKER_STACK_BYTES)
                 .thread_name(|index| std::format!("static-nn-train-{}", index + 1))
-                .start_handler(move |index| pin_worker(&cores, index))
                 .build()
                 .map_err(|error| ParallelError::ThreadPool(error.to_string()))?;
             Some(pool)
@@ -908,69 +906,6 @@ unsafe impl<T: Float> Team<T> for Member<'_, T> {
     }
 }
 
-/// Returns the cores the worker threads are pinned to, in order: the cores this process
-/// may run on, starting after the one the calling thread runs on now. Empty where the
-/// operating system does not say (then no worker is pinned).
-///
-/// Linux places a thread that wakes up near the thread that woke it. On the machine of
-/// `BENCHMARKS.md`, a thread started for each of 20 trials of a loop of multiply-adds ran
-/// on the starting thread's core in about 4 of 10 trials: two threads took as long as
-/// one, for the whole 10 ms trial. A thread started once and kept spinning between trials
-/// ran 1.9 to 2.0 times as fast in every trial after the first (`cargo bench --bench
-/// parallel_training`, `core scaling` lines). Worker threads sleep between phases and
-/// between calls, so each wake-up risked sharing a core with the calling thread for
-/// milliseconds. Pinned, a worker always wakes on its own core; the calling thread is not
-/// pinned, and the scheduler moves it off a worker's core when it shares one.
-fn worker_cores() -> Vec<usize> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: `cpu_set_t` is plain data for which all-zero bytes are the empty set,
-        // `sched_getaffinity` writes at most `size_of::<cpu_set_t>()` bytes into it, and
-        // `sched_getcpu` takes no arguments.
-        let (allowed, current) = unsafe {
-            let mut set: libc::cpu_set_t = core::mem::zeroed();
-            let size = core::mem::size_of::<libc::cpu_set_t>();
-            if libc::sched_getaffinity(0, size, &mut set) != 0 {
-                return Vec::new();
-            }
-            let allowed: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-                .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
-                .collect();
-            (allowed, libc::sched_getcpu())
-        };
-        let start = allowed
-            .iter()
-            .position(|&cpu| current >= 0 && cpu == current as usize)
-            .map_or(0, |position| position + 1);
-        let mut cores = allowed[start..].to_vec();
-        cores.extend_from_slice(&allowed[..start]);
-        cores
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        Vec::new()
-    }
-}
-
-/// Pins worker `index` to `cores[index % cores.len()]`; does nothing when `cores` is
-/// empty or the operating system refuses.
-fn pin_worker(cores: &[usize], index: usize) {
-    let Some(&core) = cores.get(index % cores.len().max(1)) else {
-        return;
-    };
-    #[cfg(target_os = "linux")]
-    // SAFETY: as in `worker_cores`; `CPU_SET` writes only inside `set`, and
-    // `sched_setaffinity` reads `size_of::<cpu_set_t>()` bytes of it. A failure leaves the
-    // thread unpinned, which is only slower.
-    unsafe {
-        let mut set: libc::cpu_set_t = core::mem::zeroed();
-        libc::CPU_SET(core, &mut set);
-        libc::sched_setaffinity(0, core::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = core;
-}
-
 fn part_len(len: usize, threads: usize) -> usize {
     len.div_ceil(threads.max(1)).max(1)
 }
@@ -1041,11 +976,16 @@ pub const KEEP_AWAKE: Duration = Duration::from_micros(250);
 /// calling thread runs every thread's share itself, in the same order into the same
 /// buffers, so the results are the same bits. Spinning is fastest when each thread has a
 /// core to itself. When two threads share a core, a spinning thread takes the time of the
-/// thread it waits for. Before worker threads were pinned to their own cores (see
-/// `worker_cores`), that happened on the machine of `BENCHMARKS.md` whenever Linux woke a
-/// worker on the calling thread's core: steps with a 1 ms spin limit took 3.3 ms against
+/// thread it waits for. Linux wakes a thread near the thread that woke it, and on the
+/// machine of `BENCHMARKS.md` a thread started for each trial of a loop of multiply-adds
+/// shared the starting thread's core for the whole 10 ms trial in 0 to 8 of 20 trials,
+/// while a thread kept spinning never did (`cargo bench --bench parallel_training`,
+/// `core scaling` lines). Rayon's workers sleep when idle, so a wake-up can land a worker
+/// on the calling thread's core. Steps with a 1 ms spin limit then took 3.3 ms against
 /// 0.27 ms with sleeping threads, and an MNIST epoch on two spinning threads took 0.6 to
 /// 1.4 s against 0.4 s on one. Another process that keeps a core busy does the same.
+/// Pinning the workers to cores of their own did not help reliably there: in alternating
+/// runs the pinned build was sometimes slower than one thread.
 pub const HANDOVER_CHECK_PERIOD: u64 = 2048;
 
 /// The number of steps timed each way at every check of [`HANDOVER_CHECK_PERIOD`].
