@@ -129,14 +129,15 @@ pub enum Split {
 /// The largest batch for which [`Split::choose`] picks the layer split.
 ///
 /// Measured on the machine of `BENCHMARKS.md` with `cargo bench --bench parallel_training`
-/// for a 784-128-10 network on two threads. With zeroing and the Adam update, the layer
-/// split was faster than the batch split at 32, 64 and 128 samples (1.71, 1.43 and 1.69
-/// times one thread, against 1.39, 1.30 and 1.58). For the gradient step alone it was
-/// faster only at 32 (1.58 against 1.55) and slower at 64 and 128 (1.43 against 1.83 and
-/// 1.57). Every thread of the layer split runs the small layers, the activations and the
-/// loss on the whole batch, and copies the whole batch into the first layer's trace: work
-/// that grows with the batch and is not shared. The limit keeps the layer split where it
-/// won both ways.
+/// (the `interleaved` lines of two runs) for a 784-128-10 network on two threads, as
+/// speed-ups over one thread. With zeroing and the Adam update, as `fit` trains, the layer
+/// split gave 1.59 to 1.64 at 32 samples against 1.37 to 1.38 for the batch split, 1.65
+/// to 1.67 against 1.59 to 1.66 at 64, and 1.56 to 1.58 against 1.66 to 1.68 at 128. For
+/// the gradient step alone the two tied at 32 (1.58 to 1.62) and the batch split won at
+/// 64 and 128 (1.88 to 1.97 against 1.54 to 1.63). Every thread of the layer split runs
+/// the small layers, the activations and the loss on the whole batch, and copies the
+/// whole batch into the first layer's trace: work that grows with the batch and is not
+/// shared. The limit keeps the layer split where it clearly won.
 pub const LAYER_SPLIT_MAX_BATCH: usize = 32;
 
 impl Split {
