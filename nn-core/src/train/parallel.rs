@@ -1,6 +1,11 @@
-//! Data-parallel gradient computation across threads (`std` feature).
+//! Gradient computation across threads (`std` feature).
 //!
-//! A batch of `B` samples is cut into `B / S` sub-batches of a constant size `S`, because
+//! A step is shared among the threads in one of two ways ([`Split`]). The layer split
+//! runs the whole batch on every thread and splits the large dense layers by input
+//! columns; [`team`](crate::team) describes it. [`Split::choose`] picks it for small
+//! batches. The rest of this page describes the batch split.
+//!
+//! In the batch split, a batch of `B` samples is cut into `B / S` sub-batches of a constant size `S`, because
 //! every shape in a network is a constant and a thread cannot take "half a batch" of a
 //! runtime size. The sub-batches are dealt to the threads in contiguous runs: with `t`
 //! threads, thread `i` takes sub-batches `i * C / t .. (i + 1) * C / t` of the `C = B / S`.
