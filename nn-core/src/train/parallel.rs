@@ -1042,8 +1042,12 @@ impl HandoverChoice {
     /// Records the start of a step and returns its way of handing over work, given the
     /// last step's.
     fn start_step(&mut self, last: Handover) -> Handover {
+        self.start_step_at(last, Instant::now())
+    }
+
+    /// [`start_step`](Self::start_step) for a step that starts at `now`.
+    fn start_step_at(&mut self, last: Handover, now: Instant) -> Handover {
         const CHECK_END: usize = 3 * HANDOVER_CHECK_STEPS;
-        let now = Instant::now();
         let mut position = (self.steps % HANDOVER_CHECK_PERIOD) as usize;
         if let Some(last_start) = self.last_start.replace(now)
             && position > 0
@@ -1438,17 +1442,20 @@ mod tests {
 
     /// Runs `steps` steps of `choice`, sleeping in each step for as long as `pause`
     /// returns for its way, and returns the ways in order.
+    /// Runs `steps` steps through `choice` on a simulated clock that starts at `clock`,
+    /// each step lasting `pause(way)`, and returns the ways chosen.
     fn run_choice(
         choice: &mut HandoverChoice,
+        clock: &mut Instant,
         steps: usize,
         pause: impl Fn(Handover) -> Duration,
     ) -> Vec<Handover> {
         let mut last = Handover::Spin;
         let mut ways = Vec::with_capacity(steps);
         for _ in 0..steps {
-            last = choice.start_step(last);
+            last = choice.start_step_at(last, *clock);
             ways.push(last);
-            std::thread::sleep(pause(last));
+            *clock += pause(last);
         }
         ways
     }
@@ -1461,7 +1468,8 @@ mod tests {
             Handover::Sleep => Duration::ZERO,
             _ => Duration::from_millis(3),
         };
-        let ways = run_choice(&mut choice, 3 * HANDOVER_CHECK_STEPS + 5, pause);
+        let mut clock = Instant::now();
+        let ways = run_choice(&mut choice, &mut clock, 3 * HANDOVER_CHECK_STEPS + 5, pause);
         let n = HANDOVER_CHECK_STEPS;
         assert!(ways[..n].iter().all(|&w| w == Handover::Inline), "{ways:?}");
         assert!(
@@ -1481,15 +1489,15 @@ mod tests {
     #[test]
     fn slow_steps_restart_the_check() {
         let mut choice = HandoverChoice::default();
-        // Steps of 1 ms, not 0, so that timer noise cannot make a step twice as long.
         let pause = |way| match way {
             Handover::Spin => Duration::from_millis(1),
             _ => Duration::from_millis(4),
         };
-        let checked = run_choice(&mut choice, 3 * HANDOVER_CHECK_STEPS + 1, pause);
+        let mut clock = Instant::now();
+        let checked = run_choice(&mut choice, &mut clock, 3 * HANDOVER_CHECK_STEPS + 1, pause);
         assert_eq!(checked.last(), Some(&Handover::Spin));
         // Spinning turns slow: after HANDOVER_CHECK_STEPS slow steps a new check starts.
-        let slow = run_choice(&mut choice, HANDOVER_CHECK_STEPS + 1, |_| {
+        let slow = run_choice(&mut choice, &mut clock, HANDOVER_CHECK_STEPS + 1, |_| {
             Duration::from_millis(4)
         });
         assert!(
