@@ -432,3 +432,122 @@ fn compute_grads_overwrites_what_was_there() {
         }
     }
 }
+
+/// Passes values through unchanged, and panics on any input above 999.
+#[derive(Clone, Debug, Default)]
+pub struct PanicOnLarge;
+
+// SAFETY: a unit struct.
+unsafe impl bytemuck::Zeroable for PanicOnLarge {}
+
+impl Tensors<f32> for PanicOnLarge {
+    const COUNT: usize = 0;
+    const PARAMS: usize = 0;
+
+    fn tensor(&self, _: usize) -> Option<&[f32]> {
+        None
+    }
+
+    fn tensor_mut(&mut self, _: usize) -> Option<&mut [f32]> {
+        None
+    }
+
+    fn tensor_info(_: usize) -> Option<TensorInfo> {
+        None
+    }
+}
+
+impl Layer<f32, 96, 96> for PanicOnLarge {
+    type Trace<const B: usize> = ();
+    type Grads = NoGrads;
+    const KIND: &'static str = "PanicOnLarge";
+
+    fn forward<const B: usize>(&self, x: &SMatrix<f32, 96, B>) -> SMatrix<f32, 96, B> {
+        *x
+    }
+
+    fn forward_train<const B: usize>(
+        &self,
+        x: &SMatrix<f32, 96, B>,
+        _rng: &mut Rng,
+    ) -> (SMatrix<f32, 96, B>, ()) {
+        assert!(x.iter().all(|&v| v <= 999.0), "a large input, on purpose");
+        (*x, ())
+    }
+
+    fn backward<const B: usize>(
+        &self,
+        _trace: &(),
+        grad_out: &SMatrix<f32, 96, B>,
+        _grads: &mut NoGrads,
+    ) -> SMatrix<f32, 96, B> {
+        *grad_out
+    }
+
+    fn init(&mut self, _rng: &mut Rng) {}
+}
+
+network! {
+    struct Picky<f32> {
+        input: [96],
+        picky: PanicOnLarge -> [96],
+        first: Dense(192), Relu,
+        out: Dense(10),
+    }
+}
+
+#[test]
+fn batch_split_refuses_steps_after_a_panic() {
+    let net = Picky::new_boxed(1);
+    let (mut inputs, targets) = batch();
+    // The second half of the batch, the worker's sub-batch, makes the layer panic.
+    inputs[(0, B - 1)] = 1000.0;
+    let mut grads = Picky::zero_grads_boxed();
+    let mut parallel =
+        ParallelGrads::<f32, Picky, 96, 10>::with_split(2, Split::Batch).expect("threads start");
+    let mut step = |inputs: &SMatrix<f32, 96, B>| {
+        let mut rng = Rng::seed_from_u64(1);
+        parallel.compute_grads(
+            &*net,
+            inputs,
+            &targets,
+            &SoftmaxCrossEntropy,
+            &mut rng,
+            &mut grads,
+        );
+    };
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(&inputs)));
+    assert!(first.is_err(), "the step with a large input must panic");
+    inputs[(0, B - 1)] = 0.0;
+    let second = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(&inputs)));
+    assert!(
+        second.is_err(),
+        "a step after a panic must panic instead of using the half-summed buffers"
+    );
+}
+
+#[test]
+fn empty_batch_sets_gradients_to_zero() {
+    let net = Deep::new_boxed(3);
+    for split in [Split::Layers, Split::Batch] {
+        let mut parallel =
+            ParallelGrads::<f32, Deep, 96, 10>::with_split(2, split).expect("threads start");
+        let mut grads = Deep::zero_grads_boxed();
+        for i in 0..<DeepGrads as Tensors<f32>>::COUNT {
+            grads.tensor_mut(i).unwrap().fill(7.0);
+        }
+        let (loss, _) = parallel.compute_grads::<_, 0>(
+            &*net,
+            &SMatrix::zeros(),
+            &SMatrix::zeros(),
+            &SoftmaxCrossEntropy,
+            &mut Rng::seed_from_u64(1),
+            &mut grads,
+        );
+        assert_eq!(loss, 0.0);
+        assert!(
+            bits(&grads).iter().all(|&b| b == 0),
+            "{split:?}: gradients of an empty batch must be zero"
+        );
+    }
+}

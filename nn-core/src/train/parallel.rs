@@ -285,6 +285,12 @@ where
     /// instance of the network's training pass, which the compiler builds for every size
     /// in the list. One value is drawn from `rng` per call to seed the sub-batches'
     /// dropout.
+    ///
+    /// # Panics
+    ///
+    /// When a layer or the loss panics on any thread (the panic reaches the caller), and
+    /// in every later call: a panic leaves the threads' shared state unusable, so create a
+    /// new `ParallelGrads` to go on.
     pub fn accumulate_grads<L, const B: usize>(
         &mut self,
         net: &N,
@@ -306,6 +312,10 @@ where
     ///
     /// With the layer split each thread zeroes its own part of the gradients within the
     /// step, which spares handing the zeroing to the threads separately.
+    ///
+    /// # Panics
+    ///
+    /// As [`accumulate_grads`](Self::accumulate_grads).
     pub fn compute_grads<L, const B: usize>(
         &mut self,
         net: &N,
@@ -336,6 +346,7 @@ where
     where
         L: Loss<T, OUT> + Sync,
     {
+        self.refuse_if_poisoned();
         let split = self.split_for::<B>();
         self.last_split.store(split as u8, Ordering::Relaxed);
         if split == Split::Layers && self.pool.is_some() {
@@ -376,6 +387,7 @@ where
     where
         L: Loss<T, OUT> + Sync,
     {
+        self.refuse_if_poisoned();
         self.last_split.store(Split::Batch as u8, Ordering::Relaxed);
         const {
             assert!(
@@ -446,7 +458,9 @@ where
                 });
             }
 
+            let poisoned = &self.exchange.poisoned;
             let work = |job: &mut Job<'_, T, N::Grads, OUT, S>| {
+                let _guard = PanicGuard(poisoned);
                 for (offset, (output, batch_loss)) in job
                     .outputs
                     .iter_mut()
@@ -504,6 +518,16 @@ where
         (total * scale, outputs)
     }
 
+    /// Panics when a thread panicked in an earlier step: the exchange of the layer split
+    /// then no longer counts right, and the gradient buffers of the batch split may hold
+    /// that step's partial sums.
+    fn refuse_if_poisoned(&self) {
+        assert!(
+            !self.exchange.poisoned.load(Ordering::Acquire),
+            "a thread panicked in an earlier step of this `ParallelGrads`; create a new one"
+        );
+    }
+
     /// Runs one step with the layer split: every thread runs the whole batch through the
     /// layers' team methods, thread 0 with `rng` itself and the others with copies of it,
     /// so layers that draw random numbers (dropout) draw the same on every thread.
@@ -522,12 +546,11 @@ where
         L: Loss<T, OUT> + Sync,
     {
         if B == 0 {
+            if overwrite {
+                grads.fill_zero();
+            }
             return (T::zero(), SMatrix::zeros());
         }
-        assert!(
-            !self.exchange.poisoned.load(Ordering::Acquire),
-            "a thread panicked in an earlier layer-split step of this `ParallelGrads`"
-        );
         let size = self.threads();
         let handover = self.handover_choice.start_step(self.awake.handover());
         self.awake.set_handover(handover);
@@ -804,8 +827,10 @@ struct Exchange<T> {
     arrived: AtomicUsize,
     /// The number of calls each thread has made so far.
     calls: Vec<AtomicUsize>,
-    /// Set when a thread panicked in a step. Its partners would otherwise wait for it
-    /// forever, and the counts no longer match, so the exchange stays unusable.
+    /// Set when a thread panicked in a step of either split. In the layer split its
+    /// partners would otherwise wait for it forever, and the counts no longer match; in
+    /// the batch split its gradient buffer may hold partial sums. Either way the
+    /// `ParallelGrads` stays unusable.
     poisoned: AtomicBool,
 }
 
