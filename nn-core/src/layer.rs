@@ -137,17 +137,8 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
         grads: SharedGrads<'_, Self::Grads>,
         team: &dyn Team<T>,
     ) -> SMatrix<T, IN, B> {
-        if team.index() == 0 {
-            // SAFETY: the caller guarantees that the threads sharing `grads` are members
-            // of `team` with distinct indices, so thread 0 alone writes these gradients.
-            let grads = unsafe { grads.get_mut() };
-            if team.overwrite_grads() {
-                grads.fill_zero();
-            }
-            self.backward(trace, grad_out, grads)
-        } else {
-            self.backward_input(trace, grad_out)
-        }
+        // SAFETY: the caller keeps the contract of this method, which is that function's.
+        unsafe { backward_team_whole(self, trace, grad_out, grads, team) }
     }
 
     /// [`accumulate_grads`](Layer::accumulate_grads) as one thread of `team`: adds this
@@ -166,13 +157,76 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
         grads: SharedGrads<'_, Self::Grads>,
         team: &dyn Team<T>,
     ) {
-        if team.index() == 0 {
-            // SAFETY: as in `backward_team`.
-            let grads = unsafe { grads.get_mut() };
-            if team.overwrite_grads() {
-                grads.fill_zero();
-            }
-            self.accumulate_grads(trace, grad_out, grads);
-        }
+        // SAFETY: as in `backward_team`.
+        unsafe { accumulate_grads_team_whole(self, trace, grad_out, grads, team) }
+    }
+}
+
+/// Returns thread 0's gradients from `grads`, zeroed first when `team` overwrites them,
+/// or `None` on the other threads.
+///
+/// # Safety
+///
+/// As for [`Layer::backward_team`]: then thread 0 alone writes these gradients.
+unsafe fn leader_grads<'a, T: Float, G: Tensors<T>>(
+    grads: SharedGrads<'a, G>,
+    team: &dyn Team<T>,
+) -> Option<&'a mut G> {
+    if team.index() != 0 {
+        return None;
+    }
+    // SAFETY: the caller guarantees that the threads sharing `grads` are members of
+    // `team` with distinct indices, so only this thread, thread 0, gets the reference.
+    let grads = unsafe { grads.get_mut() };
+    if team.overwrite_grads() {
+        grads.fill_zero();
+    }
+    Some(grads)
+}
+
+/// [`Layer::backward_team`] for a layer that runs whole on every thread: thread 0 runs
+/// `backward`, the others `backward_input`. The trait's default, and what a layer that
+/// splits only sometimes does when it does not.
+///
+/// # Safety
+///
+/// As for [`Layer::backward_team`].
+pub unsafe fn backward_team_whole<T, L, const IN: usize, const OUT: usize, const B: usize>(
+    layer: &L,
+    trace: &L::Trace<B>,
+    grad_out: &SMatrix<T, OUT, B>,
+    grads: SharedGrads<'_, L::Grads>,
+    team: &dyn Team<T>,
+) -> SMatrix<T, IN, B>
+where
+    T: Float,
+    L: Layer<T, IN, OUT> + ?Sized,
+{
+    // SAFETY: forwarded from the caller.
+    match unsafe { leader_grads(grads, team) } {
+        Some(grads) => layer.backward(trace, grad_out, grads),
+        None => layer.backward_input(trace, grad_out),
+    }
+}
+
+/// [`Layer::accumulate_grads_team`] for a layer that runs whole on every thread: thread 0
+/// runs `accumulate_grads`, the others nothing.
+///
+/// # Safety
+///
+/// As for [`Layer::backward_team`].
+pub unsafe fn accumulate_grads_team_whole<T, L, const IN: usize, const OUT: usize, const B: usize>(
+    layer: &L,
+    trace: &L::Trace<B>,
+    grad_out: &SMatrix<T, OUT, B>,
+    grads: SharedGrads<'_, L::Grads>,
+    team: &dyn Team<T>,
+) where
+    T: Float,
+    L: Layer<T, IN, OUT> + ?Sized,
+{
+    // SAFETY: forwarded from the caller.
+    if let Some(grads) = unsafe { leader_grads(grads, team) } {
+        layer.accumulate_grads(trace, grad_out, grads);
     }
 }

@@ -5,7 +5,7 @@ use nalgebra::{SMatrix, SVector};
 use crate::float::Float;
 use crate::init::Init;
 use crate::kernel;
-use crate::layer::Layer;
+use crate::layer::{self, Layer};
 use crate::rng::Rng;
 use crate::team::{self, SharedGrads, Team};
 use crate::tensors::{Shape, TensorInfo, TensorName, Tensors};
@@ -196,7 +196,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
     ) -> SMatrix<T, IN, B> {
         if !is_split::<T, IN, OUT>(team.size()) {
             // SAFETY: the caller keeps the contract of `backward_team`.
-            return unsafe { default_backward_team(self, trace, grad_out, grads, team) };
+            return unsafe { layer::backward_team_whole(self, trace, grad_out, grads, team) };
         }
         // SAFETY: the caller keeps the contract of `backward_team`, which is the same.
         unsafe { self.accumulate_grads_team(trace, grad_out, grads, team) };
@@ -223,15 +223,8 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         team: &dyn Team<T>,
     ) {
         if !is_split::<T, IN, OUT>(team.size()) {
-            if team.index() == 0 {
-                // SAFETY: thread 0 alone writes the gradients of a layer that is not split,
-                // as the caller guarantees distinct indices among the threads sharing them.
-                let grads = unsafe { grads.get_mut() };
-                if team.overwrite_grads() {
-                    grads.fill_zero();
-                }
-                self.accumulate_grads(trace, grad_out, grads);
-            }
+            // SAFETY: the caller keeps the contract of `accumulate_grads_team`.
+            unsafe { layer::accumulate_grads_team_whole(self, trace, grad_out, grads, team) };
             return;
         }
         // The members a thread plays form a contiguous run of indices, so their columns
@@ -291,29 +284,4 @@ fn is_split<T: Float, const IN: usize, const OUT: usize>(threads: usize) -> bool
         && IN >= threads
         && OUT * IN >= team::SPLIT_MIN_WEIGHTS
         && kernel::blocked::has_simd::<T>()
-}
-
-/// The default [`Layer::backward_team`] for a layer that is not split: thread 0 computes
-/// the gradients, every thread the input gradient.
-///
-/// # Safety
-///
-/// As for [`Layer::backward_team`].
-unsafe fn default_backward_team<T: Float, const IN: usize, const OUT: usize, const B: usize>(
-    layer: &Dense<T, IN, OUT>,
-    trace: &SMatrix<T, IN, B>,
-    grad_out: &SMatrix<T, OUT, B>,
-    grads: SharedGrads<'_, DenseGrads<T, IN, OUT>>,
-    team: &dyn Team<T>,
-) -> SMatrix<T, IN, B> {
-    if team.index() == 0 {
-        // SAFETY: as in `accumulate_grads_team`, thread 0 alone writes these gradients.
-        let grads = unsafe { grads.get_mut() };
-        if team.overwrite_grads() {
-            grads.fill_zero();
-        }
-        layer.backward(trace, grad_out, grads)
-    } else {
-        layer.backward_input(trace, grad_out)
-    }
 }
