@@ -124,7 +124,8 @@ fn layer_split_matches_one_thread_with_dropout() {
     for threads in [2, 3] {
         let (split, loss, outputs, _) = layer_split(&net, threads, 77);
         // Thread 0 draws the dropout masks from the caller's generator and the others
-        // from copies, so the masks are those of one thread; only sums are reordered.
+        // from copies. The masks are therefore those of one thread, and only the order of
+        // the sums differs.
         let difference = relative_difference(&one, &split);
         assert!(
             difference < 1e-5,
@@ -142,7 +143,7 @@ fn layer_split_matches_one_thread_with_dropout() {
 }
 
 #[test]
-fn layer_split_is_deterministic_and_advances_the_generator_once() {
+fn repeated_step_gives_same_bits() {
     let net = Deep::new_boxed(8);
     for threads in [2, 3] {
         let (first, first_loss, _, first_rng) = layer_split(&net, threads, 5);
@@ -244,7 +245,7 @@ fn update_after_layer_split_matches_single_thread() {
 }
 
 #[test]
-fn one_thread_playing_the_team_gives_the_same_bits() {
+fn serial_team_matches_threads() {
     let net = Deep::new_boxed(21);
     let (inputs, targets) = batch();
     for size in [2, 3] {

@@ -275,10 +275,10 @@ fn add_assign<T: Float, const R: usize, const C: usize>(
     }
 }
 
-/// Whether a [`Dense`] layer is split over a team of `threads` threads: when there are
-/// several, the layer has at least [`team::SPLIT_MIN_WEIGHTS`] weights and one input
-/// column per thread, and the blocked kernel runs with SIMD instructions (the split uses
-/// it for every product, as its column ranges are runtime values).
+/// Whether a [`Dense`] layer is split over a team of `threads` threads. It is when there
+/// are several threads, the layer has at least [`team::SPLIT_MIN_WEIGHTS`] weights and one
+/// input column per thread, and the blocked kernel runs with SIMD instructions: the split
+/// uses that kernel for every product, because its column ranges are runtime values.
 fn is_split<T: Float, const IN: usize, const OUT: usize>(threads: usize) -> bool {
     threads > 1
         && IN >= threads
