@@ -798,8 +798,8 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
     }
 }
 
-/// The gradient handle of layer `layer` in the team methods: its part of the network's
-/// handle, or a handle to a unit value.
+/// Returns the gradient handle of layer `layer` in the team methods: its part of the
+/// network's handle, or a handle to a unit value.
 fn team_grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
     let p = &context.private;
     let field = &layer.field;
@@ -812,33 +812,49 @@ fn team_grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
     }
 }
 
+/// Walks the layers from the last one down to layer `stop`, handing each layer the
+/// gradient of its output. `call(layer, grad_out, at_stop)` builds one layer's call. The
+/// result of every layer above `stop` becomes the next layer's `grad_out`, and the call of
+/// layer `stop` ends the steps unchanged.
+fn backward_chain(
+    context: &Context,
+    stop: usize,
+    call: impl Fn(&LayerModel, &TokenStream, bool) -> TokenStream,
+) -> Vec<TokenStream> {
+    let mut steps = Vec::new();
+    let mut current = quote!(grad_out);
+    for (k, layer) in context.model.layers.iter().enumerate().rev() {
+        if k == stop {
+            steps.push(call(layer, &current, true));
+            break;
+        }
+        let next = format_ident!("__g{}", k);
+        let step = call(layer, &current, false);
+        steps.push(quote!(let #next = #step;));
+        current = quote!(&#next);
+    }
+    steps
+}
+
 /// `backward_team`: like `backward_steps`, through the layers' team methods.
 fn backward_team_steps(context: &Context) -> TokenStream {
-    let layers = &context.model.layers;
-    let mut steps = Vec::new();
-    if context.grad_layers().next().is_none() {
-        steps.push(quote!(let _ = &grads;));
-    }
-    let mut current = quote!(grad_out);
-    for (k, layer) in layers.iter().enumerate().rev() {
+    let unused = context
+        .grad_layers()
+        .next()
+        .is_none()
+        .then(|| quote!(let _ = &grads;));
+    let steps = backward_chain(context, 0, |layer, current, _| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let field = &layer.field;
         let grads = team_grads_argument(context, layer);
         // SAFETY (of the generated code): the network passes on its own handle's parts
         // and the team it received, under the contract of its own team methods.
-        let call = quote!(unsafe {
+        quote!(unsafe {
             #layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team)
-        });
-        if k == 0 {
-            steps.push(call);
-            break;
-        }
-        let next = format_ident!("__g{}", k);
-        steps.push(quote!(let #next = #call;));
-        current = quote!(&#next);
-    }
-    quote!(#(#steps)*)
+        })
+    });
+    quote!(#unused #(#steps)*)
 }
 
 /// `accumulate_grads_team`: like `accumulate_steps`, through the layers' team methods.
@@ -847,29 +863,22 @@ fn accumulate_team_steps(context: &Context) -> TokenStream {
     let Some(first_param) = layers.iter().position(LayerModel::has_grads) else {
         return quote!(let _ = (trace, grad_out, grads, team););
     };
-    let mut steps = Vec::new();
-    let mut current = quote!(grad_out);
-    for (k, layer) in layers.iter().enumerate().rev() {
+    let steps = backward_chain(context, first_param, |layer, current, at_stop| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let field = &layer.field;
         let grads = team_grads_argument(context, layer);
-        if k == first_param {
-            steps.push(quote!(
-                unsafe {
-                    #layer_trait::accumulate_grads_team(&#value, &trace.#field, #current, #grads, team);
-                }
-            ));
-            break;
-        }
-        let next = format_ident!("__g{}", k);
-        steps.push(quote!(
-            let #next = unsafe {
+        // SAFETY (of the generated code): as in `backward_team_steps`.
+        if at_stop {
+            quote!(unsafe {
+                #layer_trait::accumulate_grads_team(&#value, &trace.#field, #current, #grads, team);
+            })
+        } else {
+            quote!(unsafe {
                 #layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team)
-            };
-        ));
-        current = quote!(&#next);
-    }
+            })
+        }
+    });
     quote!(#(#steps)*)
 }
 
@@ -887,49 +896,31 @@ fn grads_argument(context: &Context, layer: &LayerModel) -> TokenStream {
 /// Backward from the last layer to the first, returning the first layer's input
 /// gradient directly.
 fn backward_steps(context: &Context) -> TokenStream {
-    let layers = &context.model.layers;
-    let mut steps = Vec::new();
-    if context.grad_layers().next().is_none() {
-        // No layer has gradients, so nothing else uses `grads`.
-        steps.push(quote!(let _ = &grads;));
-    }
-    let mut current = quote!(grad_out);
-    for (k, layer) in layers.iter().enumerate().rev() {
+    // No layer has gradients, so nothing else uses `grads`.
+    let unused = context
+        .grad_layers()
+        .next()
+        .is_none()
+        .then(|| quote!(let _ = &grads;));
+    let steps = backward_chain(context, 0, |layer, current, _| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let field = &layer.field;
         let grads = grads_argument(context, layer);
-        let call = quote!(#layer_trait::backward(&#value, &trace.#field, #current, #grads));
-        if k == 0 {
-            steps.push(call);
-            break;
-        }
-        let next = format_ident!("__g{}", k);
-        steps.push(quote!(let #next = #call;));
-        current = quote!(&#next);
-    }
-    quote!(#(#steps)*)
+        quote!(#layer_trait::backward(&#value, &trace.#field, #current, #grads))
+    });
+    quote!(#unused #(#steps)*)
 }
 
 /// Backward from the last layer to the first computing input gradients only, for a
 /// network used as a frozen layer.
 fn backward_input_steps(context: &Context) -> TokenStream {
-    let layers = &context.model.layers;
-    let mut steps = Vec::new();
-    let mut current = quote!(grad_out);
-    for (k, layer) in layers.iter().enumerate().rev() {
+    let steps = backward_chain(context, 0, |layer, current, _| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let field = &layer.field;
-        let call = quote!(#layer_trait::backward_input(&#value, &trace.#field, #current));
-        if k == 0 {
-            steps.push(call);
-            break;
-        }
-        let next = format_ident!("__g{}", k);
-        steps.push(quote!(let #next = #call;));
-        current = quote!(&#next);
-    }
+        quote!(#layer_trait::backward_input(&#value, &trace.#field, #current))
+    });
     quote!(#(#steps)*)
 }
 
@@ -940,25 +931,17 @@ fn accumulate_steps(context: &Context) -> TokenStream {
     let Some(first_param) = layers.iter().position(LayerModel::has_grads) else {
         return quote!(let _ = (trace, grad_out, grads););
     };
-    let mut steps = Vec::new();
-    let mut current = quote!(grad_out);
-    for (k, layer) in layers.iter().enumerate().rev() {
+    let steps = backward_chain(context, first_param, |layer, current, at_stop| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
         let field = &layer.field;
         let grads = grads_argument(context, layer);
-        if k == first_param {
-            steps.push(
-                quote!(#layer_trait::accumulate_grads(&#value, &trace.#field, #current, #grads);),
-            );
-            break;
+        if at_stop {
+            quote!(#layer_trait::accumulate_grads(&#value, &trace.#field, #current, #grads);)
+        } else {
+            quote!(#layer_trait::backward(&#value, &trace.#field, #current, #grads))
         }
-        let next = format_ident!("__g{}", k);
-        steps.push(
-            quote!(let #next = #layer_trait::backward(&#value, &trace.#field, #current, #grads);),
-        );
-        current = quote!(&#next);
-    }
+    });
     quote!(#(#steps)*)
 }
 
