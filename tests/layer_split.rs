@@ -40,7 +40,7 @@ fn batch() -> (Box<SMatrix<f32, 96, B>>, Box<SMatrix<f32, 10, B>>) {
     (inputs, targets)
 }
 
-/// The gradients, loss and outputs of one step on the calling thread.
+/// Runs one step on the calling thread and returns the gradients, loss and outputs.
 fn sequential(net: &Deep, seed: u64) -> (Box<DeepGrads>, f32, SMatrix<f32, 10, B>) {
     let (inputs, targets) = batch();
     let mut grads = Deep::zero_grads_boxed();
@@ -74,7 +74,8 @@ fn layer_split(
     (grads, loss, outputs, rng)
 }
 
-/// The largest difference between two gradients, relative to the largest magnitude.
+/// Returns the largest difference between two gradients, relative to the largest
+/// magnitude.
 fn relative_difference(a: &DeepGrads, b: &DeepGrads) -> f32 {
     let mut largest = 0.0f32;
     let mut difference = 0.0f32;
@@ -105,12 +106,12 @@ fn large_layers_split_where_the_kernel_runs() {
     assert_eq!(<Deep as Layer<f32, 96, 10>>::split_params(1), 0);
     let parallel = ParallelGrads::<f32, Deep, 96, 10>::new(2).expect("threads start");
     let chosen = parallel.split_for::<LAYER_SPLIT_MAX_BATCH>();
-    let wanted = if expected > 0 && !cfg!(debug_assertions) {
+    let expected_split = if expected > 0 && !cfg!(debug_assertions) {
         Split::Layers
     } else {
         Split::Batch
     };
-    assert_eq!(chosen, wanted);
+    assert_eq!(chosen, expected_split);
     assert_eq!(
         parallel.split_for::<{ 2 * LAYER_SPLIT_MAX_BATCH }>(),
         Split::Batch
@@ -359,7 +360,7 @@ network! {
 }
 
 #[test]
-fn panic_on_one_thread_ends_the_step_instead_of_hanging() {
+fn thread_panic_ends_step() {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let net = Fragile::new_boxed(1);
@@ -378,8 +379,8 @@ fn panic_on_one_thread_ends_the_step_instead_of_hanging() {
                 &mut grads,
             );
         };
-        // The first steps may run on the calling thread alone, while `ParallelGrads`
-        // times its ways of handing over work; thread 1 runs within the first 24.
+        // The first steps may run on the calling thread alone while `ParallelGrads` times
+        // its ways of handing over work. Thread 1 runs within the first 24.
         let mut run = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut step));
         let first_panic = (0..40).find(|_| run().is_err());
         let later_panics = first_panic.is_some() && run().is_err();
@@ -437,7 +438,7 @@ fn compute_grads_overwrites_what_was_there() {
 }
 
 #[test]
-fn batch_split_refuses_steps_after_a_panic() {
+fn batch_split_rejects_after_panic() {
     let net = Fragile::new_boxed(1);
     let (mut inputs, targets) = batch();
     // The second half of the batch, the worker's sub-batch, makes the layer panic.

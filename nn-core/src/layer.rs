@@ -85,7 +85,7 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// Initialises the parameters with the layer's default initialiser.
     fn init(&mut self, rng: &mut Rng);
 
-    /// The number of parameters this layer splits over a team of `threads` threads in
+    /// Returns the number of parameters this layer splits over a team of `threads` threads in
     /// the layer split (see [`team`](crate::team)). The default is 0: the layer runs
     /// whole on every thread.
     fn split_params(threads: usize) -> usize {
@@ -93,8 +93,8 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
         0
     }
 
-    /// The training forward pass as one thread of `team`, which every thread of the team
-    /// calls with the same `x`, and with generators in the same state.
+    /// Runs the training forward pass as one thread of `team`. Every thread of the team
+    /// calls it with the same `x` and with generators in the same state.
     ///
     /// Every thread must return the same output, bit for bit. The default runs
     /// [`forward_train`](Layer::forward_train) on every thread, which does that as long as
@@ -122,7 +122,7 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// # Safety
     ///
     /// Layers decide from `team` which parts of `grads` the calling thread writes. So
-    /// every thread that holds a handle to the same gradients at the same time must call
+    /// every thread that has a handle to the same gradients at the same time must call
     /// with its own member of one team (distinct indices, the same size), or a single
     /// thread must call with a team of which it plays every member ([`Solo`] or
     /// [`Serial`]). An override that passes its handle on to other layers must pass

@@ -3,7 +3,7 @@
 //!
 //! In the layer split every thread of a [`Team`] runs the whole training pass on the whole
 //! batch. A large [`Dense`](crate::Dense) layer gives each thread a contiguous range of
-//! its input columns (see [`column_range`]): a thread multiplies only its columns of the
+//! its input columns (see [`column_range`]). A thread multiplies only its columns of the
 //! weight matrix, the partial outputs are summed over the team ([`Team::all_reduce`]), and
 //! each thread accumulates the weight gradients of its own columns. Every other layer
 //! runs on every thread with the same inputs, so its outputs are the same bits everywhere,
@@ -32,7 +32,7 @@ pub const SPLIT_MIN_WEIGHTS: usize = 16 * 1024;
 /// The threads that run one training step together.
 ///
 /// Every thread calls the same layer methods in the same order with its own `Team` value,
-/// which tells it its [`index`](Team::index), and [`all_reduce`](Team::all_reduce)
+/// which gives its [`index`](Team::index), and [`all_reduce`](Team::all_reduce)
 /// returns only when every thread of the team has called it.
 ///
 /// # Safety
@@ -41,14 +41,14 @@ pub const SPLIT_MIN_WEIGHTS: usize = 16 * 1024;
 /// the threads that share one handle must see distinct indices from 0 to `size() - 1`,
 /// and `size()` must be the same on all of them.
 pub unsafe trait Team<T>: Sync {
-    /// The position of the calling thread in the team, from 0 to `size() - 1`. Thread 0
+    /// Returns the position of the calling thread in the team, from 0 to `size() - 1`. Thread 0
     /// accumulates the gradients of the layers that are not split.
     fn index(&self) -> usize;
 
-    /// The number of threads in the team.
+    /// Returns the number of threads in the team.
     fn size(&self) -> usize;
 
-    /// The indices of the team members whose shares the calling thread computes: its own
+    /// Returns the indices of the team members whose shares the calling thread computes: its own
     /// index alone, unless one thread plays several members (see [`Serial`]).
     ///
     /// A layer computes the shares of these members in this order and combines them as
@@ -58,8 +58,8 @@ pub unsafe trait Team<T>: Sync {
         self.index()..self.index() + 1
     }
 
-    /// Whether layers set their share of the gradients to this step's values instead of
-    /// adding to them, which spares zeroing the gradients before the step. The default
+    /// Returns whether layers set their share of the gradients to this step's values
+    /// instead of adding to them, which spares zeroing the gradients before the step. The default
     /// is `false`.
     fn overwrite_grads(&self) -> bool {
         false
@@ -92,14 +92,14 @@ unsafe impl<T> Team<T> for Solo {
 /// One thread playing every member of a team of `size` threads, one after the other.
 ///
 /// Layers compute the shares of all members and add them in the order of the members'
-/// indices, as the threads of a real team do in [`Team::all_reduce`], so a step with
-/// `Serial { size }` gives the same bits as one on `size` threads. `ParallelGrads` runs
+/// indices, as the threads of a real team do in [`Team::all_reduce`]. A step with
+/// `Serial { size }` therefore gives the same bits as one on `size` threads. `ParallelGrads` runs
 /// it on the calling thread when other threads only slow a step down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Serial {
     /// The number of members.
     pub size: usize,
-    /// What [`Team::overwrite_grads`] returns.
+    /// The value of [`Team::overwrite_grads`].
     pub overwrite_grads: bool,
 }
 
@@ -166,7 +166,7 @@ impl<G> Clone for SharedGrads<'_, G> {
 impl<G> Copy for SharedGrads<'_, G> {}
 
 impl SharedGrads<'static, NoGrads> {
-    /// A handle to the empty gradients of a layer without parameters.
+    /// Returns a handle to the empty gradients of a layer without parameters.
     pub fn none() -> Self {
         Self {
             // A dangling pointer is valid for every access to a zero-sized value.

@@ -200,7 +200,8 @@ pub fn partial_product<T: Float, const IN: usize, const OUT: usize, const B: usi
     x: &SMatrix<T, IN, B>,
     columns: Range<usize>,
 ) -> SMatrix<T, OUT, B> {
-    assert!(columns.start <= columns.end && columns.end <= IN);
+    assert!(columns.start <= columns.end, "the column range is reversed");
+    assert!(columns.end <= IN, "the column range ends after column {IN}");
     let mut y = SMatrix::<T, OUT, B>::zeros();
     if B > 0 {
         blocked::gemm(
@@ -233,7 +234,8 @@ pub fn accumulate_outer_columns<T: Float, const IN: usize, const OUT: usize, con
     columns: Range<usize>,
     weight_grad_columns: &mut [T],
 ) {
-    assert!(columns.start <= columns.end && columns.end <= IN);
+    assert!(columns.start <= columns.end, "the column range is reversed");
+    assert!(columns.end <= IN, "the column range ends after column {IN}");
     assert_eq!(weight_grad_columns.len(), columns.len() * OUT);
     if B == 0 {
         return;
@@ -264,7 +266,8 @@ pub fn transpose_mul_rows<T: Float, const IN: usize, const OUT: usize, const B: 
     grad: &SMatrix<T, OUT, B>,
     columns: Range<usize>,
 ) -> SMatrix<T, IN, B> {
-    assert!(columns.start <= columns.end && columns.end <= IN);
+    assert!(columns.start <= columns.end, "the column range is reversed");
+    assert!(columns.end <= IN, "the column range ends after column {IN}");
     let mut dx = SMatrix::<T, IN, B>::zeros();
     let rows = columns.len();
     if rows == 0 || B == 0 {

@@ -159,7 +159,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
     }
 
     /// Splits the layer over the team's threads by input columns, when
-    /// [`split_params`](Layer::split_params) says so: each thread multiplies its columns of
+    /// [`split_params`](Layer::split_params) is not zero: each thread multiplies its columns of
     /// the weights with its rows of `x`, and the team sums the partial outputs.
     fn forward_train_team<const B: usize>(
         &self,

@@ -118,7 +118,7 @@ impl fmt::Display for ParallelError {
 
 impl std::error::Error for ParallelError {}
 
-/// How [`ParallelGrads::accumulate_grads`] shares a training step among its threads.
+/// The way [`ParallelGrads::accumulate_grads`] shares a training step among its threads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Split {
@@ -136,8 +136,9 @@ pub enum Split {
 /// Measured on the machine of `BENCHMARKS.md` with `cargo bench --bench parallel_training`
 /// (the `interleaved` lines of two runs) for a 784-128-10 network on two threads, as
 /// speed-ups over one thread. With zeroing and the Adam update, as `fit` trains, the layer
-/// split gave 1.59 to 1.64 at 32 samples against 1.37 to 1.38 for the batch split, 1.65
-/// to 1.67 against 1.59 to 1.66 at 64, and 1.56 to 1.58 against 1.66 to 1.68 at 128. For
+/// split gave 1.59 to 1.64 at 32 samples against 1.37 to 1.38 for the batch split. At 64
+/// it gave 1.65 to 1.67 against 1.59 to 1.66, and at 128 1.56 to 1.58 against 1.66 to
+/// 1.68. For
 /// the gradient step alone the two tied at 32 (1.58 to 1.62) and the batch split won at
 /// 64 and 128 (1.88 to 1.97 against 1.54 to 1.63). Every thread of the layer split runs
 /// the small layers, the activations and the loss on the whole batch, and copies the
@@ -146,9 +147,9 @@ pub enum Split {
 pub const LAYER_SPLIT_MAX_BATCH: usize = 32;
 
 impl Split {
-    /// The split [`ParallelGrads`] uses, unless told otherwise, for network `N` on
+    /// Returns the split [`ParallelGrads::new`] uses for network `N` on
     /// `threads` threads and batches of `batch` samples: [`Split::Layers`] when the layers
-    /// that split hold at least half of the trainable parameters, the batch has at most
+    /// that split have at least half of the trainable parameters, the batch has at most
     /// [`LAYER_SPLIT_MAX_BATCH`] samples and the build is optimized, else
     /// [`Split::Batch`].
     ///
@@ -194,7 +195,7 @@ pub struct ParallelGrads<T: Float, N: Layer<T, IN, OUT>, const IN: usize, const 
     split: Option<Split>,
     /// The split of the last step, which the optimizer update follows.
     last_split: AtomicU8,
-    /// Where the threads of a layer split exchange partial results.
+    /// The slots in which the threads of a layer split exchange partial results.
     exchange: Exchange<T>,
 }
 
@@ -260,7 +261,7 @@ where
             .unwrap_or_else(|| Split::choose::<T, N, IN, OUT>(self.threads(), B))
     }
 
-    /// The split of the last step.
+    /// Returns the split of the last step.
     fn last_split(&self) -> Split {
         if self.last_split.load(Ordering::Relaxed) == Split::Layers as u8 {
             Split::Layers
@@ -346,7 +347,7 @@ where
     where
         L: Loss<T, OUT> + Sync,
     {
-        self.refuse_if_poisoned();
+        self.assert_not_poisoned();
         let split = self.split_for::<B>();
         self.last_split.store(split as u8, Ordering::Relaxed);
         if split == Split::Layers && self.pool.is_some() {
@@ -387,7 +388,7 @@ where
     where
         L: Loss<T, OUT> + Sync,
     {
-        self.refuse_if_poisoned();
+        self.assert_not_poisoned();
         self.last_split.store(Split::Batch as u8, Ordering::Relaxed);
         const {
             assert!(
@@ -521,16 +522,16 @@ where
     /// Panics when a thread panicked in an earlier step: the exchange of the layer split
     /// then no longer counts right, and the gradient buffers of the batch split may hold
     /// that step's partial sums.
-    fn refuse_if_poisoned(&self) {
+    fn assert_not_poisoned(&self) {
         assert!(
             !self.exchange.poisoned.load(Ordering::Acquire),
             "a thread panicked in an earlier step of this `ParallelGrads`; create a new one"
         );
     }
 
-    /// Runs one step with the layer split: every thread runs the whole batch through the
+    /// Runs one step with the layer split. Every thread runs the whole batch through the
     /// layers' team methods, thread 0 with `rng` itself and the others with copies of it,
-    /// so layers that draw random numbers (dropout) draw the same on every thread.
+    /// so that layers drawing random numbers (dropout) draw the same on every thread.
     #[allow(clippy::too_many_arguments)]
     fn run_layers<L, const B: usize>(
         &mut self,
@@ -808,7 +809,7 @@ enum TeamRng<'a> {
 struct LayerJob<'a, T: Float, const OUT: usize, const B: usize> {
     index: usize,
     rng: TeamRng<'a>,
-    /// Where thread 0 writes the loss and the outputs.
+    /// The place for thread 0's loss and outputs.
     result: Option<&'a mut Option<(T, SMatrix<T, OUT, B>)>>,
 }
 
@@ -816,11 +817,11 @@ struct LayerJob<'a, T: Float, const OUT: usize, const B: usize> {
 /// count of their arrivals.
 ///
 /// There are two slots per thread, used in turn by successive calls of
-/// [`Team::all_reduce`]: a thread can write the slot of call `k + 2` only after every
-/// thread has arrived at call `k + 1`, that is after every thread has finished reading
+/// [`Team::all_reduce`]. A thread can write the slot of call `k + 2` only after every
+/// thread has arrived at call `k + 1`, which is after every thread has finished reading
 /// the slots of call `k`.
 struct Exchange<T> {
-    /// Slot `parity * threads + index` holds thread `index`'s values of the calls with
+    /// Slot `parity * threads + index` contains thread `index`'s values of the calls with
     /// that parity.
     slots: Vec<Mutex<Vec<T>>>,
     /// The number of calls of `all_reduce` so far, over all threads.
@@ -828,8 +829,8 @@ struct Exchange<T> {
     /// The number of calls each thread has made so far.
     calls: Vec<AtomicUsize>,
     /// Set when a thread panicked in a step of either split. In the layer split its
-    /// partners would otherwise wait for it forever, and the counts no longer match; in
-    /// the batch split its gradient buffer may hold partial sums. Either way the
+    /// partners would otherwise wait for it forever, and the counts no longer match. In
+    /// the batch split its gradient buffer may contain partial sums. Either way the
     /// `ParallelGrads` stays unusable.
     poisoned: AtomicBool,
 }
@@ -861,7 +862,7 @@ struct Member<'a, T> {
     exchange: &'a Exchange<T>,
     index: usize,
     size: usize,
-    /// What [`Team::overwrite_grads`] returns.
+    /// The value of [`Team::overwrite_grads`].
     overwrite: bool,
 }
 
@@ -1007,10 +1008,10 @@ pub const KEEP_AWAKE: Duration = Duration::from_micros(250);
 /// calling thread runs every thread's share itself, in the same order into the same
 /// buffers, so the results are the same bits. Spinning is fastest when each thread has a
 /// core to itself. When two threads share a core, a spinning thread takes the time of the
-/// thread it waits for. Linux wakes a thread near the thread that woke it, and on the
-/// machine of `BENCHMARKS.md` a thread started for each trial of a loop of multiply-adds
-/// shared the starting thread's core for the whole 10 ms trial in 0 to 8 of 20 trials,
-/// while a thread kept spinning never did (`cargo bench --bench parallel_training`,
+/// thread it waits for. Linux wakes a thread near the thread that woke it. On the machine
+/// of `BENCHMARKS.md` a thread started for each trial of a loop of multiply-adds shared
+/// the starting thread's core for the whole 10 ms trial in 0 to 8 of 20 trials, while a
+/// thread kept spinning almost never did (`cargo bench --bench parallel_training`,
 /// `core scaling` lines). Rayon's workers sleep when idle, so a wake-up can land a worker
 /// on the calling thread's core. Steps with a 1 ms spin limit then took 3.3 ms against
 /// 0.27 ms with sleeping threads, and an MNIST epoch on two spinning threads took 0.6 to
