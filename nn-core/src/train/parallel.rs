@@ -64,7 +64,7 @@ use std::boxed::Box;
 use std::fmt;
 use std::string::{String, ToString};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -823,7 +823,11 @@ struct LayerJob<'a, T: Float, const OUT: usize, const B: usize> {
 struct Exchange<T> {
     /// Slot `parity * threads + index` contains thread `index`'s values of the calls with
     /// that parity.
-    slots: Vec<Mutex<Vec<T>>>,
+    ///
+    /// Read-write locks, because every thread reads every slot of a call at the same
+    /// time: with mutexes the readers contended, and a thread that lost the race slept
+    /// in the kernel. Waking it took longer than the whole exchange.
+    slots: Vec<RwLock<Vec<T>>>,
     /// The number of calls of `all_reduce` so far, over all threads.
     arrived: AtomicUsize,
     /// The number of calls each thread has made so far.
@@ -849,7 +853,7 @@ impl Drop for PanicGuard<'_> {
 impl<T: Float> Exchange<T> {
     fn new(threads: usize) -> Self {
         Self {
-            slots: (0..2 * threads).map(|_| Mutex::new(Vec::new())).collect(),
+            slots: (0..2 * threads).map(|_| RwLock::new(Vec::new())).collect(),
             arrived: AtomicUsize::new(0),
             calls: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
             poisoned: AtomicBool::new(false),
@@ -907,11 +911,14 @@ unsafe impl<T: Float> Team<T> for Member<'_, T> {
         let exchange = self.exchange;
         let call = exchange.calls[self.index].fetch_add(1, Ordering::Relaxed);
         let slots = &exchange.slots[(call % 2) * self.size..][..self.size];
-        fn lock<T>(slot: &Mutex<Vec<T>>) -> std::sync::MutexGuard<'_, Vec<T>> {
-            slot.lock().unwrap_or_else(PoisonError::into_inner)
+        // Only the slot's thread writes it, while no thread reads it (see `Exchange`).
+        fn read<T>(slot: &RwLock<Vec<T>>) -> std::sync::RwLockReadGuard<'_, Vec<T>> {
+            slot.read().unwrap_or_else(PoisonError::into_inner)
         }
         {
-            let mut own = lock(&slots[self.index]);
+            let mut own = slots[self.index]
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             own.clear();
             own.extend_from_slice(values);
         }
@@ -923,15 +930,15 @@ unsafe impl<T: Float> Team<T> for Member<'_, T> {
         );
         if let [first, second] = slots {
             // Two threads, the common case: one pass over both slots.
-            let (first, second) = (lock(first), lock(second));
+            let (first, second) = (read(first), read(second));
             for ((sum, &a), &b) in values.iter_mut().zip(first.iter()).zip(second.iter()) {
                 *sum = a + b;
             }
             return;
         }
-        values.copy_from_slice(&lock(&slots[0]));
+        values.copy_from_slice(&read(&slots[0]));
         for slot in &slots[1..] {
-            for (sum, &value) in values.iter_mut().zip(lock(slot).iter()) {
+            for (sum, &value) in values.iter_mut().zip(read(slot).iter()) {
                 *sum += value;
             }
         }
