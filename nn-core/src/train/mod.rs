@@ -2,6 +2,7 @@
 //! validation, early stopping and a returned history.
 
 mod config;
+mod crew;
 mod error;
 mod evaluate;
 mod fit;

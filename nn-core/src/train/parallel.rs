@@ -63,8 +63,8 @@
 use std::boxed::Box;
 use std::fmt;
 use std::string::{String, ToString};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
@@ -76,6 +76,8 @@ use crate::loss::Loss;
 use crate::optim::{UpdateRunner, UpdateSlices};
 use crate::rng::Rng;
 use crate::team::{Serial, SharedGrads, Team};
+
+use super::crew::Crew;
 use crate::tensors::Tensors;
 
 /// The stack size of the worker threads. A training pass returns its activations and
@@ -185,7 +187,7 @@ impl Split {
 pub struct ParallelGrads<T: Float, N: Layer<T, IN, OUT>, const IN: usize, const OUT: usize> {
     /// The `threads - 1` worker threads; the calling thread does the rest of the work.
     /// `None` for one thread.
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<Crew>,
     awake: Awake,
     handover_choice: HandoverChoice,
     /// One gradient buffer for each thread after the first, on the heap. Every value is
@@ -238,7 +240,7 @@ where
                 .thread_name(|index| std::format!("static-nn-train-{}", index + 1))
                 .build()
                 .map_err(|error| ParallelError::ThreadPool(error.to_string()))?;
-            Some(pool)
+            Some(Crew::new(pool, threads))
         } else {
             None
         };
@@ -419,9 +421,10 @@ where
         if B == 0 {
             return (T::zero(), SMatrix::zeros());
         }
-        if self.pool.is_some() {
+        if let Some(crew) = &self.pool {
             let handover = self.handover_choice.start_step(self.awake.handover());
             self.awake.set_handover(handover);
+            crew.set_idle_spin(self.awake.spin_limit());
         }
         let sub_batches = B / S;
         let threads = self.threads().min(sub_batches);
@@ -477,41 +480,15 @@ where
                     *batch_loss = value;
                 }
             };
-            let work = &work;
-            self.awake.start_step();
-            let awake = &self.awake;
-            let mut jobs = jobs.into_iter();
-            match (awake.pool(&self.pool), jobs.next()) {
-                (Some(pool), Some(first)) => run_split(
-                    pool,
-                    awake.spin_limit(),
-                    first,
-                    jobs,
-                    &|mut job: Job<'_, T, N::Grads, OUT, S>, on_caller: bool| {
-                        work(&mut job);
-                        if on_caller {
-                            awake.finish_work();
-                        } else {
-                            // Wait for the calling thread here instead of in the pool,
-                            // where the worker would soon fall asleep before the sum.
-                            awake.spin_while_running();
-                        }
-                    },
-                ),
-                (_, first) => {
-                    first
-                        .into_iter()
-                        .chain(jobs)
-                        .for_each(|mut job| work(&mut job));
-                    awake.finish_work();
-                }
+            match self.awake.pool(&self.pool) {
+                Some(crew) => run_split(crew, jobs, &|mut job: Job<'_, T, N::Grads, OUT, S>| {
+                    work(&mut job)
+                }),
+                None => jobs.into_iter().for_each(|mut job| work(&mut job)),
             }
         }
 
         self.sum_buffers(threads, grads);
-        if let Some(pool) = self.awake.pool(&self.pool) {
-            self.awake.keep_awake(pool, self.buffers.len());
-        }
         let mut total = T::zero();
         for &value in &losses[..sub_batches] {
             total += value;
@@ -555,7 +532,7 @@ where
         let size = self.threads();
         let handover = self.handover_choice.start_step(self.awake.handover());
         self.awake.set_handover(handover);
-        let Some(pool) = self.awake.pool(&self.pool) else {
+        let Some(crew) = self.awake.pool(&self.pool) else {
             // The calling thread plays every member of the team, with the same results.
             let team = Serial {
                 size,
@@ -613,23 +590,8 @@ where
             rng: TeamRng::Copy(copy),
             result: None,
         });
-        self.awake.start_step();
-        let awake = &self.awake;
-        run_split(
-            pool,
-            awake.spin_limit(),
-            first,
-            others,
-            &|job: LayerJob<'_, T, OUT, B>, on_caller: bool| {
-                work(job);
-                if on_caller {
-                    awake.finish_work();
-                } else {
-                    awake.spin_while_running();
-                }
-            },
-        );
-        self.awake.keep_awake(pool, self.buffers.len());
+        crew.set_idle_spin(self.awake.spin_limit());
+        run_split(crew, core::iter::once(first).chain(others), &work);
         result.expect("thread 0 ran its share")
     }
 
@@ -640,12 +602,8 @@ where
     /// core's cache at the next step. Zeroing them all on the calling thread would move
     /// the other threads' parts into its cache, and back again when they accumulate.
     pub fn fill_zero(&mut self, grads: &mut N::Grads) {
-        let spin_limit = self.awake.spin_limit();
         let threads = self.threads();
         let pool = self.awake.pool(&self.pool);
-        if pool.is_some() {
-            self.awake.start_step();
-        }
         for tensor in 0..<N::Grads as Tensors<T>>::COUNT {
             let Some(values) = grads.tensor_mut(tensor) else {
                 continue;
@@ -655,17 +613,9 @@ where
                 continue;
             };
             let range = part_len(values.len(), threads);
-            let mut parts = values.chunks_mut(range);
-            let Some(first) = parts.next() else {
-                continue;
-            };
-            run_split(pool, spin_limit, first, parts, &|part: &mut [T], _| {
+            run_split(pool, values.chunks_mut(range), &|part: &mut [T]| {
                 part.fill(T::zero())
             });
-        }
-        if let Some(pool) = pool {
-            self.awake.finish_work();
-            self.awake.keep_awake(pool, self.buffers.len());
         }
     }
 
@@ -676,7 +626,6 @@ where
     /// Zeroing here, while the values are in cache, keeps it out of the next step, where
     /// a worker that zeroes its buffer first finishes later than the calling thread.
     fn sum_buffers(&mut self, threads: usize, grads: &mut N::Grads) {
-        let spin_limit = self.awake.spin_limit();
         let Self {
             pool,
             awake,
@@ -695,13 +644,8 @@ where
                     continue;
                 };
                 let range = part_len(sum.len(), threads);
-                let mut parts = sum.chunks_mut(range).zip(add.chunks_mut(range));
-                let Some(first) = parts.next() else {
-                    continue;
-                };
-                run_split(pool, spin_limit, first, parts, &|(sum, add), _| {
-                    add_and_zero(sum, add)
-                });
+                let parts = sum.chunks_mut(range).zip(add.chunks_mut(range));
+                run_split(pool, parts, &|(sum, add)| add_and_zero(sum, add));
             }
         }
     }
@@ -728,56 +672,44 @@ where
     /// two threads each half is updated on the core that summed it. Smaller tensors are
     /// updated on the calling thread.
     fn run(&self, slices: UpdateSlices<'_, T>, update: &(dyn Fn(UpdateSlices<'_, T>) + Sync)) {
-        let Some(pool) = self.awake.pool(&self.pool) else {
+        let Some(crew) = self.awake.pool(&self.pool) else {
             return update(slices);
         };
         if slices.len() < PARALLEL_MIN {
             return update(slices);
         }
         let range = part_len(slices.len(), self.threads());
-        let (first, rest) = slices.split_at(range);
-        let mut rest = Some(rest);
-        let others = core::iter::from_fn(move || {
+        let mut rest = Some(slices);
+        let parts = core::iter::from_fn(move || {
             let tail = rest.take().filter(|tail| !tail.is_empty())?;
             let (part, after) = tail.split_at(range);
             rest = Some(after);
             Some(part)
         });
-
-        self.awake.start_step();
-        let awake = &self.awake;
-        run_split(
-            pool,
-            awake.spin_limit(),
-            first,
-            others,
-            &|part: UpdateSlices<'_, T>, on_caller| {
-                // In the layer split each thread read only its own columns of the large
-                // tensors, which its core should keep.
-                if self.last_split() == Split::Batch {
-                    evict_cache_lines(part.params);
-                }
-                update(part);
-                if on_caller {
-                    awake.finish_work();
-                } else {
-                    awake.spin_while_running();
-                }
-            },
-        );
-        self.awake.keep_awake(pool, self.buffers.len());
+        run_split(crew, parts, &|part: UpdateSlices<'_, T>| {
+            // In the layer split each thread read only its own columns of the large
+            // tensors, which its core should keep. After the batch split, evicting the
+            // lines helps on some machines and costs a lot on others, so the hand-over
+            // check times both.
+            if self.last_split() == Split::Batch && self.awake.handover() == Handover::SpinEvict {
+                evict_cache_lines(part.params);
+            }
+            update(part);
+        });
     }
 }
 
 /// Writes back and evicts the cache lines of `values` from the caches of every core, on
 /// x86-64 (`clflush`); does nothing on other targets. The values stay the same.
 ///
-/// Every thread reads all weights in the training pass, so at the update each core has
-/// shared copies of the weights that another core is about to write. On the machine of
-/// `BENCHMARKS.md`, overwriting 400 KB in that state took 150 to 180 µs, apparently
-/// because each store waited for the other core's copy of its line to be invalidated.
-/// Flushing the lines first and then overwriting them took 26 µs (the `handover` line of
-/// `cargo bench --bench parallel_training`).
+/// In the batch split every thread reads all weights in the training pass, so at the
+/// update each core has shared copies of the weights that another core is about to
+/// write. The `handover` line of `cargo bench --bench parallel_training` times
+/// overwriting 400 KB in that state, with and without flushing the lines first, and the
+/// two virtual machines of `BENCHMARKS.md` disagree: on one, overwriting took 150 to
+/// 180 µs without the flush and 26 µs with it; on the other, 19 µs without and 1.2 ms
+/// with it. [`HandoverChoice`] therefore times steps with and without the flush
+/// ([`Handover::SpinEvict`] and [`Handover::Spin`]) and keeps the faster.
 fn evict_cache_lines<T>(values: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -949,35 +881,22 @@ fn part_len(len: usize, threads: usize) -> usize {
     len.div_ceil(threads.max(1)).max(1)
 }
 
-/// Runs `work(first, true)` on the calling thread and `work(job, false)` for each of
-/// `rest` on the pool, and returns when all have finished.
-///
-/// The calling thread spins while it waits, for at most `spin_limit`, before it lets
-/// rayon block it: a blocked thread takes as long to wake as a sleeping worker.
-fn run_split<J, W>(
-    pool: &rayon::ThreadPool,
-    spin_limit: Duration,
-    first: J,
-    rest: impl Iterator<Item = J>,
-    work: &W,
-) where
+/// Runs `work(job)` for every job of `jobs`, the first on the calling thread and the
+/// others on the crew's workers (one each; with more jobs than threads, thread `i` takes
+/// jobs `i`, `i + size`, ...), and returns when all have finished.
+fn run_split<J, W>(crew: &Crew, jobs: impl IntoIterator<Item = J>, work: &W)
+where
     J: Send,
-    W: Fn(J, bool) + Sync,
+    W: Fn(J) + Sync,
 {
-    let pending = AtomicUsize::new(0);
-    pool.in_place_scope(|scope| {
-        for job in rest {
-            pending.fetch_add(1, Ordering::Relaxed);
-            let pending = &pending;
-            scope.spawn(move |_| {
-                work(job, false);
-                pending.fetch_sub(1, Ordering::Release);
-            });
-        }
-        work(first, true);
-        let started = Instant::now();
-        while pending.load(Ordering::Acquire) != 0 && started.elapsed() < spin_limit {
-            core::hint::spin_loop();
+    let slots: Vec<Mutex<Option<J>>> = jobs.into_iter().map(|job| Mutex::new(Some(job))).collect();
+    let size = crew.size();
+    crew.run(&|index| {
+        for slot in slots.iter().skip(index).step_by(size) {
+            let job = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some(job) = job {
+                work(job);
+            }
         }
     });
 }
@@ -993,9 +912,9 @@ struct Job<'a, T: Float, G, const OUT: usize, const S: usize> {
     grads: &'a mut G,
 }
 
-/// How long worker threads spin, waiting for the next step or phase, before they let
-/// rayon put them to sleep, and how long the calling thread spins waiting for them, when
-/// [`ParallelGrads`] hands work over by spinning.
+/// How long idle worker threads wait for the next job by spinning before they let rayon
+/// put them to sleep, when [`ParallelGrads`] hands work over by spinning. The calling
+/// thread always spins while it waits for the workers.
 ///
 /// Rayon puts idle workers to sleep within microseconds, and waking one is slow on some
 /// machines. On the 2-core virtual machine of `BENCHMARKS.md`, a 32-sample step of a
@@ -1035,20 +954,28 @@ const HANDOVER_CHECK_STEPS: usize = 8;
 enum Handover {
     /// The calling thread runs all work itself.
     Inline = 0,
-    /// Waiting threads block at once.
+    /// Idle workers sleep at once.
     Sleep = 1,
-    /// Waiting threads spin for up to [`KEEP_AWAKE`] before they block.
+    /// Idle workers spin for up to [`KEEP_AWAKE`] before they sleep.
     Spin = 2,
+    /// As `Spin`, and after a batch-split step each thread evicts its range of a large
+    /// tensor from every cache before it updates it (see [`evict_cache_lines`]).
+    SpinEvict = 3,
 }
 
 impl Handover {
     /// The ways in the order a check times them.
-    const ALL: [Handover; 3] = [Handover::Inline, Handover::Sleep, Handover::Spin];
+    const ALL: [Handover; 4] = [
+        Handover::Inline,
+        Handover::Sleep,
+        Handover::Spin,
+        Handover::SpinEvict,
+    ];
 }
 
 /// Times steps with each [`Handover`] and chooses the fastest.
 ///
-/// The first `3 * HANDOVER_CHECK_STEPS` steps of each period of [`HANDOVER_CHECK_PERIOD`]
+/// The first `4 * HANDOVER_CHECK_STEPS` steps of each period of [`HANDOVER_CHECK_PERIOD`]
 /// run `HANDOVER_CHECK_STEPS` steps each way, in the order of [`Handover::ALL`]. The next
 /// step takes the way whose median step was shortest, which the rest of the period keeps
 /// unless `HANDOVER_CHECK_STEPS` steps in a row take more than twice that median: then a
@@ -1063,7 +990,7 @@ struct HandoverChoice {
     /// When the last step started.
     last_start: Option<Instant>,
     /// The durations of the timed steps, one row per way of [`Handover::ALL`].
-    durations: [[Duration; HANDOVER_CHECK_STEPS]; 3],
+    durations: [[Duration; HANDOVER_CHECK_STEPS]; Handover::ALL.len()],
     /// The median step of the chosen way.
     chosen_median: Duration,
     /// The number of steps in a row since the choice that took more than twice
@@ -1080,7 +1007,7 @@ impl HandoverChoice {
 
     /// [`start_step`](Self::start_step) for a step that starts at `now`.
     fn start_step_at(&mut self, last: Handover, now: Instant) -> Handover {
-        const CHECK_END: usize = 3 * HANDOVER_CHECK_STEPS;
+        const CHECK_END: usize = Handover::ALL.len() * HANDOVER_CHECK_STEPS;
         let mut position = (self.steps % HANDOVER_CHECK_PERIOD) as usize;
         if let Some(last_start) = self.last_start.replace(now)
             && position > 0
@@ -1112,7 +1039,7 @@ impl HandoverChoice {
         }
         let mut best = Handover::Spin;
         let mut best_median = median(self.durations[Handover::Spin as usize]);
-        for way in [Handover::Sleep, Handover::Inline] {
+        for way in [Handover::SpinEvict, Handover::Sleep, Handover::Inline] {
             let way_median = median(self.durations[way as usize]);
             if way_median < best_median {
                 (best, best_median) = (way, way_median);
@@ -1129,12 +1056,9 @@ fn median(mut durations: [Duration; HANDOVER_CHECK_STEPS]) -> Duration {
     durations[HANDOVER_CHECK_STEPS / 2]
 }
 
-/// Keeps the worker threads spinning between the phases of a step, between a step and the
-/// optimizer update, and between steps, when work is handed over by spinning.
+/// The way [`ParallelGrads`] hands work to its threads, which [`HandoverChoice`] changes
+/// while training runs.
 struct Awake {
-    /// Counts phases: odd while the threads compute gradients or update parameters, even
-    /// between these phases. Workers spin while it has the value they saw.
-    phase: Arc<AtomicU64>,
     /// The current [`Handover`], as its number.
     handover: AtomicU8,
 }
@@ -1143,7 +1067,6 @@ impl Awake {
     /// Starts with spinning threads.
     fn new() -> Self {
         Self {
-            phase: Arc::default(),
             handover: AtomicU8::new(Handover::Spin as u8),
         }
     }
@@ -1153,7 +1076,8 @@ impl Awake {
         match self.handover.load(Ordering::Relaxed) {
             0 => Handover::Inline,
             1 => Handover::Sleep,
-            _ => Handover::Spin,
+            2 => Handover::Spin,
+            _ => Handover::SpinEvict,
         }
     }
 
@@ -1162,61 +1086,19 @@ impl Awake {
         self.handover.store(handover as u8, Ordering::Relaxed);
     }
 
-    /// Returns `pool`, or `None` when the calling thread runs all work itself.
-    fn pool<'p>(&self, pool: &'p Option<rayon::ThreadPool>) -> Option<&'p rayon::ThreadPool> {
-        pool.as_ref()
+    /// Returns `crew`, or `None` when the calling thread runs all work itself.
+    fn pool<'p>(&self, crew: &'p Option<Crew>) -> Option<&'p Crew> {
+        crew.as_ref()
             .filter(|_| self.handover() != Handover::Inline)
     }
 
-    /// Returns how long a thread spins before it blocks: [`KEEP_AWAKE`] when spinning,
-    /// else zero.
+    /// Returns how long idle workers wait for the next job before their threads sleep:
+    /// [`KEEP_AWAKE`] when spinning, else zero.
     fn spin_limit(&self) -> Duration {
-        if self.handover() == Handover::Spin {
+        if matches!(self.handover(), Handover::Spin | Handover::SpinEvict) {
             KEEP_AWAKE
         } else {
             Duration::ZERO
-        }
-    }
-
-    /// Marks the start of a parallel phase (gradients or an update), which ends workers'
-    /// spinning.
-    fn start_step(&self) {
-        self.phase.fetch_add(1, Ordering::Release);
-    }
-
-    /// Marks the end of the calling thread's share of a parallel phase.
-    fn finish_work(&self) {
-        self.phase.fetch_add(1, Ordering::Release);
-    }
-
-    /// Spins until the phase changes from the current one, or for [`KEEP_AWAKE`]. Returns
-    /// at once unless spinning.
-    fn spin_while_running(&self) {
-        if self.handover() == Handover::Spin {
-            spin_while(&self.phase, self.phase.load(Ordering::Acquire) | 1);
-        }
-    }
-
-    /// Gives each of the `workers` threads a task that spins until the next parallel phase
-    /// starts, or for [`KEEP_AWAKE`]. Does nothing unless spinning.
-    fn keep_awake(&self, pool: &rayon::ThreadPool, workers: usize) {
-        if self.handover() != Handover::Spin {
-            return;
-        }
-        let between_steps = self.phase.load(Ordering::Acquire);
-        for _ in 0..workers {
-            let phase = Arc::clone(&self.phase);
-            pool.spawn(move || spin_while(&phase, between_steps));
-        }
-    }
-}
-
-/// Spins while `phase` equals `value`, for at most [`KEEP_AWAKE`].
-fn spin_while(phase: &AtomicU64, value: u64) {
-    let started = Instant::now();
-    while phase.load(Ordering::Acquire) == value && started.elapsed() < KEEP_AWAKE {
-        for _ in 0..64 {
-            core::hint::spin_loop();
         }
     }
 }
@@ -1502,7 +1384,7 @@ mod tests {
             _ => Duration::from_millis(3),
         };
         let mut clock = Instant::now();
-        let ways = run_choice(&mut choice, &mut clock, 3 * HANDOVER_CHECK_STEPS + 5, pause);
+        let ways = run_choice(&mut choice, &mut clock, 4 * HANDOVER_CHECK_STEPS + 5, pause);
         let n = HANDOVER_CHECK_STEPS;
         assert!(ways[..n].iter().all(|&w| w == Handover::Inline), "{ways:?}");
         assert!(
@@ -1514,7 +1396,11 @@ mod tests {
             "{ways:?}"
         );
         assert!(
-            ways[3 * n..].iter().all(|&w| w == Handover::Sleep),
+            ways[3 * n..4 * n].iter().all(|&w| w == Handover::SpinEvict),
+            "{ways:?}"
+        );
+        assert!(
+            ways[4 * n..].iter().all(|&w| w == Handover::Sleep),
             "the fastest way must be kept: {ways:?}"
         );
     }
@@ -1527,7 +1413,7 @@ mod tests {
             _ => Duration::from_millis(4),
         };
         let mut clock = Instant::now();
-        let checked = run_choice(&mut choice, &mut clock, 3 * HANDOVER_CHECK_STEPS + 1, pause);
+        let checked = run_choice(&mut choice, &mut clock, 4 * HANDOVER_CHECK_STEPS + 1, pause);
         assert_eq!(checked.last(), Some(&Handover::Spin));
         // Spinning turns slow: after HANDOVER_CHECK_STEPS slow steps a new check starts.
         let slow = run_choice(&mut choice, &mut clock, HANDOVER_CHECK_STEPS + 1, |_| {
