@@ -19,6 +19,10 @@ pub trait Float:
     /// does not swamp the difference, small enough that curvature does not bias it.
     const GRAD_CHECK_STEP: f64;
 
+    /// The smallest positive normal value (`f32::MIN_POSITIVE` or `f64::MIN_POSITIVE`), as
+    /// an `f64`. Smaller magnitudes other than zero are subnormal.
+    const SMALLEST_NORMAL: f64;
+
     /// Converts from `f64`, rounding to the nearest value.
     fn from_f64_lossy(value: f64) -> Self;
 
@@ -36,6 +40,7 @@ pub trait Float:
 impl Float for f32 {
     const NAME: &'static str = "f32";
     const GRAD_CHECK_STEP: f64 = 1e-2;
+    const SMALLEST_NORMAL: f64 = f32::MIN_POSITIVE as f64;
 
     fn from_f64_lossy(value: f64) -> Self {
         value as f32
@@ -57,6 +62,7 @@ impl Float for f32 {
 impl Float for f64 {
     const NAME: &'static str = "f64";
     const GRAD_CHECK_STEP: f64 = 1e-6;
+    const SMALLEST_NORMAL: f64 = f64::MIN_POSITIVE;
 
     fn from_f64_lossy(value: f64) -> Self {
         value

@@ -9,7 +9,7 @@ use crate::float::{Float, c};
 use crate::optim::{
     LearningRate, OptimError, Optimizer, SingleThread, StateBuffer, UpdateRunner, UpdateSlices,
     VectorRule, apply_vectorized, check_non_negative, check_positive, check_unit_interval,
-    for_each_tensor, state_tensor,
+    flush_subnormal, for_each_tensor, state_tensor,
 };
 use crate::tensors::{Tensors, Trainable};
 
@@ -293,6 +293,8 @@ struct AdamStep<T> {
     l2_penalty: T,
     /// The factor `1 - lr * weight_decay` applied to the parameters (AdamW), or 1.
     shrink: T,
+    /// [`Float::SMALLEST_NORMAL`]: smaller moments are stored as zero.
+    smallest_normal: T,
 }
 
 impl<T: Float> AdamStep<T> {
@@ -315,6 +317,7 @@ impl<T: Float> AdamStep<T> {
             eps: c(settings.eps),
             l2_penalty: c(l2_penalty),
             shrink: c(shrink),
+            smallest_normal: c(T::SMALLEST_NORMAL),
         }
     }
 
@@ -336,8 +339,14 @@ impl<T: Float> AdamStep<T> {
             if SHRINK {
                 *p *= self.shrink;
             }
-            *m = self.beta1 * *m + self.beta1_complement * g;
-            *v = self.beta2 * *v + self.beta2_complement * g * g;
+            *m = flush_subnormal(
+                self.beta1 * *m + self.beta1_complement * g,
+                self.smallest_normal,
+            );
+            *v = flush_subnormal(
+                self.beta2 * *v + self.beta2_complement * g * g,
+                self.smallest_normal,
+            );
             let denominator = v.sqrt() * self.inverse_sqrt_bias_correction2 + self.eps;
             *p -= self.step_size * *m / denominator;
         }
@@ -367,6 +376,55 @@ mod tests {
 
     type Grads = DenseGrads<f32, 3, 2>;
     type Params = Dense<f32, 3, 2>;
+
+    #[test]
+    fn moments_below_the_normal_range_are_stored_as_zero() {
+        // One tiny gradient, then zeros: without the flush, the first moment shrinks by
+        // beta1 per step and passes through the subnormal range of `f32`.
+        let config = AdamConfig {
+            learning_rate: 0.01,
+            ..AdamConfig::default()
+        };
+        let mut adam = Adam::<Grads>::new(config).unwrap();
+        let mut params = Params::zeroed();
+        params.weight.fill(0.5);
+        let mut grads = Grads::zeroed();
+        grads.weight[(0, 0)] = 1e-30;
+        // The coefficients as the optimizer rounds them: computed in `f64`, then converted.
+        let (beta1, eps) = (config.beta1 as f32, config.eps as f32);
+        let beta1_complement = (1.0 - config.beta1) as f32;
+        let (mut reference_m, mut reference_p) = (0.0f32, 0.5f32);
+        let mut reference_was_subnormal = false;
+        for t in 1..=500u64 {
+            adam.step(&mut params, &grads).unwrap();
+            // The same step without the flush. The second moment is 0 throughout, since
+            // the square of 1e-30 underflows to zero.
+            let g = grads.weight[(0, 0)];
+            reference_m = beta1 * reference_m + beta1_complement * g;
+            let step_size = (0.01 / (1.0 - libm::pow(config.beta1, t as f64))) as f32;
+            reference_p -= step_size * reference_m / eps;
+            reference_was_subnormal |= reference_m.is_subnormal();
+            grads.weight[(0, 0)] = 0.0;
+
+            let m = adam.first_moment().weight[(0, 0)];
+            assert!(
+                !m.is_subnormal(),
+                "step {t}: first moment {m:e} is subnormal"
+            );
+            if reference_m.is_normal() {
+                assert_eq!(m.to_bits(), reference_m.to_bits(), "step {t}");
+            }
+            assert_eq!(
+                params.weight[(0, 0)].to_bits(),
+                reference_p.to_bits(),
+                "step {t}: the flush changed the parameter"
+            );
+        }
+        assert!(
+            reference_was_subnormal,
+            "the test must reach the subnormal range"
+        );
+    }
 
     #[test]
     fn first_step_moves_by_learning_rate() {

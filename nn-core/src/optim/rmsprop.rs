@@ -9,7 +9,7 @@ use crate::float::{Float, c};
 use crate::optim::{
     LearningRate, OptimError, Optimizer, SingleThread, StateBuffer, UpdateRunner, UpdateSlices,
     VectorRule, apply_vectorized, check_non_negative, check_positive, check_unit_interval,
-    for_each_tensor, optional_state_tensor, state_tensor,
+    flush_subnormal, for_each_tensor, optional_state_tensor, state_tensor,
 };
 use crate::tensors::{Tensors, Trainable};
 
@@ -180,6 +180,8 @@ struct RmsPropStep<T> {
     weight_decay: T,
     momentum: T,
     centered: bool,
+    /// [`Float::SMALLEST_NORMAL`]: smaller averages are stored as zero.
+    smallest_normal: T,
 }
 
 impl<T: Float> RmsPropStep<T> {
@@ -192,6 +194,7 @@ impl<T: Float> RmsPropStep<T> {
             weight_decay: c(config.weight_decay),
             momentum: c(config.momentum),
             centered: config.centered,
+            smallest_normal: c(T::SMALLEST_NORMAL),
         }
     }
 
@@ -235,10 +238,16 @@ impl<T: Float> RmsPropStep<T> {
                 grads[i]
             };
             let v = &mut square_avg[i];
-            *v = self.alpha * *v + self.alpha_complement * g * g;
+            *v = flush_subnormal(
+                self.alpha * *v + self.alpha_complement * g * g,
+                self.smallest_normal,
+            );
             let variance = if CENTERED {
                 let m = &mut grad_avg[i];
-                *m = self.alpha * *m + self.alpha_complement * g;
+                *m = flush_subnormal(
+                    self.alpha * *m + self.alpha_complement * g,
+                    self.smallest_normal,
+                );
                 let centered = *v - *m * *m;
                 if centered > T::zero() {
                     centered
@@ -251,7 +260,7 @@ impl<T: Float> RmsPropStep<T> {
             let scaled = g / (variance.sqrt() + self.eps);
             if MOMENTUM {
                 let b = &mut momentum[i];
-                *b = self.momentum * *b + scaled;
+                *b = flush_subnormal(self.momentum * *b + scaled, self.smallest_normal);
                 *p -= self.learning_rate * *b;
             } else {
                 *p -= self.learning_rate * scaled;
@@ -336,6 +345,36 @@ mod tests {
 
     type Grads = DenseGrads<f32, 1, 1>;
     type Params = Dense<f32, 1, 1>;
+
+    #[test]
+    fn averages_below_the_normal_range_are_stored_as_zero() {
+        let config = RmsPropConfig {
+            alpha: 0.5,
+            centered: true,
+            momentum: 0.5,
+            ..RmsPropConfig::default()
+        };
+        let mut rmsprop = RmsProp::<Grads>::new(config).unwrap();
+        let mut params = Params::zeroed();
+        let mut grads = Grads::zeroed();
+        grads.bias[0] = 1e-15;
+        for step in 0..300 {
+            rmsprop.step(&mut params, &grads).unwrap();
+            grads.bias[0] = 0.0;
+            let values = [
+                rmsprop.square_avg().bias[0],
+                rmsprop.grad_avg().unwrap().bias[0],
+                rmsprop.momentum_buffer().unwrap().bias[0],
+            ];
+            assert!(
+                values.iter().all(|v| !v.is_subnormal()),
+                "step {step}: {values:?}"
+            );
+        }
+        // All three averages halve (or shrink) every step, so they are zero by now.
+        assert_eq!(rmsprop.square_avg().bias[0], 0.0);
+        assert_eq!(rmsprop.grad_avg().unwrap().bias[0], 0.0);
+    }
 
     #[test]
     fn buffers_exist_only_when_configured() {

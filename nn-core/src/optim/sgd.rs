@@ -9,7 +9,7 @@ use crate::float::{Float, c};
 use crate::optim::{
     LearningRate, OptimError, Optimizer, SingleThread, StateBuffer, UpdateRunner, UpdateSlices,
     VectorRule, apply_vectorized, check_non_negative, check_setting, check_unit_interval,
-    for_each_tensor, optional_state_tensor,
+    flush_subnormal, for_each_tensor, optional_state_tensor,
 };
 use crate::tensors::{Tensors, Trainable};
 
@@ -187,6 +187,8 @@ struct SgdStep<T> {
     /// Whether the optimizer has a momentum buffer, the first state slice.
     has_buffer: bool,
     first: bool,
+    /// [`Float::SMALLEST_NORMAL`]: smaller buffer values are stored as zero.
+    smallest_normal: T,
 }
 
 impl<T: Float> SgdStep<T> {
@@ -199,6 +201,7 @@ impl<T: Float> SgdStep<T> {
             nesterov: config.nesterov,
             has_buffer,
             first,
+            smallest_normal: c(T::SMALLEST_NORMAL),
         }
     }
 
@@ -235,11 +238,12 @@ impl<T: Float> SgdStep<T> {
         } = slices;
         for ((p, &g), b) in params.iter_mut().zip(grads).zip(buffer.iter_mut()) {
             let g = self.decayed::<DECAY>(g, *p);
-            *b = if FIRST {
+            let buffer = if FIRST {
                 g
             } else {
                 self.momentum * *b + self.dampening_complement * g
             };
+            *b = flush_subnormal(buffer, self.smallest_normal);
             let direction = if NESTEROV { g + self.momentum * *b } else { *b };
             *p -= self.learning_rate * direction;
         }
@@ -330,6 +334,40 @@ mod tests {
     use crate::layers::{Dense, DenseGrads};
 
     type Grads = DenseGrads<f64, 2, 1>;
+
+    #[test]
+    fn momentum_below_the_normal_range_is_stored_as_zero() {
+        let config = SgdConfig {
+            learning_rate: 0.1,
+            momentum: 0.5,
+            ..SgdConfig::default()
+        };
+        let mut sgd = Sgd::<Grads>::new(config).unwrap();
+        let mut params = Dense::<f64, 2, 1>::zeroed();
+        let mut grads = Grads::zeroed();
+        grads.bias[0] = 1e-300;
+        let mut reference = 0.0f64;
+        let mut reference_was_subnormal = false;
+        for step in 0..100 {
+            sgd.step(&mut params, &grads).unwrap();
+            reference = if step == 0 {
+                grads.bias[0]
+            } else {
+                0.5 * reference + grads.bias[0]
+            };
+            reference_was_subnormal |= reference.is_subnormal();
+            grads.bias[0] = 0.0;
+            let buffer = sgd.momentum_buffer().unwrap().bias[0];
+            assert!(!buffer.is_subnormal(), "step {step}: buffer {buffer:e}");
+            if reference.is_normal() {
+                assert_eq!(buffer.to_bits(), reference.to_bits(), "step {step}");
+            }
+        }
+        assert!(
+            reference_was_subnormal,
+            "the test must reach the subnormal range"
+        );
+    }
 
     fn assert_close(actual: f64, expected: f64) {
         assert!(
