@@ -135,18 +135,17 @@ pub enum Split {
 
 /// The largest batch for which [`Split::choose`] picks the layer split.
 ///
-/// Measured on the machine of `BENCHMARKS.md` with `cargo bench --bench parallel_training`
-/// (the `interleaved` lines of two runs) for a 784-128-10 network on two threads, as
-/// speed-ups over one thread. With zeroing and the Adam update, as `fit` trains, the layer
-/// split gave 1.59 to 1.64 at 32 samples against 1.37 to 1.38 for the batch split. At 64
-/// it gave 1.65 to 1.67 against 1.59 to 1.66, and at 128 1.56 to 1.58 against 1.66 to
-/// 1.68. For
-/// the gradient step alone the two tied at 32 (1.58 to 1.62) and the batch split won at
-/// 64 and 128 (1.88 to 1.97 against 1.54 to 1.63). Every thread of the layer split runs
-/// the small layers, the activations and the loss on the whole batch, and copies the
-/// whole batch into the first layer's trace: work that grows with the batch and is not
-/// shared. The limit keeps the layer split where it clearly won.
-pub const LAYER_SPLIT_MAX_BATCH: usize = 32;
+/// Measured on the machines of `BENCHMARKS.md` with `cargo bench --bench
+/// parallel_training` (the `interleaved` lines) for a 784-128-10 network on two threads,
+/// as speed-ups over one thread with zeroing and the Adam update, as `fit` trains. At
+/// 32 samples the layer split gave 1.59 to 1.64 against 1.37 to 1.38 for the batch split
+/// in two runs at `f233a00`, and 1.55 to 1.61 against 1.13 to 1.15 in two runs at
+/// `47a8dbe`. At 64 it gave 1.65 to 1.67 against 1.59 to 1.66, and 1.55 to 1.61 against
+/// 0.90 to 1.41. At 128 the batch split won: 1.66 to 1.68 against 1.56 to 1.58, and 1.66
+/// to 1.75 against 1.52 to 1.57. Every thread of the layer split runs the small layers,
+/// the activations and the loss on the whole batch, and copies the whole batch into the
+/// first layer's trace: work that grows with the batch and is not shared.
+pub const LAYER_SPLIT_MAX_BATCH: usize = 64;
 
 impl Split {
     /// Returns the split [`ParallelGrads::new`] uses for network `N` on
