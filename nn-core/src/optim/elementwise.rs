@@ -127,11 +127,11 @@ fn apply_avx<T: Float, R: VectorRule<T>>(rule: &R, slices: UpdateSlices<'_, T>) 
 /// Returns `value`, or zero when its magnitude is below `smallest_normal`, the type's
 /// smallest normal value: a subnormal `value` becomes zero.
 ///
-/// The optimizers store their running averages through it. x86-64 cores compute an
+/// The optimizers store their running averages through it. Many x86-64 cores compute an
 /// instruction with a subnormal input or result in microcode, many times slower than
-/// usual, and one such lane slows the whole vector. Training produces such values: a
+/// usual, and one such lane slows the whole vector. Training produces such values. A
 /// weight whose input is almost always zero, such as a border pixel of MNIST, gets a zero
-/// gradient in most steps, and Adam's moments for it shrink geometrically through the
+/// gradient in most steps. Adam's moments for it then shrink geometrically through the
 /// subnormal range for hundreds (first moment) to thousands (second moment) of steps.
 /// Stored as zero, such a value costs at most one slow step.
 ///

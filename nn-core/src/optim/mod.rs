@@ -14,13 +14,14 @@
 //!
 //! One difference from PyTorch is deliberate: the optimizers store a running average
 //! (momentum, moments, squared-gradient averages) that falls below the smallest normal
-//! value of the scalar type as zero, where PyTorch keeps the subnormal value. x86-64 cores
-//! compute with subnormal numbers in microcode, many times slower, and such averages are
-//! common: the weights of an input that is almost always zero get zero gradients in most
-//! steps, and their averages shrink through the subnormal range for hundreds to thousands
-//! of steps. Training a 784-128-10 network on MNIST for one epoch on one thread spent
-//! 0.31 s of 0.70 s in Adam updates when the averages were kept, and 0.11 to 0.12 s when
-//! they were stored as zero, with the same printed training loss (`cargo bench --bench
+//! value of the scalar type as zero, where PyTorch keeps the subnormal value. Many x86-64
+//! cores compute with subnormal numbers in microcode, many times slower. Such averages
+//! are common: the weights of an input that is almost always zero get zero gradients in
+//! most steps, so their averages shrink through the subnormal range for hundreds to
+//! thousands of steps. Training a 784-128-10 network on MNIST for one epoch on one thread of an
+//! Intel Xeon virtual machine spent
+//! 0.31 s of 0.70 s in Adam updates when the averages were kept, and 0.13 s of 0.51 to
+//! 0.53 s when they were stored as zero, with the same printed training loss (`cargo bench --bench
 //! mnist_epoch`, see `BENCHMARKS.md`). The parameters move by
 //! the learning rate times such an average divided by at least `eps`, far below half a
 //! unit in the last place of any parameter above about `1e-25`.

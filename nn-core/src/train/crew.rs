@@ -4,14 +4,14 @@
 //! them and runs its own share on the calling thread. While a worker has nothing to do it
 //! waits in a loop that watches a counter, for at most [`Crew::set_idle_spin`], and picks
 //! up the next job within a fraction of a microsecond. After that time the loop ends and
-//! the thread returns to rayon, which puts it to sleep; the next job then starts a new
+//! the thread returns to rayon, which puts it to sleep. The next job then starts a new
 //! loop through `rayon::ThreadPool::spawn`, which wakes the thread.
 //!
 //! Rayon's own scopes were used before. The calling thread of such a scope waits for it
-//! on a lock, and a worker that finds no job goes to sleep within microseconds. On the
-//! 2-vCPU virtual machine of `BENCHMARKS.md` either sleep cost more than a whole
-//! 32-sample step of a 784-128-10 network, because waking a thread there takes 50 to
-//! 130 µs. Here neither side sleeps while work keeps coming.
+//! on a lock, and a worker that finds no job goes to sleep within microseconds. Waking a
+//! thread took an estimated 50 to 130 µs on the AMD EPYC virtual machine of
+//! `BENCHMARKS.md`, a large part of a 32-sample step of a 784-128-10 network. Here
+//! neither side sleeps while work keeps coming.
 
 use std::any::Any;
 use std::boxed::Box;
@@ -35,9 +35,9 @@ const IDLE: u8 = 0;
 /// A worker's loop is running, or has been spawned and will run.
 const RUNNING: u8 = 1;
 
-/// What the calling thread and the workers share.
+/// The state that the calling thread and the workers share.
 struct Shared {
-    /// Counts the jobs handed out. A worker runs the job when it sees a new value.
+    /// The number of jobs handed out. A worker runs the job when this number changes.
     epoch: AtomicU64,
     /// The current job, set before `epoch` advances and cleared after every worker is done.
     job: RwLock<Option<JobPtr>>,

@@ -135,12 +135,12 @@ pub enum Split {
 
 /// The largest batch for which [`Split::choose`] picks the layer split.
 ///
-/// Measured on the machines of `BENCHMARKS.md` with `cargo bench --bench
+/// Measured on the two machines of `BENCHMARKS.md` with `cargo bench --bench
 /// parallel_training` (the `interleaved` lines) for a 784-128-10 network on two threads,
 /// as speed-ups over one thread with zeroing and the Adam update, as `fit` trains. At
 /// 32 samples the layer split gave 1.59 to 1.64 against 1.37 to 1.38 for the batch split
-/// in two runs at `f233a00`, and 1.55 to 1.61 against 1.13 to 1.15 in two runs at
-/// `47a8dbe`. At 64 it gave 1.65 to 1.67 against 1.59 to 1.66, and 1.55 to 1.61 against
+/// in two runs at `f233a00` (AMD EPYC), and 1.55 to 1.61 against 1.13 to 1.15 in two runs
+/// at `47a8dbe` (Intel Xeon). At 64 it gave 1.65 to 1.67 against 1.59 to 1.66, and 1.55 to 1.61 against
 /// 0.90 to 1.41. At 128 the batch split won: 1.66 to 1.68 against 1.56 to 1.58, and 1.66
 /// to 1.75 against 1.52 to 1.57. Every thread of the layer split runs the small layers,
 /// the activations and the loss on the whole batch, and copies the whole batch into the
@@ -704,10 +704,10 @@ where
 /// In the batch split every thread reads all weights in the training pass, so at the
 /// update each core has shared copies of the weights that another core is about to
 /// write. The `handover` line of `cargo bench --bench parallel_training` times
-/// overwriting 400 KB in that state, with and without flushing the lines first, and the
-/// two virtual machines of `BENCHMARKS.md` disagree: on one, overwriting took 150 to
-/// 180 µs without the flush and 26 µs with it; on the other, 19 µs without and 1.2 ms
-/// with it. [`HandoverChoice`] therefore times steps with and without the flush
+/// overwriting 400 KB in that state, with and without flushing the lines first. The two
+/// virtual machines of `BENCHMARKS.md` disagree. On the AMD EPYC one, overwriting took
+/// 150 to 180 µs without the flush and 26 µs with it. On the Intel Xeon one it took 21 µs
+/// without the flush, and the flush alone 1.3 to 1.4 ms. [`HandoverChoice`] therefore times steps with and without the flush
 /// ([`Handover::SpinEvict`] and [`Handover::Spin`]) and keeps the faster.
 fn evict_cache_lines<T>(values: &[T]) {
     #[cfg(target_arch = "x86_64")]
