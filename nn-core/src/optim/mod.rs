@@ -24,7 +24,10 @@
 //! 0.53 s when they were stored as zero, with the same printed training loss (`cargo bench --bench
 //! mnist_epoch`, see `BENCHMARKS.md`). The parameters move by
 //! the learning rate times such an average divided by at least `eps`, far below half a
-//! unit in the last place of any parameter above about `1e-25`.
+//! unit in the last place of any parameter above about `1e-25`. That holds for `eps` of
+//! about `1e-12` and above (the default is `1e-8`): with a much smaller `eps`, a flushed
+//! second moment also changes the denominator, and Adam and RMSProp then differ from
+//! PyTorch.
 //!
 //! ```
 //! use nn_core::bytemuck::Zeroable;

@@ -45,6 +45,12 @@ struct Shared {
     done: AtomicUsize,
     /// [`IDLE`] or [`RUNNING`] for each worker, by index (index 0, the caller, unused).
     state: Vec<AtomicU8>,
+    /// The epoch of the last job each worker ran. A loop started for a worker whose old
+    /// loop already ran the current job must not run it again.
+    last_run: Vec<AtomicU64>,
+    /// Held for the duration of [`Crew::run`]. A call made while another is running,
+    /// from another thread or from inside a job, runs every share on its own thread.
+    busy: Mutex<()>,
     /// How long an idle worker waits for the next job, in nanoseconds.
     idle_spin: AtomicU64,
     /// Set when a worker's share of the current job panicked.
@@ -68,6 +74,8 @@ impl Crew {
             job: RwLock::new(None),
             done: AtomicUsize::new(0),
             state: (0..size).map(|_| AtomicU8::new(IDLE)).collect(),
+            last_run: (0..size).map(|_| AtomicU64::new(0)).collect(),
+            busy: Mutex::new(()),
             idle_spin: AtomicU64::new(0),
             panicked: AtomicBool::new(false),
             payload: Mutex::new(None),
@@ -98,6 +106,20 @@ impl Crew {
     /// When a call panics, after all calls have returned: a worker's panic is resumed here.
     pub(crate) fn run(&self, job: &(dyn Fn(usize) + Sync)) {
         let shared = &*self.shared;
+        let _busy = match shared.busy.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                (0..self.size).for_each(job);
+                return;
+            }
+        };
+        // A panic that unwound through an earlier call may have left these set.
+        shared.panicked.store(false, Ordering::Relaxed);
+        *shared
+            .payload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         // SAFETY: only the lifetime is erased. The workers call the job only between the
         // `epoch` increment below and their `done` increment, and `Finish` waits for all
         // of those increments before this function returns or unwinds.
@@ -198,6 +220,10 @@ fn work(shared: &Shared, index: usize, mut seen: u64) {
                 core::hint::spin_loop();
             }
         }
+        if shared.last_run[index].swap(seen, Ordering::AcqRel) == seen {
+            // The loop this one replaced ran this job already and counted it.
+            continue;
+        }
         let job = *shared.job.read().unwrap_or_else(PoisonError::into_inner);
         if let Some(JobPtr(job)) = job {
             // SAFETY: `Crew::run` set this job before advancing the epoch and keeps it
@@ -271,6 +297,47 @@ mod tests {
     }
 
     #[test]
+    fn restarted_loops_run_each_job_once() {
+        // Short idle loops on 4 threads end and restart all the time.
+        let crew = crew(4);
+        crew.set_idle_spin(Duration::from_micros(1));
+        for round in 0..2000 {
+            let counts: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+            crew.run(&|index| {
+                counts[index].fetch_add(1, Ordering::Relaxed);
+            });
+            let counts: Vec<usize> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+            assert_eq!(counts, [1, 1, 1, 1], "round {round}");
+        }
+    }
+
+    #[test]
+    fn nested_and_concurrent_calls_run_every_share_once() {
+        let crew = crew(2);
+        crew.set_idle_spin(Duration::from_micros(100));
+        let count = AtomicUsize::new(0);
+        crew.run(&|_| {
+            crew.run(&|_| {
+                count.fetch_add(1, Ordering::Relaxed);
+            });
+        });
+        assert_eq!(count.load(Ordering::Relaxed), 4);
+        let count = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..200 {
+                        crew.run(&|_| {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(count.load(Ordering::Relaxed), 800);
+    }
+
+    #[test]
     fn worker_panic_reaches_the_caller_and_the_crew_goes_on() {
         let crew = crew(2);
         crew.set_idle_spin(Duration::from_micros(100));
@@ -278,6 +345,11 @@ mod tests {
             crew.run(&|index| assert!(index != 1, "worker share fails on purpose"));
         }));
         assert!(outcome.is_err(), "the worker's panic must reach the caller");
+        // Both shares panic: the next call must not raise a stale panic.
+        let both = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crew.run(&|_| panic!("every share fails on purpose"));
+        }));
+        assert!(both.is_err());
         let count = AtomicUsize::new(0);
         crew.run(&|_| {
             count.fetch_add(1, Ordering::Relaxed);
