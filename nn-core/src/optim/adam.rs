@@ -378,7 +378,7 @@ mod tests {
     type Params = Dense<f32, 3, 2>;
 
     #[test]
-    fn moments_below_the_normal_range_are_stored_as_zero() {
+    fn subnormal_moments_stored_as_zero() {
         // One tiny gradient, then zeros: without the flush, the first moment shrinks by
         // beta1 per step and passes through the subnormal range of `f32`.
         let config = AdamConfig {

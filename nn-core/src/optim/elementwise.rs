@@ -137,12 +137,11 @@ fn apply_avx<T: Float, R: VectorRule<T>>(rule: &R, slices: UpdateSlices<'_, T>) 
 ///
 /// Compared with PyTorch, which keeps subnormal values, this changes only running
 /// averages below about `1.2e-38` (`f32`). The parameter moves by the learning rate times
-/// such a value over a denominator of at least `eps`, which is below half a unit in the
-/// last place of any parameter larger than about `1e-25`, so the parameters stay the same
+/// such a value over a denominator of at least `eps`. That is below half a unit in the
+/// last place of any parameter larger than about `1e-25`, so the parameters keep the same
 /// bits except for parameters that small. NOTE: this holds for `eps` of about `1e-12`
 /// and above (the default is `1e-8`). With a much smaller `eps`, a flushed second moment
-/// changes the denominator of Adam and RMSProp, and the parameters differ from PyTorch's:
-/// with `f32` and `eps = 1e-18` they did from the first step in a trial.
+/// changes the denominator of Adam and RMSProp, and the parameters differ from PyTorch's.
 #[inline(always)]
 pub(crate) fn flush_subnormal<T: Float>(value: T, smallest_normal: T) -> T {
     if value.abs() < smallest_normal {

@@ -347,7 +347,7 @@ mod tests {
     type Params = Dense<f32, 1, 1>;
 
     #[test]
-    fn averages_below_the_normal_range_are_stored_as_zero() {
+    fn subnormal_averages_stored_as_zero() {
         let config = RmsPropConfig {
             alpha: 0.5,
             centered: true,

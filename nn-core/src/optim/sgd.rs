@@ -336,7 +336,7 @@ mod tests {
     type Grads = DenseGrads<f64, 2, 1>;
 
     #[test]
-    fn momentum_below_the_normal_range_is_stored_as_zero() {
+    fn subnormal_momentum_stored_as_zero() {
         let config = SgdConfig {
             learning_rate: 0.1,
             momentum: 0.5,

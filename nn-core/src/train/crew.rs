@@ -114,12 +114,14 @@ impl Crew {
                 return;
             }
         };
+
         // A panic that unwound through an earlier call may have left these set.
         shared.panicked.store(false, Ordering::Relaxed);
         *shared
             .payload
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
+
         // SAFETY: only the lifetime is erased. The workers call the job only between the
         // `epoch` increment below and their `done` increment, and `Finish` waits for all
         // of those increments before this function returns or unwinds.
@@ -132,9 +134,10 @@ impl Crew {
         *shared.job.write().unwrap_or_else(PoisonError::into_inner) = Some(erased);
         shared.done.store(0, Ordering::Relaxed);
         let epoch = shared.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+
         for index in 1..self.size {
             // A worker whose loop has ended gets a new one. One whose loop is still
-            // running sees the new epoch itself (see `work`).
+            // running reads the new epoch itself (see `work`).
             let restart = shared.state[index].compare_exchange(
                 IDLE,
                 RUNNING,
@@ -146,6 +149,7 @@ impl Crew {
                 self.pool.spawn(move || work(&shared, index, epoch - 1));
             }
         }
+
         {
             let _finish = Finish {
                 shared,
@@ -188,8 +192,8 @@ impl Drop for Finish<'_> {
     }
 }
 
-/// The loop of worker `index`: runs each job whose epoch is newer than `seen`, and waits
-/// for the next one for the idle time before it ends.
+/// Runs the loop of worker `index`: each job whose epoch is newer than `seen`, waiting
+/// for the next one for up to the idle time before the loop ends.
 fn work(shared: &Shared, index: usize, mut seen: u64) {
     loop {
         let idle_spin = Duration::from_nanos(shared.idle_spin.load(Ordering::Relaxed));
@@ -202,8 +206,8 @@ fn work(shared: &Shared, index: usize, mut seen: u64) {
             }
             if started.elapsed() >= idle_spin {
                 shared.state[index].store(IDLE, Ordering::SeqCst);
-                // `Crew::run` advances the epoch before it looks at the state, so either
-                // it sees IDLE and starts a new loop, or this load sees the new epoch and
+                // `Crew::run` advances the epoch before it reads the state. So either it
+                // reads IDLE and starts a new loop, or this load reads the new epoch, and
                 // whichever of the two sets RUNNING first runs the job.
                 let epoch = shared.epoch.load(Ordering::SeqCst);
                 let resume = epoch != seen
@@ -338,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn worker_panic_reaches_the_caller_and_the_crew_goes_on() {
+    fn worker_panic_reaches_caller() {
         let crew = crew(2);
         crew.set_idle_spin(Duration::from_micros(100));
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -881,8 +881,8 @@ fn part_len(len: usize, threads: usize) -> usize {
 }
 
 /// Runs `work(job)` for every job of `jobs`, the first on the calling thread and the
-/// others on the crew's workers (one each; with more jobs than threads, thread `i` takes
-/// jobs `i`, `i + size`, ...), and returns when all have finished.
+/// others on the crew's workers, and returns when all have finished. With more jobs than
+/// threads, thread `i` takes jobs `i`, `i + size`, and so on.
 fn run_split<J, W>(crew: &Crew, jobs: impl IntoIterator<Item = J>, work: &W)
 where
     J: Send,
