@@ -94,9 +94,9 @@ fn epoch_loop(data: &Dataset<f32, 784, 10>, threads: usize) -> Result<Epoch, Box
 
         let step_started = Instant::now();
         let batch_loss = if threads == 1 {
-            let (outputs, trace) = net.forward_train(&*inputs, &mut rng);
-            let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, &*targets);
-            net.accumulate_grads(&trace, &grad_out, &mut grads);
+            let (batch_loss, _) = net.accumulate_pass(&*inputs, &mut rng, &mut grads, |y| {
+                loss.loss_and_grad(y, &*targets)
+            });
             batch_loss
         } else {
             let (batch_loss, _) =

@@ -2,10 +2,11 @@
 //!
 //! A step is the training forward pass, softmax cross-entropy against one-hot targets
 //! and the backward pass into gradients allocated once (the first layer's input gradient
-//! is skipped, as training does). Three implementations per batch size:
+//! is skipped, as training does). Four implementations per batch size:
 //!
-//! - `sequential`: `forward_train`, `loss_and_grad` and `accumulate_grads` on the whole
-//!   batch on the calling thread;
+//! - `sequential`: the whole batch on the calling thread through `Layer::accumulate_pass`
+//!   (the training forward pass, the loss and `accumulate_grads` in one call), as `fit`
+//!   runs a step on one thread;
 //! - `parallel_1`: `ParallelGrads` with one thread, which shows its overhead;
 //! - `parallel_2`: `ParallelGrads` with two threads and the batch split, each thread
 //!   taking half of the batch;
@@ -135,9 +136,10 @@ fn bench_batch<const B: usize>(criterion: &mut Criterion) {
     group.throughput(Throughput::Elements(B as u64));
     group.bench_function("sequential", |b| {
         b.iter(|| {
-            let (outputs, trace) = net.forward_train(black_box(&*inputs), &mut rng);
-            let (value, grad_out) = loss.loss_and_grad(&outputs, black_box(&*targets));
-            net.accumulate_grads(&trace, &grad_out, &mut grads);
+            let (value, outputs) =
+                net.accumulate_pass(black_box(&*inputs), &mut rng, &mut grads, |y| {
+                    loss.loss_and_grad(y, black_box(&*targets))
+                });
             black_box((value, &outputs));
         })
     });
@@ -169,9 +171,10 @@ fn bench_batch<const B: usize>(criterion: &mut Criterion) {
     group.bench_function("sequential_adam", |b| {
         b.iter(|| {
             grads.fill_zero();
-            let (outputs, trace) = net.forward_train(black_box(&*inputs), &mut rng);
-            let (value, grad_out) = loss.loss_and_grad(&outputs, black_box(&*targets));
-            net.accumulate_grads(&trace, &grad_out, &mut grads);
+            let (value, outputs) =
+                net.accumulate_pass(black_box(&*inputs), &mut rng, &mut grads, |y| {
+                    loss.loss_and_grad(y, black_box(&*targets))
+                });
             adam.step_scaled_with(&mut *net, &*grads, &all, &SingleThread)
                 .expect("matching tensors");
             black_box((value, &outputs));
@@ -390,9 +393,9 @@ fn timed_steps<const B: usize>(
         None => {
             for _ in 0..steps {
                 let value = if way == 0 {
-                    let (outputs, trace) = net.forward_train(inputs, &mut rng);
-                    let (value, grad_out) = loss.loss_and_grad(&outputs, targets);
-                    net.accumulate_grads(&trace, &grad_out, grads);
+                    let (value, _) = net.accumulate_pass(inputs, &mut rng, grads, |y| {
+                        loss.loss_and_grad(y, targets)
+                    });
                     value
                 } else {
                     let parallel = &mut threads[way - 1];
@@ -407,9 +410,9 @@ fn timed_steps<const B: usize>(
             for _ in 0..steps {
                 let value = if way == 0 {
                     grads.fill_zero();
-                    let (outputs, trace) = net.forward_train(inputs, &mut rng);
-                    let (value, grad_out) = loss.loss_and_grad(&outputs, targets);
-                    net.accumulate_grads(&trace, &grad_out, grads);
+                    let (value, _) = net.accumulate_pass(inputs, &mut rng, grads, |y| {
+                        loss.loss_and_grad(y, targets)
+                    });
                     adam.step_scaled_with(net, grads, &all, &SingleThread)
                         .expect("matching tensors");
                     value

@@ -2,13 +2,16 @@
 //!
 //! The declaration below is followed by module `by_hand`, a hand-formatted copy of the
 //! macro's output for it, renamed to `HandIrisNet`. The copy differs from the real
-//! output in three ways:
+//! output in four ways:
 //!
 //! - it imports public paths such as `static_nn::core::Dense`, where the macro writes
 //!   absolute paths into the facade's hidden module (`::static_nn::__private::Dense`);
 //!   `NetworkMemory`, which has no public path, comes from that module;
 //! - it shortens the gradient types in the gradients' `Tensors` impl with one alias;
-//! - it keeps the name strings `"IrisNet"`, so that both summaries compare equal.
+//! - it keeps the name strings `"IrisNet"`, so that both summaries compare equal;
+//! - it leaves out the `Layer` methods for threads that share a training step
+//!   (`split_params` and the methods whose names end in `_team`), which follow the
+//!   same pattern through the layers' team methods.
 //!
 //! Everything else is the expansion as `nn-macros/src/expand.rs` writes it, reformatted.
 //!
@@ -399,6 +402,55 @@ pub mod by_hand {
         fn init(&mut self, rng: &mut Rng) {
             <Self as Network>::init(self, rng)
         }
+
+        // `forward_train`, the caller's gradient of the outputs and `accumulate_grads` in
+        // one body, so each layer's trace stays in its local variable instead of moving
+        // into the network's trace and out again.
+        fn accumulate_pass<__R, __F, const B: usize>(
+            &self,
+            __x0: &SMatrix<f32, 4, { B }>,
+            rng: &mut Rng,
+            grads: &mut HandIrisNetGrads,
+            output_grad: __F,
+        ) -> (__R, SMatrix<f32, 3, { B }>)
+        where
+            __F: FnOnce(&SMatrix<f32, 3, { B }>) -> (__R, SMatrix<f32, 3, { B }>),
+        {
+            let (__x1, __trace_hidden) =
+                <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward_train(&self.hidden, __x0, rng);
+            let (__x2, __trace_layer_2) =
+                <Relu as Layer<f32, 8, 8>>::forward_train(&Relu, &__x1, rng);
+            let (__x3, __trace_layer_3) = <Dropout<f32> as Layer<f32, 8, 8>>::forward_train(
+                &Dropout::new(0.25f32),
+                &__x2,
+                rng,
+            );
+            let (__x4, __trace_out) =
+                <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::forward_train(&self.out, &__x3, rng);
+            let (__result, __grad_out) = output_grad(&__x4);
+            let grad_out = &__grad_out;
+            let __g3 = <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::backward(
+                &self.out,
+                &__trace_out,
+                grad_out,
+                &mut grads.out,
+            );
+            let __g2 = <Dropout<f32> as Layer<f32, 8, 8>>::backward(
+                &Dropout::new(0.25f32),
+                &__trace_layer_3,
+                &__g3,
+                &mut NoGrads,
+            );
+            let __g1 =
+                <Relu as Layer<f32, 8, 8>>::backward(&Relu, &__trace_layer_2, &__g2, &mut NoGrads);
+            <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::accumulate_grads(
+                &self.hidden,
+                &__trace_hidden,
+                &__g1,
+                &mut grads.hidden,
+            );
+            (__result, __x4)
+        }
     }
 
     // `Tensors` walks the layers' tensors in declaration order: tensor `i` belongs to the
@@ -607,6 +659,21 @@ pub fn compare_with_macro() -> Result<(), String> {
     let (copy_grads, copy_dx) = copy.backward(&copy_trace, &copy_y);
     same("input gradient", &generated_dx, &copy_dx)?;
 
+    // The whole pass, with the outputs as their own gradient.
+    let mut generated_pass = IrisNet::zero_grads();
+    let mut copy_pass = HandIrisNet::zero_grads();
+    let echo = |y: &SMatrix<f32, 3, 5>| (y.sum(), *y);
+    let generated_sum = Layer::accumulate_pass(
+        &generated,
+        &x,
+        &mut Rng::seed_from_u64(7),
+        &mut generated_pass,
+        echo,
+    );
+    let copy_sum =
+        Layer::accumulate_pass(&copy, &x, &mut Rng::seed_from_u64(7), &mut copy_pass, echo);
+    same("pass loss and outputs", &generated_sum, &copy_sum)?;
+
     same(
         "tensor count",
         &<IrisNet as Tensors<f32>>::COUNT,
@@ -616,6 +683,7 @@ pub fn compare_with_macro() -> Result<(), String> {
         let name = format!("tensor {i}");
         same(&name, &generated.tensor(i), &copy.tensor(i))?;
         same(&name, &generated_grads.tensor(i), &copy_grads.tensor(i))?;
+        same(&name, &generated_pass.tensor(i), &copy_pass.tensor(i))?;
         same(
             &name,
             &IrisNet::tensor_info(i),

@@ -73,6 +73,7 @@ pub mod prelude {
 /// release.
 #[doc(hidden)]
 pub mod __private {
+    pub use ::core::ops::FnOnce;
     pub use ::core::option::Option;
     pub use ::core::primitive::{f32, f64, str, u64, usize};
     pub use ::core::result::Result;

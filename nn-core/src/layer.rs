@@ -160,6 +160,56 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
         // SAFETY: as in `backward_team`.
         unsafe { accumulate_grads_team_whole(self, trace, grad_out, grads, team) }
     }
+
+    /// Runs a whole training pass on a batch: [`forward_train`](Layer::forward_train),
+    /// then `output_grad` on the outputs, then
+    /// [`accumulate_grads`](Layer::accumulate_grads) with the gradient it returns.
+    /// Returns what `output_grad` returned first, usually the loss, and the outputs.
+    ///
+    /// The result is the same as that of the three calls in a row. Networks declared
+    /// with `network!` override it to keep each layer's trace in a local variable. The
+    /// three separate calls move every trace into the network's trace and out again, and
+    /// when the first layer is [`Dense`](crate::Dense), its trace is a copy of the batch.
+    fn accumulate_pass<R, F, const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+        grads: &mut Self::Grads,
+        output_grad: F,
+    ) -> (R, SMatrix<T, OUT, B>)
+    where
+        F: FnOnce(&SMatrix<T, OUT, B>) -> (R, SMatrix<T, OUT, B>),
+    {
+        let (y, trace) = self.forward_train(x, rng);
+        let (result, grad_out) = output_grad(&y);
+        self.accumulate_grads(&trace, &grad_out, grads);
+        (result, y)
+    }
+
+    /// [`accumulate_pass`](Layer::accumulate_pass) as one thread of `team`:
+    /// [`forward_train_team`](Layer::forward_train_team), `output_grad` and
+    /// [`accumulate_grads_team`](Layer::accumulate_grads_team) in a row.
+    ///
+    /// # Safety
+    ///
+    /// As for [`backward_team`](Layer::backward_team).
+    unsafe fn accumulate_pass_team<R, F, const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+        grads: SharedGrads<'_, Self::Grads>,
+        team: &dyn Team<T>,
+        output_grad: F,
+    ) -> (R, SMatrix<T, OUT, B>)
+    where
+        F: FnOnce(&SMatrix<T, OUT, B>) -> (R, SMatrix<T, OUT, B>),
+    {
+        let (y, trace) = self.forward_train_team(x, rng, team);
+        let (result, grad_out) = output_grad(&y);
+        // SAFETY: this method has the same contract as `accumulate_grads_team`.
+        unsafe { self.accumulate_grads_team(&trace, &grad_out, grads, team) };
+        (result, y)
+    }
 }
 
 /// Returns thread 0's gradients from `grads`, zeroed first when `team` overwrites them,

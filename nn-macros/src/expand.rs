@@ -680,6 +680,7 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
         let local = trace_local(layer);
         quote!(let (#x_out, #local) = #layer_trait::forward_train(&#value, #x_in, rng);)
     });
+    let train_steps: Vec<TokenStream> = train_steps.collect();
     let trace_fields = layers.iter().map(|layer| {
         let field = &layer.field;
         let local = trace_local(layer);
@@ -695,16 +696,19 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
         let local = trace_local(layer);
         quote!(let (#x_out, #local) = #layer_trait::forward_train_team(&#value, #x_in, rng, team);)
     });
+    let team_steps: Vec<TokenStream> = team_steps.collect();
     let split_params = layers.iter().map(|layer| {
         let layer_trait = context.layer_trait(layer);
         quote!(+ #layer_trait::split_params(threads))
     });
 
     let backward_steps = backward_steps(context);
-    let accumulate_steps = accumulate_steps(context);
+    let pass_steps = accumulate_steps(context, Traces::Local);
+    let pass_team_steps = accumulate_team_steps(context, Traces::Local);
+    let accumulate_steps = accumulate_steps(context, Traces::Field);
     let input_steps = backward_input_steps(context);
     let backward_team_steps = backward_team_steps(context);
-    let accumulate_team_steps = accumulate_team_steps(context);
+    let accumulate_team_steps = accumulate_team_steps(context, Traces::Field);
 
     quote! {
         #cfgs
@@ -794,6 +798,43 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
             ) {
                 #accumulate_team_steps
             }
+
+            fn accumulate_pass<__R, __F, const B: #p::usize>(
+                &self,
+                __x0: &#p::SMatrix<#t, #input, { B }>,
+                rng: &mut #p::Rng,
+                grads: &mut #grads,
+                output_grad: __F,
+            ) -> (__R, #p::SMatrix<#t, #output, { B }>)
+            where
+                __F: #p::FnOnce(&#p::SMatrix<#t, #output, { B }>)
+                    -> (__R, #p::SMatrix<#t, #output, { B }>),
+            {
+                #(#train_steps)*
+                let (__result, __grad_out) = output_grad(&#last);
+                let grad_out = &__grad_out;
+                #pass_steps
+                (__result, #last)
+            }
+
+            unsafe fn accumulate_pass_team<__R, __F, const B: #p::usize>(
+                &self,
+                __x0: &#p::SMatrix<#t, #input, { B }>,
+                rng: &mut #p::Rng,
+                grads: #p::SharedGrads<'_, #grads>,
+                team: &dyn #p::Team<#t>,
+                output_grad: __F,
+            ) -> (__R, #p::SMatrix<#t, #output, { B }>)
+            where
+                __F: #p::FnOnce(&#p::SMatrix<#t, #output, { B }>)
+                    -> (__R, #p::SMatrix<#t, #output, { B }>),
+            {
+                #(#team_steps)*
+                let (__result, __grad_out) = output_grad(&#last);
+                let grad_out = &__grad_out;
+                #pass_team_steps
+                (__result, #last)
+            }
         }
     }
 }
@@ -858,28 +899,55 @@ fn backward_team_steps(context: &Context) -> TokenStream {
 }
 
 /// `accumulate_grads_team`: like `accumulate_steps`, through the layers' team methods.
-fn accumulate_team_steps(context: &Context) -> TokenStream {
+fn accumulate_team_steps(context: &Context, traces: Traces) -> TokenStream {
     let layers = &context.model.layers;
     let Some(first_param) = layers.iter().position(LayerModel::has_grads) else {
-        return quote!(let _ = (trace, grad_out, grads, team););
+        return match traces {
+            Traces::Field => quote!(let _ = (trace, grad_out, grads, team);),
+            Traces::Local => quote!(let _ = (grad_out, grads, team);),
+        };
     };
     let steps = backward_chain(context, first_param, |layer, current, at_stop| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
-        let field = &layer.field;
+        let trace = traces.of(layer);
         let grads = team_grads_argument(context, layer);
         // SAFETY (of the generated code): as in `backward_team_steps`.
         if at_stop {
             quote!(unsafe {
-                #layer_trait::accumulate_grads_team(&#value, &trace.#field, #current, #grads, team);
+                #layer_trait::accumulate_grads_team(&#value, &#trace, #current, #grads, team);
             })
         } else {
             quote!(unsafe {
-                #layer_trait::backward_team(&#value, &trace.#field, #current, #grads, team)
+                #layer_trait::backward_team(&#value, &#trace, #current, #grads, team)
             })
         }
     });
     quote!(#(#steps)*)
+}
+
+/// The place in which the accumulating steps find each layer's trace.
+#[derive(Clone, Copy)]
+enum Traces {
+    /// In the layer's field of the network's trace, `trace`.
+    Field,
+    /// In the local variable of the training forward pass just before (`trace_local`).
+    Local,
+}
+
+impl Traces {
+    fn of(self, layer: &LayerModel) -> TokenStream {
+        match self {
+            Traces::Field => {
+                let field = &layer.field;
+                quote!(trace.#field)
+            }
+            Traces::Local => {
+                let local = trace_local(layer);
+                quote!(#local)
+            }
+        }
+    }
 }
 
 /// The gradient argument of layer `layer`: its field of the gradients, or a unit value.
@@ -926,20 +994,23 @@ fn backward_input_steps(context: &Context) -> TokenStream {
 
 /// Backward from the last layer down to the first layer with gradients, which only
 /// accumulates them; layers before it, frozen ones included, need nothing.
-fn accumulate_steps(context: &Context) -> TokenStream {
+fn accumulate_steps(context: &Context, traces: Traces) -> TokenStream {
     let layers = &context.model.layers;
     let Some(first_param) = layers.iter().position(LayerModel::has_grads) else {
-        return quote!(let _ = (trace, grad_out, grads););
+        return match traces {
+            Traces::Field => quote!(let _ = (trace, grad_out, grads);),
+            Traces::Local => quote!(let _ = (grad_out, grads);),
+        };
     };
     let steps = backward_chain(context, first_param, |layer, current, at_stop| {
         let layer_trait = context.layer_trait(layer);
         let value = context.layer_value(layer);
-        let field = &layer.field;
+        let trace = traces.of(layer);
         let grads = grads_argument(context, layer);
         if at_stop {
-            quote!(#layer_trait::accumulate_grads(&#value, &trace.#field, #current, #grads);)
+            quote!(#layer_trait::accumulate_grads(&#value, &#trace, #current, #grads);)
         } else {
-            quote!(#layer_trait::backward(&#value, &trace.#field, #current, #grads))
+            quote!(#layer_trait::backward(&#value, &#trace, #current, #grads))
         }
     });
     quote!(#(#steps)*)

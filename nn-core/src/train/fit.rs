@@ -241,10 +241,9 @@ where
         return parallel.compute_grads(net, inputs, targets, loss, dropout_rng, grads);
     }
     grads.fill_zero();
-    let (outputs, trace) = net.forward_train(inputs, rng);
-    let (batch_loss, grad_out) = loss.loss_and_grad(&outputs, targets);
-    net.accumulate_grads(&trace, &grad_out, grads);
-    (batch_loss, outputs)
+    net.accumulate_pass(inputs, rng, grads, |outputs| {
+        loss.loss_and_grad(outputs, targets)
+    })
 }
 
 /// Copies the samples at `indices` into batch matrices, one sample per column, and

@@ -472,9 +472,11 @@ where
                 {
                     let index = job.first + offset;
                     let mut sub_rng = Rng::seed_from_u64(sub_batch_seed(seed, index));
-                    let (y, trace) = net.forward_train(&inputs[index], &mut sub_rng);
-                    let (value, grad_out) = loss.loss_and_grad(&y, &targets[index]);
-                    net.accumulate_grads(&trace, &(grad_out * scale), job.grads);
+                    let (value, y) =
+                        net.accumulate_pass(&inputs[index], &mut sub_rng, job.grads, |y| {
+                            let (value, grad_out) = loss.loss_and_grad(y, &targets[index]);
+                            (value, grad_out * scale)
+                        });
                     *output = y;
                     *batch_loss = value;
                 }
@@ -537,15 +539,14 @@ where
                 size,
                 overwrite_grads: overwrite,
             };
-            let (y, trace) = net.forward_train_team(inputs, rng, &team);
-            let (value, grad_out) = loss.loss_and_grad(&y, targets);
             // SAFETY: one thread uses the handle, with a team of which it plays every
             // member.
-            unsafe {
+            return unsafe {
                 let shared = SharedGrads::new(grads);
-                net.accumulate_grads_team(&trace, &grad_out, shared, &team);
-            }
-            return (value, y);
+                net.accumulate_pass_team(inputs, rng, shared, &team, |y| {
+                    loss.loss_and_grad(y, targets)
+                })
+            };
         };
 
         let copies: Vec<Rng> = (1..size).map(|_| rng.clone()).collect();
@@ -571,12 +572,14 @@ where
                 size,
                 overwrite,
             };
-            let (y, trace) = net.forward_train_team(inputs, rng, &member);
-            let (value, grad_out) = loss.loss_and_grad(&y, targets);
             // SAFETY: every thread holding `shared` calls with its own member of one team.
-            unsafe { net.accumulate_grads_team(&trace, &grad_out, shared, &member) };
+            let done = unsafe {
+                net.accumulate_pass_team(inputs, rng, shared, &member, |y| {
+                    loss.loss_and_grad(y, targets)
+                })
+            };
             if let Some(result) = result {
-                *result = Some((value, y));
+                *result = Some(done);
             }
         };
         let first = LayerJob {

@@ -1,0 +1,168 @@
+//! `Layer::accumulate_pass` and `accumulate_pass_team`, which `network!` overrides, give
+//! the same bits as the training forward pass, the loss and `accumulate_grads` called one
+//! after the other.
+//!
+//! The network draws random numbers before its first trainable layer (dropout), has a
+//! frozen layer, a nested network and large layers that the team methods split.
+
+use static_nn::core::team::{SPLIT_MIN_WEIGHTS, Serial, SharedGrads, Solo, Team};
+use static_nn::core::{Layer, Tensors};
+use static_nn::prelude::*;
+
+network! {
+    /// A small network to nest.
+    struct Inner<f64> {
+        input: [160],
+        hidden: Dense(120), Relu,
+    }
+
+    /// Dropout before the first trainable layer, a frozen layer and a nested network.
+    struct Mixed<f64> {
+        input: [24],
+        Dropout(0.3),
+        first: Dense(160), Tanh,
+        #[frozen] middle: Dense(160), Relu,
+        inner: Inner,
+        out: Dense(4),
+    }
+
+    /// No trainable parameters at all.
+    struct Plain<f64> {
+        input: [5],
+        Dropout(0.5), Relu,
+    }
+}
+
+const B: usize = 7;
+
+fn inputs<const N: usize>(seed: u64) -> SMatrix<f64, N, B> {
+    let mut rng = Rng::seed_from_u64(seed);
+    SMatrix::from_fn(|_, _| rng.uniform(-1.0, 1.0))
+}
+
+fn targets<const N: usize>() -> SMatrix<f64, N, B> {
+    SMatrix::from_fn(|row, column| if row == column % N { 1.0 } else { 0.0 })
+}
+
+fn bits<G: Tensors<f64>>(grads: &G) -> Vec<u64> {
+    (0..G::COUNT)
+        .flat_map(|i| grads.tensor(i).unwrap().iter().map(|v| v.to_bits()))
+        .collect()
+}
+
+/// Returns gradients that are not zero, so that the pass must add to them.
+fn started_grads() -> Box<MixedGrads> {
+    let mut grads = Mixed::zero_grads_boxed();
+    for i in 0..MixedGrads::COUNT {
+        for (k, value) in grads.tensor_mut(i).unwrap().iter_mut().enumerate() {
+            *value = (k % 7) as f64 * 0.25 - 0.5;
+        }
+    }
+    grads
+}
+
+// Without a layer large enough to split, the team cases below would not test the split.
+const _: () = assert!(160 * 160 >= SPLIT_MIN_WEIGHTS);
+// The frozen layer has no gradients.
+const _: () = assert!(MixedGrads::COUNT < <Mixed as Tensors<f64>>::COUNT);
+
+#[test]
+fn pass_matches_separate_calls() {
+    let net = Mixed::new_boxed(3);
+    let (x, t) = (inputs::<24>(5), targets::<4>());
+
+    let mut rng = Rng::seed_from_u64(9);
+    let mut expected = started_grads();
+    let (y, trace) = net.forward_train(&x, &mut rng);
+    let (loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&y, &t);
+    net.accumulate_grads(&trace, &grad_out, &mut expected);
+    let after = rng.next_u64();
+
+    let mut rng = Rng::seed_from_u64(9);
+    let mut actual = started_grads();
+    let (pass_loss, pass_y) = net.accumulate_pass(&x, &mut rng, &mut actual, |y| {
+        SoftmaxCrossEntropy.loss_and_grad(y, &t)
+    });
+
+    assert_eq!(pass_loss.to_bits(), loss.to_bits());
+    assert_eq!(pass_y, y);
+    assert_eq!(
+        rng.next_u64(),
+        after,
+        "the pass drew a different count of numbers"
+    );
+    assert_ne!(bits(&*actual), bits(&*started_grads()));
+    assert_eq!(bits(&*actual), bits(&*expected));
+}
+
+/// `accumulate_pass_team` against the separate team calls, for one thread playing a team
+/// of `team.size()` members.
+fn team_case(team: &dyn Team<f64>) {
+    let net = Mixed::new_boxed(4);
+    let (x, t) = (inputs::<24>(6), targets::<4>());
+
+    let mut rng = Rng::seed_from_u64(10);
+    let mut expected = started_grads();
+    let (y, trace) = net.forward_train_team(&x, &mut rng, team);
+    let (loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&y, &t);
+    // SAFETY: one thread uses the handle, with a team of which it plays every member.
+    unsafe {
+        let shared = SharedGrads::new(&mut *expected);
+        net.accumulate_grads_team(&trace, &grad_out, shared, team);
+    }
+
+    let mut rng_pass = Rng::seed_from_u64(10);
+    let mut actual = started_grads();
+    // SAFETY: as above.
+    let (pass_loss, pass_y) = unsafe {
+        let shared = SharedGrads::new(&mut *actual);
+        net.accumulate_pass_team(&x, &mut rng_pass, shared, team, |y| {
+            SoftmaxCrossEntropy.loss_and_grad(y, &t)
+        })
+    };
+
+    let size = team.size();
+    assert_eq!(pass_loss.to_bits(), loss.to_bits(), "{size} members: loss");
+    assert_eq!(pass_y, y, "{size} members: outputs");
+    assert_eq!(
+        rng_pass.next_u64(),
+        rng.next_u64(),
+        "{size} members: generator"
+    );
+    assert_eq!(
+        bits(&*actual),
+        bits(&*expected),
+        "{size} members: gradients"
+    );
+}
+
+#[test]
+fn team_pass_matches_separate_team_calls() {
+    team_case(&Solo);
+    for size in [2, 3] {
+        team_case(&Serial {
+            size,
+            overwrite_grads: false,
+        });
+        team_case(&Serial {
+            size,
+            overwrite_grads: true,
+        });
+    }
+}
+
+#[test]
+fn pass_without_parameters_calls_closure() {
+    let net = Plain::new_boxed(1);
+    let x = inputs::<5>(7);
+    let mut calls = 0;
+    let mut rng = Rng::seed_from_u64(2);
+    let (count, y) = net.accumulate_pass(&x, &mut rng, &mut PlainGrads {}, |y| {
+        calls += 1;
+        (y.sum(), *y)
+    });
+    let (expected, _) = net.forward_train(&x, &mut Rng::seed_from_u64(2));
+    assert_eq!(calls, 1);
+    assert_eq!(y, expected);
+    assert_eq!(count.to_bits(), expected.sum().to_bits());
+}
