@@ -404,8 +404,8 @@ pub mod by_hand {
         }
 
         // `forward_train`, the caller's gradient of the outputs and `accumulate_grads` in
-        // one body, so each layer's trace stays in its local variable instead of moving
-        // into the network's trace and out again.
+        // one body. Each layer's output and trace stay where the layer returned them, and
+        // a layer whose trace is its input (`Dense`) records none: its input is used.
         fn accumulate_pass<__R, __F, const B: usize>(
             &self,
             __x0: &SMatrix<f32, 4, { B }>,
@@ -416,40 +416,104 @@ pub mod by_hand {
         where
             __F: FnOnce(&SMatrix<f32, 3, { B }>) -> (__R, SMatrix<f32, 3, { B }>),
         {
+            let __traced_hidden;
+            let __untraced_hidden;
             let (__x1, __trace_hidden) =
-                <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward_train(&self.hidden, __x0, rng);
-            let (__x2, __trace_layer_2) =
-                <Relu as Layer<f32, 8, 8>>::forward_train(&Relu, &__x1, rng);
-            let (__x3, __trace_layer_3) = <Dropout<f32> as Layer<f32, 8, 8>>::forward_train(
-                &Dropout::new(0.25f32),
-                &__x2,
-                rng,
-            );
+                match <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::input_trace(__x0) {
+                    Option::Some(__input) => {
+                        __untraced_hidden =
+                            <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward_train_untraced(
+                                &self.hidden,
+                                __x0,
+                                rng,
+                            );
+                        (&__untraced_hidden, __input)
+                    }
+                    Option::None => {
+                        __traced_hidden = <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::forward_train(
+                            &self.hidden,
+                            __x0,
+                            rng,
+                        );
+                        (&__traced_hidden.0, &__traced_hidden.1)
+                    }
+                };
+            let __traced_layer_2;
+            let __untraced_layer_2;
+            let (__x2, __trace_layer_2) = match <Relu as Layer<f32, 8, 8>>::input_trace(__x1) {
+                Option::Some(__input) => {
+                    __untraced_layer_2 =
+                        <Relu as Layer<f32, 8, 8>>::forward_train_untraced(&Relu, __x1, rng);
+                    (&__untraced_layer_2, __input)
+                }
+                Option::None => {
+                    __traced_layer_2 = <Relu as Layer<f32, 8, 8>>::forward_train(&Relu, __x1, rng);
+                    (&__traced_layer_2.0, &__traced_layer_2.1)
+                }
+            };
+            let __traced_layer_3;
+            let __untraced_layer_3;
+            let (__x3, __trace_layer_3) =
+                match <Dropout<f32> as Layer<f32, 8, 8>>::input_trace(__x2) {
+                    Option::Some(__input) => {
+                        __untraced_layer_3 =
+                            <Dropout<f32> as Layer<f32, 8, 8>>::forward_train_untraced(
+                                &Dropout::new(0.25f32),
+                                __x2,
+                                rng,
+                            );
+                        (&__untraced_layer_3, __input)
+                    }
+                    Option::None => {
+                        __traced_layer_3 = <Dropout<f32> as Layer<f32, 8, 8>>::forward_train(
+                            &Dropout::new(0.25f32),
+                            __x2,
+                            rng,
+                        );
+                        (&__traced_layer_3.0, &__traced_layer_3.1)
+                    }
+                };
+            let __traced_out;
+            let __untraced_out;
             let (__x4, __trace_out) =
-                <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::forward_train(&self.out, &__x3, rng);
-            let (__result, __grad_out) = output_grad(&__x4);
+                match <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::input_trace(__x3) {
+                    Option::Some(__input) => {
+                        __untraced_out =
+                            <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::forward_train_untraced(
+                                &self.out, __x3, rng,
+                            );
+                        (&__untraced_out, __input)
+                    }
+                    Option::None => {
+                        __traced_out = <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::forward_train(
+                            &self.out, __x3, rng,
+                        );
+                        (&__traced_out.0, &__traced_out.1)
+                    }
+                };
+            let (__result, __grad_out) = output_grad(__x4);
             let grad_out = &__grad_out;
             let __g3 = <Dense<f32, 8, 3> as Layer<f32, 8, 3>>::backward(
                 &self.out,
-                &__trace_out,
+                __trace_out,
                 grad_out,
                 &mut grads.out,
             );
             let __g2 = <Dropout<f32> as Layer<f32, 8, 8>>::backward(
                 &Dropout::new(0.25f32),
-                &__trace_layer_3,
+                __trace_layer_3,
                 &__g3,
                 &mut NoGrads,
             );
             let __g1 =
-                <Relu as Layer<f32, 8, 8>>::backward(&Relu, &__trace_layer_2, &__g2, &mut NoGrads);
+                <Relu as Layer<f32, 8, 8>>::backward(&Relu, __trace_layer_2, &__g2, &mut NoGrads);
             <Dense<f32, 4, 8> as Layer<f32, 4, 8>>::accumulate_grads(
                 &self.hidden,
-                &__trace_hidden,
+                __trace_hidden,
                 &__g1,
                 &mut grads.hidden,
             );
-            (__result, __x4)
+            (__result, *__x4)
         }
     }
 

@@ -161,6 +161,41 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
         unsafe { accumulate_grads_team_whole(self, trace, grad_out, grads, team) }
     }
 
+    /// Returns `x` itself as the trace of a training forward pass on `x`, for a layer
+    /// whose trace is a copy of its input ([`Dense`](crate::Dense)), or `None`, the
+    /// default.
+    ///
+    /// [`accumulate_pass`](Layer::accumulate_pass) then calls
+    /// [`forward_train_untraced`](Layer::forward_train_untraced) and hands `x` to the
+    /// backward pass, which spares copying the batch. A layer that returns `Some` must
+    /// return it for every `x`, and its backward methods must accept `x` as the trace.
+    fn input_trace<const B: usize>(x: &SMatrix<T, IN, B>) -> Option<&Self::Trace<B>> {
+        let _ = x;
+        None
+    }
+
+    /// Returns the output of [`forward_train`](Layer::forward_train) without recording
+    /// the trace, for a layer whose [`input_trace`](Layer::input_trace) is `Some`.
+    fn forward_train_untraced<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+    ) -> SMatrix<T, OUT, B> {
+        self.forward_train(x, rng).0
+    }
+
+    /// Returns the output of [`forward_train_team`](Layer::forward_train_team) without
+    /// recording the trace, as [`forward_train_untraced`](Layer::forward_train_untraced)
+    /// does for one thread.
+    fn forward_train_team_untraced<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+        team: &dyn Team<T>,
+    ) -> SMatrix<T, OUT, B> {
+        self.forward_train_team(x, rng, team).0
+    }
+
     /// Runs a whole training pass on a batch: [`forward_train`](Layer::forward_train),
     /// then `output_grad` on the outputs, then
     /// [`accumulate_grads`](Layer::accumulate_grads) with the gradient it returns.

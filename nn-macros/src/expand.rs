@@ -632,6 +632,15 @@ fn trace_local(layer: &LayerModel) -> Ident {
     format_ident!("__trace_{}", layer.field)
 }
 
+/// The local variables of `accumulate_pass` that keep what a layer returned: its output
+/// and trace, or its output alone when its input is its trace.
+fn pass_locals(layer: &LayerModel) -> (Ident, Ident) {
+    (
+        format_ident!("__traced_{}", layer.field),
+        format_ident!("__untraced_{}", layer.field),
+    )
+}
+
 fn expand_layer_impl(context: &Context) -> TokenStream {
     let Context {
         model,
@@ -697,6 +706,49 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
         quote!(let (#x_out, #local) = #layer_trait::forward_train_team(&#value, #x_in, rng, team);)
     });
     let team_steps: Vec<TokenStream> = team_steps.collect();
+    // The passes refer to each layer's output and trace where the layer returned them,
+    // or to the layer's input where that is the trace, so no trace is moved or copied.
+    // Taking the returned pair apart copied the trace on every thread (perf, 784-128-10).
+    let pass_forward = |team: bool| -> Vec<TokenStream> {
+        layers
+            .iter()
+            .enumerate()
+            .map(|(k, layer)| {
+                let layer_trait = context.layer_trait(layer);
+                let value = context.layer_value(layer);
+                let x_in = &activations[k];
+                let x_out = &activations[k + 1];
+                let trace = trace_local(layer);
+                let (traced, untraced) = pass_locals(layer);
+                let (forward, forward_untraced) = if team {
+                    (
+                        quote!(#layer_trait::forward_train_team(&#value, #x_in, rng, team)),
+                        quote!(#layer_trait::forward_train_team_untraced(&#value, #x_in, rng, team)),
+                    )
+                } else {
+                    (
+                        quote!(#layer_trait::forward_train(&#value, #x_in, rng)),
+                        quote!(#layer_trait::forward_train_untraced(&#value, #x_in, rng)),
+                    )
+                };
+                quote! {
+                    let #traced;
+                    let #untraced;
+                    let (#x_out, #trace) = match #layer_trait::input_trace(#x_in) {
+                        #p::Option::Some(__input) => {
+                            #untraced = #forward_untraced;
+                            (&#untraced, __input)
+                        }
+                        #p::Option::None => {
+                            #traced = #forward;
+                            (&#traced.0, &#traced.1)
+                        }
+                    };
+                }
+            })
+            .collect()
+    };
+    let (pass_train, pass_team) = (pass_forward(false), pass_forward(true));
     let split_params = layers.iter().map(|layer| {
         let layer_trait = context.layer_trait(layer);
         quote!(+ #layer_trait::split_params(threads))
@@ -810,11 +862,11 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
                 __F: #p::FnOnce(&#p::SMatrix<#t, #output, { B }>)
                     -> (__R, #p::SMatrix<#t, #output, { B }>),
             {
-                #(#train_steps)*
-                let (__result, __grad_out) = output_grad(&#last);
+                #(#pass_train)*
+                let (__result, __grad_out) = output_grad(#last);
                 let grad_out = &__grad_out;
                 #pass_steps
-                (__result, #last)
+                (__result, *#last)
             }
 
             unsafe fn accumulate_pass_team<__R, __F, const B: #p::usize>(
@@ -829,11 +881,11 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
                 __F: #p::FnOnce(&#p::SMatrix<#t, #output, { B }>)
                     -> (__R, #p::SMatrix<#t, #output, { B }>),
             {
-                #(#team_steps)*
-                let (__result, __grad_out) = output_grad(&#last);
+                #(#pass_team)*
+                let (__result, __grad_out) = output_grad(#last);
                 let grad_out = &__grad_out;
                 #pass_team_steps
-                (__result, #last)
+                (__result, *#last)
             }
         }
     }
@@ -915,11 +967,11 @@ fn accumulate_team_steps(context: &Context, traces: Traces) -> TokenStream {
         // SAFETY (of the generated code): as in `backward_team_steps`.
         if at_stop {
             quote!(unsafe {
-                #layer_trait::accumulate_grads_team(&#value, &#trace, #current, #grads, team);
+                #layer_trait::accumulate_grads_team(&#value, #trace, #current, #grads, team);
             })
         } else {
             quote!(unsafe {
-                #layer_trait::backward_team(&#value, &#trace, #current, #grads, team)
+                #layer_trait::backward_team(&#value, #trace, #current, #grads, team)
             })
         }
     });
@@ -931,16 +983,17 @@ fn accumulate_team_steps(context: &Context, traces: Traces) -> TokenStream {
 enum Traces {
     /// In the layer's field of the network's trace, `trace`.
     Field,
-    /// In the local variable of the training forward pass just before (`trace_local`).
+    /// Behind a reference in a local variable of the same body (`trace_local`).
     Local,
 }
 
 impl Traces {
+    /// Returns a reference to the trace of `layer`.
     fn of(self, layer: &LayerModel) -> TokenStream {
         match self {
             Traces::Field => {
                 let field = &layer.field;
-                quote!(trace.#field)
+                quote!(&trace.#field)
             }
             Traces::Local => {
                 let local = trace_local(layer);
@@ -1008,9 +1061,9 @@ fn accumulate_steps(context: &Context, traces: Traces) -> TokenStream {
         let trace = traces.of(layer);
         let grads = grads_argument(context, layer);
         if at_stop {
-            quote!(#layer_trait::accumulate_grads(&#value, &#trace, #current, #grads);)
+            quote!(#layer_trait::accumulate_grads(&#value, #trace, #current, #grads);)
         } else {
-            quote!(#layer_trait::backward(&#value, &#trace, #current, #grads))
+            quote!(#layer_trait::backward(&#value, #trace, #current, #grads))
         }
     });
     quote!(#(#steps)*)

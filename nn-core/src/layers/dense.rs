@@ -116,6 +116,44 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         (self.forward(x), *x)
     }
 
+    fn input_trace<const B: usize>(x: &SMatrix<T, IN, B>) -> Option<&Self::Trace<B>> {
+        Some(x)
+    }
+
+    fn forward_train_untraced<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        _rng: &mut Rng,
+    ) -> SMatrix<T, OUT, B> {
+        self.forward(x)
+    }
+
+    fn forward_train_team_untraced<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+        team: &dyn Team<T>,
+    ) -> SMatrix<T, OUT, B> {
+        if !is_split::<T, IN, OUT>(team.size()) {
+            return self.forward_train_untraced(x, rng);
+        }
+        let mut members = team.members();
+        let first = members.next().unwrap_or(0);
+        let mut y =
+            kernel::partial_product(&self.weight, x, team::column_range(IN, first, team.size()));
+        for member in members {
+            let columns = team::column_range(IN, member, team.size());
+            add_assign(&mut y, &kernel::partial_product(&self.weight, x, columns));
+        }
+        team.all_reduce(y.as_mut_slice());
+        for column in y.as_mut_slice().chunks_exact_mut(OUT) {
+            for (value, &bias) in column.iter_mut().zip(self.bias.as_slice()) {
+                *value += bias;
+            }
+        }
+        y
+    }
+
     fn backward<const B: usize>(
         &self,
         trace: &Self::Trace<B>,
@@ -167,24 +205,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         rng: &mut Rng,
         team: &dyn Team<T>,
     ) -> (SMatrix<T, OUT, B>, Self::Trace<B>) {
-        if !is_split::<T, IN, OUT>(team.size()) {
-            return self.forward_train(x, rng);
-        }
-        let mut members = team.members();
-        let first = members.next().unwrap_or(0);
-        let mut y =
-            kernel::partial_product(&self.weight, x, team::column_range(IN, first, team.size()));
-        for member in members {
-            let columns = team::column_range(IN, member, team.size());
-            add_assign(&mut y, &kernel::partial_product(&self.weight, x, columns));
-        }
-        team.all_reduce(y.as_mut_slice());
-        for column in y.as_mut_slice().chunks_exact_mut(OUT) {
-            for (value, &bias) in column.iter_mut().zip(self.bias.as_slice()) {
-                *value += bias;
-            }
-        }
-        (y, *x)
+        (self.forward_train_team_untraced(x, rng, team), *x)
     }
 
     unsafe fn backward_team<const B: usize>(

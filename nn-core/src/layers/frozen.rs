@@ -8,6 +8,7 @@ use crate::float::Float;
 use crate::layer::Layer;
 use crate::layers::NoGrads;
 use crate::rng::Rng;
+use crate::team::Team;
 use crate::tensors::{TensorInfo, Tensors};
 
 /// A layer whose parameters are not trained: it computes the same outputs and input
@@ -142,6 +143,29 @@ where
         rng: &mut Rng,
     ) -> (SMatrix<T, OUT, B>, Self::Trace<B>) {
         self.0.forward_train(x, rng)
+    }
+
+    fn input_trace<const B: usize>(x: &SMatrix<T, IN, B>) -> Option<&Self::Trace<B>> {
+        L::input_trace(x)
+    }
+
+    fn forward_train_untraced<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+    ) -> SMatrix<T, OUT, B> {
+        self.0.forward_train_untraced(x, rng)
+    }
+
+    // Like `forward_train_team`, the trait's default: a frozen layer runs whole on every
+    // thread.
+    fn forward_train_team_untraced<const B: usize>(
+        &self,
+        x: &SMatrix<T, IN, B>,
+        rng: &mut Rng,
+        _team: &dyn Team<T>,
+    ) -> SMatrix<T, OUT, B> {
+        self.0.forward_train_untraced(x, rng)
     }
 
     fn backward<const B: usize>(
