@@ -14,9 +14,10 @@
 //!   large products go through nalgebra's `matrixmultiply` kernel.
 //!
 //! Start-up asserts that the three implementations agree numerically; the timings are
-//! only compared after that. The group `peak/fma` times a loop of independent 256-bit
-//! fused multiply-adds, the most floating-point work one core can do per second, so that
-//! `scripts/bench-table.py` can state each result as a fraction of that peak. Run with
+//! only compared after that. The group `peak/fma` times a loop of independent fused
+//! multiply-adds of the vectors the blocked kernel uses (512-bit where the CPU has
+//! AVX-512, else 256-bit), the most floating-point work one core can do per second, so
+//! that `scripts/bench-table.py` can state each result as a fraction of that peak. Run with
 //! `cargo bench --bench forward_backward`; the results and their ratios are recorded in
 //! `BENCHMARKS.md`.
 
@@ -592,17 +593,48 @@ unsafe fn fma_peak_loop(iterations: u64, start: f32) -> f32 {
     lanes.iter().sum()
 }
 
+/// [`fma_peak_loop`] with 512-bit vectors.
+///
+/// # Safety
+///
+/// The CPU must support AVX-512 Foundation.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fma_peak_loop_512(iterations: u64, start: f32) -> f32 {
+    use std::arch::x86_64::*;
+    let (scale, shift) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+    let mut acc = [_mm512_set1_ps(start); PEAK_CHAINS];
+    for _ in 0..iterations {
+        for value in &mut acc {
+            *value = _mm512_fmadd_ps(*value, scale, shift);
+        }
+    }
+    let sum = acc
+        .iter()
+        .fold(_mm512_setzero_ps(), |sum, &v| _mm512_add_ps(sum, v));
+    _mm512_reduce_add_ps(sum)
+}
+
 /// Measures the FMA peak as `peak/fma`, with the floating-point operations per iteration
-/// as its throughput, so criterion reports FLOP/s. Skipped on CPUs without AVX2 and FMA.
+/// as its throughput, so criterion reports FLOP/s. Uses 512-bit vectors when the blocked
+/// kernel does (`blocked_instruction_set` is `avx512f`). Skipped on CPUs without AVX2 and
+/// FMA.
 fn fma_peak(criterion: &mut Criterion) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        let flops = PEAK_ITERATIONS * PEAK_CHAINS as u64 * 8 * 2;
+        let wide = static_nn::core::kernel::blocked_instruction_set::<f32>() == "avx512f";
+        let lanes = if wide { 16 } else { 8 };
+        let flops = PEAK_ITERATIONS * PEAK_CHAINS as u64 * lanes * 2;
         let mut group = criterion.benchmark_group("peak");
         group.throughput(Throughput::Elements(flops));
         group.bench_function("fma", |b| {
-            // SAFETY: the CPU supports AVX2 and FMA, checked above.
-            b.iter(|| unsafe { fma_peak_loop(black_box(PEAK_ITERATIONS), black_box(1.0)) })
+            if wide {
+                // SAFETY: the blocked kernel runs AVX-512 only where the CPU has it.
+                b.iter(|| unsafe { fma_peak_loop_512(black_box(PEAK_ITERATIONS), black_box(1.0)) })
+            } else {
+                // SAFETY: the CPU supports AVX2 and FMA, checked above.
+                b.iter(|| unsafe { fma_peak_loop(black_box(PEAK_ITERATIONS), black_box(1.0)) })
+            }
         });
         group.finish();
     }

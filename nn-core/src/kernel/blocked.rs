@@ -131,11 +131,11 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
 
 /// Returns the name of the tile kernels that [`gemm`] and [`dot_products`] use for `T`.
 pub fn instruction_set<T: Float>() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
     if has_simd::<T>() {
-        "avx2+fma"
-    } else {
-        "portable"
+        return super::x86::instruction_set();
     }
+    "portable"
 }
 
 /// Returns whether [`gemm`] and [`dot_products`] run SIMD tile kernels for `T` on this
@@ -162,12 +162,15 @@ pub(crate) trait Tiles<T: Copy> {
     /// The number of `T` values in one SIMD vector.
     const LANES: usize;
 
+    /// The width in columns of the main tiles of 2 vectors (see `gemm_tile_shape`).
+    const MAX_COLS: usize = 6;
+
     /// Adds the product of rows `0..rows` of `A` (`lda` apart per column, `k` columns)
     /// with `k x cols` values of `B` (strides `rsb` and `csb`) to `C` (`ldc` apart per
     /// column).
     ///
-    /// `(vectors, cols)` is one of `(16, 1)`, `(8, 1)`, `(4, 1)`, `(4, 2)`, `(2, 1..=6)` and
-    /// `(1, 1..=6)`. `rows` equals `vectors * LANES`, except that with 1 or 2 vectors it
+    /// `(vectors, cols)` is one of `(16, 1)`, `(8, 1)`, `(4, 1)`, `(4, 2)`,
+    /// `(2, 1..=MAX_COLS)` and `(1, 1..=MAX_COLS)`. `rows` equals `vectors * LANES`, except that with 1 or 2 vectors it
     /// may be smaller, down to `(vectors - 1) * LANES + 1`.
     ///
     /// # Safety
@@ -234,7 +237,8 @@ pub(crate) trait Tiles<T: Copy> {
 }
 
 /// Returns the tile height in vectors and the tile width in columns of the main tiles of
-/// a [`gemm`] with `cols` result columns.
+/// a [`gemm`] with `cols` result columns, for kernels whose tiles of 2 vectors are at
+/// most `max_cols` wide.
 ///
 /// One column (a single sample) gets 16 vectors of rows. Its 16 independent accumulators
 /// hide the latency of the multiply-adds, and a 128-row weight matrix is read front to
@@ -243,13 +247,17 @@ pub(crate) trait Tiles<T: Copy> {
 /// high and 6 columns wide: 12 accumulators, 2 loaded vectors and 1 broadcast fill the
 /// 16 vector registers of AVX2. A 2 x 4 tile (8 accumulators) measured 15% slower on a
 /// 128 x 784 x 64 product on AMD Zen 4, even where 4 divides the columns and 6 does not,
-/// and a 3 x 4 tile spilled registers.
-fn gemm_tile_shape(cols: usize) -> (usize, usize) {
+/// and a 3 x 4 tile spilled registers. AVX-512 has 32 registers, and its tiles are 2
+/// vectors by 12 columns (24 accumulators): each loaded column of `A` then serves twice
+/// as many columns of `B`. On the Intel Xeon machine of `BENCHMARKS.md` that cut the
+/// 784-128-10 forward pass of 64 samples from 121 to 95 us (`cargo bench --bench
+/// forward_backward`, one run each).
+fn gemm_tile_shape(cols: usize, max_cols: usize) -> (usize, usize) {
     match cols {
         1 => (16, 1),
         2 => (4, 2),
-        3..=6 => (2, cols),
-        _ => (2, 6),
+        _ if cols <= max_cols => (2, cols),
+        _ => (2, max_cols),
     }
 }
 
@@ -260,7 +268,7 @@ fn gemm_tile_shape(cols: usize) -> (usize, usize) {
 /// The slices of `product` and the `rows x cols` values at `c` must be as long as their
 /// shapes need, and `K`'s instructions must be available on this CPU.
 pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(product: &Gemm<'_, T>, c: *mut T) {
-    let (main_vectors, main_cols) = gemm_tile_shape(product.cols);
+    let (main_vectors, main_cols) = gemm_tile_shape(product.cols, K::MAX_COLS);
     let (a, b) = (product.a.as_ptr(), product.b.as_ptr());
     let strides = (product.b_row_stride, product.b_col_stride);
     let ldc = product.rows;
@@ -391,7 +399,7 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
     let (a, b) = (product.a.as_ptr(), product.b.as_ptr());
     // SAFETY: the caller guarantees `rows * cols` values at `c`.
     unsafe { core::slice::from_raw_parts_mut(c, rows * cols).fill(T::zero()) };
-    let (main_vectors, main_cols) = gemm_tile_shape(cols);
+    let (main_vectors, main_cols) = gemm_tile_shape(cols, K::MAX_COLS);
     // Left uninitialised: zeroing 16 KiB took longer than a whole 8 x 8 product. The
     // tiles read only the entries written below (rows `0..tile_rows` of steps `0..k`).
     let mut packed = [MaybeUninit::<T>::uninit(); PACKED_ROWS * INNER_BLOCK];

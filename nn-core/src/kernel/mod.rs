@@ -300,8 +300,8 @@ pub fn transpose_mul_rows<T: Float, const IN: usize, const OUT: usize, const B: 
 }
 
 /// Returns the name of the instruction set the blocked kernel runs with for `T` on this
-/// CPU: `"avx2+fma"`, or `"portable"` when it does not run and the dense layers use the
-/// small kernel for every product. Benchmarks print it next to their results.
+/// CPU: `"avx512f"`, `"avx2+fma"`, or `"portable"` when it does not run and the dense
+/// layers use the small kernel for every product. Benchmarks print it next to their results.
 pub fn blocked_instruction_set<T: Float>() -> &'static str {
     blocked::instruction_set::<T>()
 }

@@ -53,8 +53,10 @@ fn assert_close<T: Float>(
     }
 }
 
-/// The shapes `(rows, cols, inner)` of the checks.
-const SHAPES: [(usize, usize, usize); 14] = [
+/// The shapes `(rows, cols, inner)` of the checks. The last three fill the tallest tile
+/// of 16-lane vectors, mask the last of its vectors, and mask a 16-lane tile of one
+/// vector.
+const SHAPES: [(usize, usize, usize); 17] = [
     (1, 1, 1),
     (3, 2, 5),
     (8, 1, 7),
@@ -69,6 +71,9 @@ const SHAPES: [(usize, usize, usize); 14] = [
     (128, 32, 64),
     (128, 64, 20),
     (9, 784, 5),
+    (256, 1, 17),
+    (250, 1, 3),
+    (33, 5, 300),
 ];
 
 fn check_gemm<T: Float>(tolerance: f64) {
@@ -106,6 +111,11 @@ fn check_gemm<T: Float>(tolerance: f64) {
             // SAFETY: the slices have exactly the lengths of their shapes.
             unsafe { blocked::drive_gemm::<T, Portable>(&product, c.as_mut_ptr()) };
             assert_close(&format!("{case} portable"), &expected, &c, inner, tolerance);
+
+            #[cfg(target_arch = "x86_64")]
+            for (name, c) in super::x86::gemm_each(&product, &c0) {
+                assert_close(&format!("{case} {name}"), &expected, &c, inner, tolerance);
+            }
         }
     }
 }
@@ -142,6 +152,11 @@ fn check_dots<T: Float>(tolerance: f64) {
         // SAFETY: the slices have exactly the lengths of their shapes.
         unsafe { blocked::drive_dots::<T, Portable>(&product, c.as_mut_ptr()) };
         assert_close(&format!("{case} portable"), &expected, &c, len, tolerance);
+
+        #[cfg(target_arch = "x86_64")]
+        for (name, c) in super::x86::dots_each(&product, &values::<T>(rows * cols, 500)) {
+            assert_close(&format!("{case} {name}"), &expected, &c, len, tolerance);
+        }
     }
 }
 

@@ -1,13 +1,18 @@
-//! AVX2 + FMA tile kernels for `f32` and `f64` on x86-64.
+//! AVX2 + FMA and AVX-512 tile kernels for `f32` and `f64` on x86-64.
 //!
 //! With the `std` feature the CPU is queried at run time with `is_x86_feature_detected!`,
 //! which caches the result, so a build for the baseline x86-64 target still runs these
-//! kernels. Without `std` they run only when the target enables `avx2` and `fma` at
-//! compile time, for example with `-C target-cpu=x86-64-v3`.
+//! kernels. Without `std` they run only when the target enables the features at compile
+//! time, for example `avx2` and `fma` with `-C target-cpu=x86-64-v3` and `avx512f` as
+//! well with `-C target-cpu=x86-64-v4`.
 //!
-//! The tiles use 256-bit vectors. AVX-512 would halve the instruction count, but on
-//! CPUs that split 512-bit operations into two halves (AMD Zen 4) it adds no
-//! multiply-add throughput, and 256-bit kernels run on every CPU since 2013.
+//! Both sets of kernels share one tile code, instantiated with 256-bit vectors (8 `f32`
+//! lanes) and with 512-bit vectors (16 lanes); the AVX-512 set runs where the CPU has it.
+//! On CPUs with two 512-bit multiply-add units, such as the Intel Xeon virtual machine of
+//! `BENCHMARKS.md`, that doubles the multiply-adds per cycle (a loop of independent
+//! multiply-adds: about 108 GFLOP/s with 256-bit and 206 GFLOP/s with 512-bit vectors on
+//! one core there). CPUs that split each 512-bit operation into two halves (AMD Zen 4)
+//! run the same number of multiply-adds per cycle either way.
 
 use core::any::TypeId;
 use core::arch::x86_64::*;
@@ -17,6 +22,23 @@ use crate::float::Float;
 
 /// The AVX2 + FMA tile kernels.
 struct Avx2;
+
+/// The AVX-512 tile kernels (AVX-512 Foundation, which includes multiply-add).
+struct Avx512;
+
+/// Returns whether this CPU runs AVX-512 Foundation instructions, and AVX2 and FMA, whose
+/// transposes the AVX-512 kernels reuse.
+#[inline]
+fn has_avx512() -> bool {
+    #[cfg(feature = "std")]
+    {
+        std::is_x86_feature_detected!("avx512f") && has_avx2_fma()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        cfg!(target_feature = "avx512f") && has_avx2_fma()
+    }
+}
 
 /// Returns whether this CPU runs AVX2 and FMA instructions.
 #[inline]
@@ -39,46 +61,158 @@ pub(super) fn available<T: 'static>() -> bool {
     supported && has_avx2_fma()
 }
 
-/// Runs [`blocked::gemm`] with the AVX2 kernels and returns `true`, or returns `false`
-/// when they do not apply to `T` or this CPU.
+/// Returns the name of the kernels that [`gemm`] and [`dot_products`] run on this CPU,
+/// when it has AVX2 and FMA.
+pub(super) fn instruction_set() -> &'static str {
+    if has_avx512() { "avx512f" } else { "avx2+fma" }
+}
+
+/// Runs [`blocked::gemm`] with the AVX-512 or the AVX2 kernels and returns `true`, or
+/// returns `false` when neither applies to `T` or this CPU.
 pub(super) fn gemm<T: Float>(product: &Gemm<'_, T>, c: &mut [T]) -> bool {
     if !has_avx2_fma() {
         return false;
     }
+    let wide = has_avx512();
     if let Some(c) = same_type_mut::<T, f32>(c) {
         let product = retype_gemm::<T, f32>(product);
-        // SAFETY: `blocked::gemm` checked the lengths, and the CPU has AVX2 and FMA.
-        unsafe { blocked::drive_gemm::<f32, Avx2>(&product, c.as_mut_ptr()) };
+        // SAFETY: `blocked::gemm` checked the lengths, and the CPU has the kernels'
+        // features.
+        unsafe {
+            if wide {
+                blocked::drive_gemm::<f32, Avx512>(&product, c.as_mut_ptr());
+            } else {
+                blocked::drive_gemm::<f32, Avx2>(&product, c.as_mut_ptr());
+            }
+        }
         return true;
     }
     if let Some(c) = same_type_mut::<T, f64>(c) {
         let product = retype_gemm::<T, f64>(product);
         // SAFETY: as above.
-        unsafe { blocked::drive_gemm::<f64, Avx2>(&product, c.as_mut_ptr()) };
+        unsafe {
+            if wide {
+                blocked::drive_gemm::<f64, Avx512>(&product, c.as_mut_ptr());
+            } else {
+                blocked::drive_gemm::<f64, Avx2>(&product, c.as_mut_ptr());
+            }
+        }
         return true;
     }
     false
 }
 
-/// Runs [`blocked::dot_products`] with the AVX2 kernels and returns `true`, or returns
-/// `false` when they do not apply to `T` or this CPU.
+/// Runs [`blocked::dot_products`] with the AVX-512 or the AVX2 kernels and returns
+/// `true`, or returns `false` when neither applies to `T` or this CPU.
 pub(super) fn dot_products<T: Float>(product: &Dots<'_, T>, c: &mut [T]) -> bool {
     if !has_avx2_fma() {
         return false;
     }
+    let wide = has_avx512();
     if let Some(c) = same_type_mut::<T, f32>(c) {
         let product = retype_dots::<T, f32>(product);
-        // SAFETY: `blocked::dot_products` checked the lengths, and the CPU has AVX2 and FMA.
-        unsafe { blocked::drive_dots::<f32, Avx2>(&product, c.as_mut_ptr()) };
+        // SAFETY: `blocked::dot_products` checked the lengths, and the CPU has the
+        // kernels' features.
+        unsafe {
+            if wide {
+                blocked::drive_dots::<f32, Avx512>(&product, c.as_mut_ptr());
+            } else {
+                blocked::drive_dots::<f32, Avx2>(&product, c.as_mut_ptr());
+            }
+        }
         return true;
     }
     if let Some(c) = same_type_mut::<T, f64>(c) {
         let product = retype_dots::<T, f64>(product);
         // SAFETY: as above.
-        unsafe { blocked::drive_dots::<f64, Avx2>(&product, c.as_mut_ptr()) };
+        unsafe {
+            if wide {
+                blocked::drive_dots::<f64, Avx512>(&product, c.as_mut_ptr());
+            } else {
+                blocked::drive_dots::<f64, Avx2>(&product, c.as_mut_ptr());
+            }
+        }
         return true;
     }
     false
+}
+
+/// Returns the results of `C += A B` from `c` with each set of kernels this CPU has,
+/// named, for the tests.
+#[cfg(test)]
+pub(super) fn gemm_each<T: Float>(
+    product: &Gemm<'_, T>,
+    c: &[T],
+) -> std::vec::Vec<(&'static str, std::vec::Vec<T>)> {
+    let mut results = std::vec::Vec::new();
+    for (name, available) in [("avx2", has_avx2_fma()), ("avx512", has_avx512())] {
+        if !available {
+            continue;
+        }
+        let mut out = c.to_vec();
+        if let Some(out32) = same_type_mut::<T, f32>(&mut out) {
+            let product = retype_gemm::<T, f32>(product);
+            // SAFETY: the caller passes slices of the product's shape, and the CPU has
+            // the kernels' features.
+            unsafe {
+                match name {
+                    "avx2" => blocked::drive_gemm::<f32, Avx2>(&product, out32.as_mut_ptr()),
+                    _ => blocked::drive_gemm::<f32, Avx512>(&product, out32.as_mut_ptr()),
+                }
+            }
+        } else if let Some(out64) = same_type_mut::<T, f64>(&mut out) {
+            let product = retype_gemm::<T, f64>(product);
+            // SAFETY: as above.
+            unsafe {
+                match name {
+                    "avx2" => blocked::drive_gemm::<f64, Avx2>(&product, out64.as_mut_ptr()),
+                    _ => blocked::drive_gemm::<f64, Avx512>(&product, out64.as_mut_ptr()),
+                }
+            }
+        } else {
+            continue;
+        }
+        results.push((name, out));
+    }
+    results
+}
+
+/// [`gemm_each`] for `C = A^T B`.
+#[cfg(test)]
+pub(super) fn dots_each<T: Float>(
+    product: &Dots<'_, T>,
+    c: &[T],
+) -> std::vec::Vec<(&'static str, std::vec::Vec<T>)> {
+    let mut results = std::vec::Vec::new();
+    for (name, available) in [("avx2", has_avx2_fma()), ("avx512", has_avx512())] {
+        if !available {
+            continue;
+        }
+        let mut out = c.to_vec();
+        if let Some(out32) = same_type_mut::<T, f32>(&mut out) {
+            let product = retype_dots::<T, f32>(product);
+            // SAFETY: as in `gemm_each`.
+            unsafe {
+                match name {
+                    "avx2" => blocked::drive_dots::<f32, Avx2>(&product, out32.as_mut_ptr()),
+                    _ => blocked::drive_dots::<f32, Avx512>(&product, out32.as_mut_ptr()),
+                }
+            }
+        } else if let Some(out64) = same_type_mut::<T, f64>(&mut out) {
+            let product = retype_dots::<T, f64>(product);
+            // SAFETY: as above.
+            unsafe {
+                match name {
+                    "avx2" => blocked::drive_dots::<f64, Avx2>(&product, out64.as_mut_ptr()),
+                    _ => blocked::drive_dots::<f64, Avx512>(&product, out64.as_mut_ptr()),
+                }
+            }
+        } else {
+            continue;
+        }
+        results.push((name, out));
+    }
+    results
 }
 
 /// Reinterprets a slice of `T` as a slice of `U` when both are the same type.
@@ -127,11 +261,17 @@ fn retype_dots<'a, T: 'static, U: 'static>(product: &Dots<'a, T>) -> Dots<'a, U>
     }
 }
 
-/// Defines the AVX2 tile kernels of one scalar type and implements [`Tiles`] with them.
-macro_rules! avx2_tiles {
+/// Defines the tile kernels of one scalar type and vector width and implements [`Tiles`]
+/// for `$kernels` with them. `$features` enables the instructions of the width, and
+/// `pack_transposed` works in blocks of `$block` values with `$transpose_block`.
+macro_rules! simd_tiles {
     (
+        kernels: $kernels:ident,
+        features: $features:literal,
         scalar: $t:ty,
         lanes: $lanes:literal,
+        max_cols: $max_cols:literal,
+        block: $block:literal,
         vector: $v:ty,
         zero: $zero:ident,
         load: $load:ident,
@@ -149,7 +289,7 @@ macro_rules! avx2_tiles {
     ) => {
         /// Adds a `V`-vector by `NR`-column tile of `A B` to `C`. With `MASKED`, the last
         /// vector covers only `rows - (V - 1) * LANES` rows.
-        #[target_feature(enable = "avx2,fma")]
+        #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn $gemm_tile<const V: usize, const NR: usize, const MASKED: bool>(
             rows: usize,
@@ -201,7 +341,7 @@ macro_rules! avx2_tiles {
         }
 
         /// Writes an `R` by `C` tile of dot products of columns of `A` and `B`.
-        #[target_feature(enable = "avx2,fma")]
+        #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn $dot_tile<const R: usize, const C: usize>(
             len: usize,
@@ -252,8 +392,9 @@ macro_rules! avx2_tiles {
             }
         }
 
-        impl Tiles<$t> for Avx2 {
+        impl Tiles<$t> for $kernels {
             const LANES: usize = $lanes;
+            const MAX_COLS: usize = $max_cols;
 
             unsafe fn pack_transposed(
                 rows: usize,
@@ -263,9 +404,9 @@ macro_rules! avx2_tiles {
                 packed: *mut $t,
                 ld: usize,
             ) {
-                let (full_rows, full_k) = (rows / $lanes * $lanes, k / $lanes * $lanes);
-                for r0 in (0..full_rows).step_by($lanes) {
-                    for p0 in (0..full_k).step_by($lanes) {
+                let (full_rows, full_k) = (rows / $block * $block, k / $block * $block);
+                for r0 in (0..full_rows).step_by($block) {
+                    for p0 in (0..full_k).step_by($block) {
                         // SAFETY: the block lies inside the `rows x k` region the caller
                         // guarantees, and the caller checked the CPU.
                         unsafe {
@@ -341,6 +482,30 @@ macro_rules! avx2_tiles {
                     (1, 4, true) => tile!(1, 4, true),
                     (1, 5, true) => tile!(1, 5, true),
                     (1, 6, true) => tile!(1, 6, true),
+                    (2, 7, false) => tile!(2, 7, false),
+                    (2, 8, false) => tile!(2, 8, false),
+                    (2, 9, false) => tile!(2, 9, false),
+                    (2, 10, false) => tile!(2, 10, false),
+                    (2, 11, false) => tile!(2, 11, false),
+                    (2, 12, false) => tile!(2, 12, false),
+                    (2, 7, true) => tile!(2, 7, true),
+                    (2, 8, true) => tile!(2, 8, true),
+                    (2, 9, true) => tile!(2, 9, true),
+                    (2, 10, true) => tile!(2, 10, true),
+                    (2, 11, true) => tile!(2, 11, true),
+                    (2, 12, true) => tile!(2, 12, true),
+                    (1, 7, false) => tile!(1, 7, false),
+                    (1, 8, false) => tile!(1, 8, false),
+                    (1, 9, false) => tile!(1, 9, false),
+                    (1, 10, false) => tile!(1, 10, false),
+                    (1, 11, false) => tile!(1, 11, false),
+                    (1, 12, false) => tile!(1, 12, false),
+                    (1, 7, true) => tile!(1, 7, true),
+                    (1, 8, true) => tile!(1, 8, true),
+                    (1, 9, true) => tile!(1, 9, true),
+                    (1, 10, true) => tile!(1, 10, true),
+                    (1, 11, true) => tile!(1, 11, true),
+                    (1, 12, true) => tile!(1, 12, true),
                     // The driver requests no other shape, and the portable tile handles any.
                     _ => unsafe {
                         <Portable as Tiles<$t>>::gemm_tile(
@@ -493,9 +658,13 @@ fn horizontal_sum_f64(v: __m256d) -> f64 {
     _mm_cvtsd_f64(sum)
 }
 
-avx2_tiles! {
+simd_tiles! {
+    kernels: Avx2,
+    features: "avx2,fma",
     scalar: f32,
     lanes: 8,
+    max_cols: 6,
+    block: 8,
     vector: __m256,
     zero: _mm256_setzero_ps,
     load: _mm256_loadu_ps,
@@ -512,9 +681,13 @@ avx2_tiles! {
     dot_tile: dot_tile_f32,
 }
 
-avx2_tiles! {
+simd_tiles! {
+    kernels: Avx2,
+    features: "avx2,fma",
     scalar: f64,
     lanes: 4,
+    max_cols: 6,
+    block: 4,
     vector: __m256d,
     zero: _mm256_setzero_pd,
     load: _mm256_loadu_pd,
@@ -529,4 +702,131 @@ avx2_tiles! {
     transpose_block: transpose_block_f64,
     gemm_tile: gemm_tile_f64,
     dot_tile: dot_tile_f64,
+}
+
+/// Returns a mask whose first `n` of 16 lanes are set.
+fn lane_mask_f32x16(n: usize) -> __mmask16 {
+    if n >= 16 { u16::MAX } else { (1u16 << n) - 1 }
+}
+
+/// Returns a mask whose first `n` of 8 lanes are set.
+fn lane_mask_f64x8(n: usize) -> __mmask8 {
+    if n >= 8 { u8::MAX } else { (1u8 << n) - 1 }
+}
+
+/// Loads the lanes of `mask` from `address` and sets the others to zero, reading no
+/// memory for them.
+///
+/// # Safety
+///
+/// The lanes of `mask` must be readable.
+#[target_feature(enable = "avx512f")]
+unsafe fn mask_load_f32x16(address: *const f32, mask: __mmask16) -> __m512 {
+    // SAFETY: forwarded from the caller.
+    unsafe { _mm512_maskz_loadu_ps(mask, address) }
+}
+
+/// Stores the lanes of `mask` of `v` at `address`, writing no memory for the others.
+///
+/// # Safety
+///
+/// The lanes of `mask` must be writable.
+#[target_feature(enable = "avx512f")]
+unsafe fn mask_store_f32x16(address: *mut f32, mask: __mmask16, v: __m512) {
+    // SAFETY: forwarded from the caller.
+    unsafe { _mm512_mask_storeu_ps(address, mask, v) }
+}
+
+/// [`mask_load_f32x16`] for 8 `f64` lanes.
+///
+/// # Safety
+///
+/// As for [`mask_load_f32x16`].
+#[target_feature(enable = "avx512f")]
+unsafe fn mask_load_f64x8(address: *const f64, mask: __mmask8) -> __m512d {
+    // SAFETY: forwarded from the caller.
+    unsafe { _mm512_maskz_loadu_pd(mask, address) }
+}
+
+/// [`mask_store_f32x16`] for 8 `f64` lanes.
+///
+/// # Safety
+///
+/// As for [`mask_store_f32x16`].
+#[target_feature(enable = "avx512f")]
+unsafe fn mask_store_f64x8(address: *mut f64, mask: __mmask8, v: __m512d) {
+    // SAFETY: forwarded from the caller.
+    unsafe { _mm512_mask_storeu_pd(address, mask, v) }
+}
+
+/// Returns a vector with `value` in all 16 lanes.
+#[target_feature(enable = "avx512f")]
+fn broadcast_f32x16(value: &f32) -> __m512 {
+    _mm512_set1_ps(*value)
+}
+
+/// Returns a vector with `value` in all 8 lanes.
+#[target_feature(enable = "avx512f")]
+fn broadcast_f64x8(value: &f64) -> __m512d {
+    _mm512_set1_pd(*value)
+}
+
+/// Returns the sum of the 16 lanes of `v`.
+#[target_feature(enable = "avx512f")]
+fn horizontal_sum_f32x16(v: __m512) -> f32 {
+    _mm512_reduce_add_ps(v)
+}
+
+/// Returns the sum of the 8 lanes of `v`.
+#[target_feature(enable = "avx512f")]
+fn horizontal_sum_f64x8(v: __m512d) -> f64 {
+    _mm512_reduce_add_pd(v)
+}
+
+// The AVX-512 kernels pack with the AVX2 transposes: a CPU with AVX-512 Foundation has
+// AVX2 (`has_avx512` checks both), and packing is a small part of a product.
+simd_tiles! {
+    kernels: Avx512,
+    features: "avx512f,avx2,fma",
+    scalar: f32,
+    lanes: 16,
+    max_cols: 12,
+    block: 8,
+    vector: __m512,
+    zero: _mm512_setzero_ps,
+    load: _mm512_loadu_ps,
+    store: _mm512_storeu_ps,
+    broadcast: broadcast_f32x16,
+    fmadd: _mm512_fmadd_ps,
+    add: _mm512_add_ps,
+    mask_load: mask_load_f32x16,
+    mask_store: mask_store_f32x16,
+    lane_mask: lane_mask_f32x16,
+    horizontal_sum: horizontal_sum_f32x16,
+    transpose_block: transpose_block_f32,
+    gemm_tile: gemm_tile_f32x16,
+    dot_tile: dot_tile_f32x16,
+}
+
+simd_tiles! {
+    kernels: Avx512,
+    features: "avx512f,avx2,fma",
+    scalar: f64,
+    lanes: 8,
+    max_cols: 12,
+    block: 4,
+    vector: __m512d,
+    zero: _mm512_setzero_pd,
+    load: _mm512_loadu_pd,
+    store: _mm512_storeu_pd,
+    broadcast: broadcast_f64x8,
+    fmadd: _mm512_fmadd_pd,
+    add: _mm512_add_pd,
+    mask_load: mask_load_f64x8,
+    mask_store: mask_store_f64x8,
+    lane_mask: lane_mask_f64x8,
+    horizontal_sum: horizontal_sum_f64x8,
+    transpose_block: transpose_block_f64,
+    gemm_tile: gemm_tile_f64x8,
+    dot_tile: dot_tile_f64x8,
 }
