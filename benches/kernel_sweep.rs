@@ -8,6 +8,9 @@
 //! `scripts/bench-table.py --sweep` turns the results into the table of
 //! `docs/performance.md`.
 //!
+//! A last group times one large forward product with the weights at different offsets
+//! from a cache line (see `alignment`).
+//!
 //! Run with `cargo bench --bench kernel_sweep` (about 3 minutes on two cores).
 
 use std::hint::black_box;
@@ -101,6 +104,48 @@ fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mu
     group.finish();
 }
 
+/// Times the blocked forward product of the 784-128-10 network's hidden layer (128 x
+/// 784, 32 samples) with the weights starting 0, 16 and 32 bytes past a 64-byte
+/// boundary, as `alignment/forward/128x784x32/{offset}`. A network on the heap has its
+/// own offset, which vector loads of a whole cache line notice.
+fn alignment(criterion: &mut Criterion) {
+    const IN: usize = 784;
+    const OUT: usize = 128;
+    const B: usize = 32;
+    const LINE: usize = 16;
+    let weights = values(OUT * IN, 1);
+    let x = values(IN * B, 2);
+    let mut y = vec![0.0f32; OUT * B];
+    // Room to place the weights at any offset from a line boundary.
+    let mut storage = vec![0.0f32; OUT * IN + 2 * LINE];
+    let misalignment = storage.as_ptr() as usize % 64 / 4;
+    let line_start = (LINE - misalignment) % LINE;
+    let mut group = criterion.benchmark_group("alignment/forward/128x784x32");
+    group.throughput(Throughput::Elements((OUT * IN * B) as u64));
+    for offset_bytes in [0, 16, 32] {
+        let start = line_start + offset_bytes / 4;
+        let w = &mut storage[start..start + OUT * IN];
+        w.copy_from_slice(&weights);
+        assert_eq!(w.as_ptr() as usize % 64, offset_bytes);
+        let w = &*w;
+        group.bench_function(format!("{offset_bytes}"), |b| {
+            b.iter(|| {
+                let product = blocked::Gemm {
+                    rows: OUT,
+                    cols: B,
+                    inner: IN,
+                    a: black_box(w),
+                    b: black_box(&x),
+                    b_row_stride: 1,
+                    b_col_stride: IN,
+                };
+                blocked::gemm(product, &mut y)
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Runs [`sweep_shape`] for each layer shape `OUT x IN` with each batch size.
 macro_rules! sweep {
     ($criterion:expr; $(($out:literal, $in:literal)),+; $batches:tt) => {
@@ -117,6 +162,7 @@ fn kernel_sweep(criterion: &mut Criterion) {
         static_nn::core::kernel::blocked_instruction_set::<f32>()
     );
     sweep!(criterion; (8, 8), (16, 16), (10, 32), (32, 32), (32, 64), (64, 64), (128, 128); [1, 4, 16, 64]);
+    alignment(criterion);
 }
 
 /// Short measurements: 168 benchmarks at about one second each.
