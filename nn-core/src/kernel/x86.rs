@@ -137,83 +137,52 @@ pub(super) fn dot_products<T: Float>(product: &Dots<'_, T>, c: &mut [T]) -> bool
     false
 }
 
-/// Returns the results of `C += A B` from `c` with each set of kernels this CPU has,
-/// named, for the tests.
-#[cfg(test)]
-pub(super) fn gemm_each<T: Float>(
-    product: &Gemm<'_, T>,
-    c: &[T],
-) -> std::vec::Vec<(&'static str, std::vec::Vec<T>)> {
-    let mut results = std::vec::Vec::new();
-    for (name, available) in [("avx2", has_avx2_fma()), ("avx512", has_avx512())] {
-        if !available {
-            continue;
-        }
-        let mut out = c.to_vec();
-        if let Some(out32) = same_type_mut::<T, f32>(&mut out) {
-            let product = retype_gemm::<T, f32>(product);
-            // SAFETY: the caller passes slices of the product's shape, and the CPU has
-            // the kernels' features.
-            unsafe {
-                match name {
-                    "avx2" => blocked::drive_gemm::<f32, Avx2>(&product, out32.as_mut_ptr()),
-                    _ => blocked::drive_gemm::<f32, Avx512>(&product, out32.as_mut_ptr()),
+/// Defines a test helper `$name` that runs a `$product` (`C += A B` or `C = A^T B`) from
+/// `c` with each set of kernels this CPU has and returns the named results.
+macro_rules! with_each_kernel_set {
+    ($name:ident, $product:ident, $retype:ident, $drive:ident) => {
+        #[cfg(test)]
+        pub(super) fn $name<T: Float>(
+            product: &$product<'_, T>,
+            c: &[T],
+        ) -> std::vec::Vec<(&'static str, std::vec::Vec<T>)> {
+            let mut results = std::vec::Vec::new();
+            for (name, available) in [("avx2", has_avx2_fma()), ("avx512", has_avx512())] {
+                if !available {
+                    continue;
                 }
-            }
-        } else if let Some(out64) = same_type_mut::<T, f64>(&mut out) {
-            let product = retype_gemm::<T, f64>(product);
-            // SAFETY: as above.
-            unsafe {
-                match name {
-                    "avx2" => blocked::drive_gemm::<f64, Avx2>(&product, out64.as_mut_ptr()),
-                    _ => blocked::drive_gemm::<f64, Avx512>(&product, out64.as_mut_ptr()),
+                let mut out = c.to_vec();
+                if let Some(out) = same_type_mut::<T, f32>(&mut out) {
+                    let product = $retype::<T, f32>(product);
+                    // SAFETY: the caller passes slices of the product's shape, and the CPU
+                    // has the kernels' features.
+                    unsafe {
+                        match name {
+                            "avx2" => blocked::$drive::<f32, Avx2>(&product, out.as_mut_ptr()),
+                            _ => blocked::$drive::<f32, Avx512>(&product, out.as_mut_ptr()),
+                        }
+                    }
+                } else if let Some(out) = same_type_mut::<T, f64>(&mut out) {
+                    let product = $retype::<T, f64>(product);
+                    // SAFETY: as above.
+                    unsafe {
+                        match name {
+                            "avx2" => blocked::$drive::<f64, Avx2>(&product, out.as_mut_ptr()),
+                            _ => blocked::$drive::<f64, Avx512>(&product, out.as_mut_ptr()),
+                        }
+                    }
+                } else {
+                    continue;
                 }
+                results.push((name, out));
             }
-        } else {
-            continue;
+            results
         }
-        results.push((name, out));
-    }
-    results
+    };
 }
 
-/// [`gemm_each`] for `C = A^T B`.
-#[cfg(test)]
-pub(super) fn dots_each<T: Float>(
-    product: &Dots<'_, T>,
-    c: &[T],
-) -> std::vec::Vec<(&'static str, std::vec::Vec<T>)> {
-    let mut results = std::vec::Vec::new();
-    for (name, available) in [("avx2", has_avx2_fma()), ("avx512", has_avx512())] {
-        if !available {
-            continue;
-        }
-        let mut out = c.to_vec();
-        if let Some(out32) = same_type_mut::<T, f32>(&mut out) {
-            let product = retype_dots::<T, f32>(product);
-            // SAFETY: as in `gemm_each`.
-            unsafe {
-                match name {
-                    "avx2" => blocked::drive_dots::<f32, Avx2>(&product, out32.as_mut_ptr()),
-                    _ => blocked::drive_dots::<f32, Avx512>(&product, out32.as_mut_ptr()),
-                }
-            }
-        } else if let Some(out64) = same_type_mut::<T, f64>(&mut out) {
-            let product = retype_dots::<T, f64>(product);
-            // SAFETY: as above.
-            unsafe {
-                match name {
-                    "avx2" => blocked::drive_dots::<f64, Avx2>(&product, out64.as_mut_ptr()),
-                    _ => blocked::drive_dots::<f64, Avx512>(&product, out64.as_mut_ptr()),
-                }
-            }
-        } else {
-            continue;
-        }
-        results.push((name, out));
-    }
-    results
-}
+with_each_kernel_set!(gemm_each, Gemm, retype_gemm, drive_gemm);
+with_each_kernel_set!(dots_each, Dots, retype_dots, drive_dots);
 
 /// Reinterprets a slice of `T` as a slice of `U` when both are the same type.
 fn same_type<T: 'static, U: 'static>(values: &[T]) -> Option<&[U]> {
