@@ -165,7 +165,7 @@ fn kernel_sweep(criterion: &mut Criterion) {
     alignment(criterion);
 }
 
-/// Short measurements: 168 benchmarks at about one second each.
+/// Short measurements: 171 benchmarks at about one second each.
 fn config() -> Criterion {
     Criterion::default()
         .measurement_time(Duration::from_millis(500))

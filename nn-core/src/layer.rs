@@ -165,9 +165,10 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// whose trace is a copy of its input ([`Dense`](crate::Dense)), or `None`, the
     /// default.
     ///
-    /// [`accumulate_pass`](Layer::accumulate_pass) then calls
-    /// [`forward_train_untraced`](Layer::forward_train_untraced) and hands `x` to the
-    /// backward pass, which spares copying the batch. A layer that returns `Some` must
+    /// The [`accumulate_pass`](Layer::accumulate_pass) of a network declared with
+    /// `network!` then calls [`forward_train_untraced`](Layer::forward_train_untraced)
+    /// for the layer and hands `x` to its backward pass, which spares copying the batch.
+    /// The trait's own `accumulate_pass` does not look at this method. A layer that returns `Some` must
     /// return it for every `x`, and its backward methods must accept `x` as the trace.
     fn input_trace<const B: usize>(x: &SMatrix<T, IN, B>) -> Option<&Self::Trace<B>> {
         let _ = x;

@@ -249,9 +249,9 @@ pub(crate) trait Tiles<T: Copy> {
 /// 128 x 784 x 64 product on AMD Zen 4, even where 4 divides the columns and 6 does not,
 /// and a 3 x 4 tile spilled registers. AVX-512 has 32 registers, and its tiles are 2
 /// vectors by 12 columns (24 accumulators): each loaded column of `A` then serves twice
-/// as many columns of `B`. On the Intel Xeon machine of `BENCHMARKS.md` that cut the
-/// 784-128-10 forward pass of 64 samples from 121 to 95 us (`cargo bench --bench
-/// forward_backward`, one run each).
+/// as many columns of `B`. On the Intel Xeon machine of `BENCHMARKS.md` the 784-128-10
+/// forward pass of 64 samples took 121 us with 512-bit tiles of 2 x 6 and 95 us with
+/// 2 x 12 (`cargo bench --bench forward_backward`, one run each).
 fn gemm_tile_shape(cols: usize, max_cols: usize) -> (usize, usize) {
     match cols {
         1 => (16, 1),

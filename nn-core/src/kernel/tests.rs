@@ -53,9 +53,9 @@ fn assert_close<T: Float>(
     }
 }
 
-/// The shapes `(rows, cols, inner)` of the checks. The last three fill the tallest tile
-/// of 16-lane vectors, mask the last of its vectors, and mask a 16-lane tile of one
-/// vector.
+/// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors the last three
+/// fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
+/// and a masked 2 vectors, and leave one row for a masked tile of one vector.
 const SHAPES: [(usize, usize, usize); 17] = [
     (1, 1, 1),
     (3, 2, 5),

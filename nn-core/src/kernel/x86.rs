@@ -8,10 +8,10 @@
 //!
 //! Both sets of kernels share one tile code, instantiated with 256-bit vectors (8 `f32`
 //! lanes) and with 512-bit vectors (16 lanes); the AVX-512 set runs where the CPU has it.
-//! On CPUs with two 512-bit multiply-add units, such as the Intel Xeon virtual machine of
-//! `BENCHMARKS.md`, that doubles the multiply-adds per cycle (a loop of independent
-//! multiply-adds: about 108 GFLOP/s with 256-bit and 206 GFLOP/s with 512-bit vectors on
-//! one core there). CPUs that split each 512-bit operation into two halves (AMD Zen 4)
+//! CPUs with two 512-bit multiply-add units, such as the Intel Xeon virtual machine of
+//! `BENCHMARKS.md`, then do twice the multiply-adds per cycle. `peak/fma` of
+//! `benches/forward_backward.rs` measured about 109 GFLOP/s with 256-bit and 196 to 211
+//! GFLOP/s with 512-bit vectors on one core there. CPUs that split each 512-bit operation into two halves (AMD Zen 4)
 //! run the same number of multiply-adds per cycle either way.
 
 use core::any::TypeId;
