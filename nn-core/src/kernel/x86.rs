@@ -67,13 +67,25 @@ pub(super) fn instruction_set() -> &'static str {
     if has_avx512() { "avx512f" } else { "avx2+fma" }
 }
 
+/// Returns whether a product with `rows` result rows of `T` runs the AVX-512 kernels:
+/// when the CPU has them and the rows do not fit in one 256-bit vector.
+///
+/// Rows that fit in one AVX2 vector (8 `f32`) fill an AVX2 tile but only half of a
+/// 512-bit one. `cargo bench --bench kernel_sweep` on the Intel Xeon machine of
+/// `BENCHMARKS.md` had the 512-bit tiles lose to the small kernel on 8 x 8 layers where
+/// the AVX2 tiles win, while with 10 rows the 512-bit tiles were the faster of the two
+/// for 64 samples.
+fn uses_wide<T>(rows: usize) -> bool {
+    rows * core::mem::size_of::<T>() > 32 && has_avx512()
+}
+
 /// Runs [`blocked::gemm`] with the AVX-512 or the AVX2 kernels and returns `true`, or
 /// returns `false` when neither applies to `T` or this CPU.
 pub(super) fn gemm<T: Float>(product: &Gemm<'_, T>, c: &mut [T]) -> bool {
     if !has_avx2_fma() {
         return false;
     }
-    let wide = has_avx512();
+    let wide = uses_wide::<T>(product.rows);
     if let Some(c) = same_type_mut::<T, f32>(c) {
         let product = retype_gemm::<T, f32>(product);
         // SAFETY: `blocked::gemm` checked the lengths, and the CPU has the kernels'
@@ -108,7 +120,7 @@ pub(super) fn dot_products<T: Float>(product: &Dots<'_, T>, c: &mut [T]) -> bool
     if !has_avx2_fma() {
         return false;
     }
-    let wide = has_avx512();
+    let wide = uses_wide::<T>(product.rows);
     if let Some(c) = same_type_mut::<T, f32>(c) {
         let product = retype_dots::<T, f32>(product);
         // SAFETY: `blocked::dot_products` checked the lengths, and the CPU has the
