@@ -67,16 +67,21 @@ pub(super) fn instruction_set() -> &'static str {
     if has_avx512() { "avx512f" } else { "avx2+fma" }
 }
 
-/// Returns whether a product with `rows` result rows of `T` runs the AVX-512 kernels:
-/// when the CPU has them and the rows do not fit in one 256-bit vector.
+/// Returns whether a product with `rows` result rows of `T` and `cols` columns (samples)
+/// runs the AVX-512 kernels: when the CPU has them, the rows do not fit in one 256-bit
+/// vector and there is more than one column.
 ///
 /// Rows that fit in one AVX2 vector (8 `f32`) fill an AVX2 tile but only half of a
 /// 512-bit one. `cargo bench --bench kernel_sweep` on the Intel Xeon machine of
 /// `BENCHMARKS.md` had the 512-bit tiles lose to the small kernel on 8 x 8 layers where
 /// the AVX2 tiles win, while with 10 rows the 512-bit tiles were the faster of the two
-/// for 64 samples.
-fn uses_wide<T>(rows: usize) -> bool {
-    rows * core::mem::size_of::<T>() > 32 && has_avx512()
+/// for 64 samples. A single sample reads each weight once, so memory bounds it, and the
+/// AVX2 tile of one column keeps 16 independent sums over a 128-row layer where a 512-bit
+/// one keeps 8. There the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of
+/// 5.1 to 5.3 µs, and a 64-32-10 sample in 137 to 139 ns instead of 176 to 179 ns
+/// (`cargo bench --bench forward_backward`, two runs each).
+fn uses_wide<T>(rows: usize, cols: usize) -> bool {
+    rows * core::mem::size_of::<T>() > 32 && cols > 1 && has_avx512()
 }
 
 /// Runs [`blocked::gemm`] with the AVX-512 or the AVX2 kernels and returns `true`, or
@@ -85,7 +90,7 @@ pub(super) fn gemm<T: Float>(product: &Gemm<'_, T>, c: &mut [T]) -> bool {
     if !has_avx2_fma() {
         return false;
     }
-    let wide = uses_wide::<T>(product.rows);
+    let wide = uses_wide::<T>(product.rows, product.cols);
     if let Some(c) = same_type_mut::<T, f32>(c) {
         let product = retype_gemm::<T, f32>(product);
         // SAFETY: `blocked::gemm` checked the lengths, and the CPU has the kernels'
@@ -120,7 +125,7 @@ pub(super) fn dot_products<T: Float>(product: &Dots<'_, T>, c: &mut [T]) -> bool
     if !has_avx2_fma() {
         return false;
     }
-    let wide = uses_wide::<T>(product.rows);
+    let wide = uses_wide::<T>(product.rows, product.cols);
     if let Some(c) = same_type_mut::<T, f32>(c) {
         let product = retype_dots::<T, f32>(product);
         // SAFETY: `blocked::dot_products` checked the lengths, and the CPU has the
