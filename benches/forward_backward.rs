@@ -16,8 +16,8 @@
 //! Start-up asserts that the three implementations agree numerically; the timings are
 //! only compared after that. The group `peak/fma` times a loop of independent fused
 //! multiply-adds of the vectors the blocked kernel uses (512-bit where the CPU has
-//! AVX-512, else 256-bit), the most floating-point work one core can do per second, so
-//! that `scripts/bench-table.py` can state each result as a fraction of that peak. Run with
+//! AVX-512, else 256-bit): the most floating-point work one core can do per second.
+//! `scripts/bench-table.py` states each result as a fraction of that peak. Run with
 //! `cargo bench --bench forward_backward`; the results and their ratios are recorded in
 //! `BENCHMARKS.md`.
 

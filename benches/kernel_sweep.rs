@@ -112,14 +112,18 @@ fn alignment(criterion: &mut Criterion) {
     const IN: usize = 784;
     const OUT: usize = 128;
     const B: usize = 32;
-    const LINE: usize = 16;
+    // The `f32` values in one 64-byte cache line.
+    const LINE_VALUES: usize = 16;
+
     let weights = values(OUT * IN, 1);
     let x = values(IN * B, 2);
     let mut y = vec![0.0f32; OUT * B];
+
     // Room to place the weights at any offset from a line boundary.
-    let mut storage = vec![0.0f32; OUT * IN + 2 * LINE];
+    let mut storage = vec![0.0f32; OUT * IN + 2 * LINE_VALUES];
     let misalignment = storage.as_ptr() as usize % 64 / 4;
-    let line_start = (LINE - misalignment) % LINE;
+    let line_start = (LINE_VALUES - misalignment) % LINE_VALUES;
+
     let mut group = criterion.benchmark_group("alignment/forward/128x784x32");
     group.throughput(Throughput::Elements((OUT * IN * B) as u64));
     for offset_bytes in [0, 16, 32] {
@@ -128,6 +132,7 @@ fn alignment(criterion: &mut Criterion) {
         w.copy_from_slice(&weights);
         assert_eq!(w.as_ptr() as usize % 64, offset_bytes);
         let w = &*w;
+
         group.bench_function(format!("{offset_bytes}"), |b| {
             b.iter(|| {
                 let product = blocked::Gemm {

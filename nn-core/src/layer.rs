@@ -168,8 +168,9 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     /// The [`accumulate_pass`](Layer::accumulate_pass) of a network declared with
     /// `network!` then calls [`forward_train_untraced`](Layer::forward_train_untraced)
     /// for the layer and hands `x` to its backward pass, which spares copying the batch.
-    /// The trait's own `accumulate_pass` does not look at this method. A layer that returns `Some` must
-    /// return it for every `x`, and its backward methods must accept `x` as the trace.
+    /// The trait's own `accumulate_pass` does not call this method. A layer that returns
+    /// `Some` must return it for every `x`, and its backward methods must accept `x` as
+    /// the trace.
     fn input_trace<const B: usize>(x: &SMatrix<T, IN, B>) -> Option<&Self::Trace<B>> {
         let _ = x;
         None

@@ -632,8 +632,8 @@ fn trace_local(layer: &LayerModel) -> Ident {
     format_ident!("__trace_{}", layer.field)
 }
 
-/// The local variables of `accumulate_pass` that keep what a layer returned: its output
-/// and trace, or its output alone when its input is its trace.
+/// Returns the names of the two local variables of `accumulate_pass` for what a layer
+/// returns: its output and trace, or its output alone when its input is its trace.
 fn pass_locals(layer: &LayerModel) -> (Ident, Ident) {
     (
         format_ident!("__traced_{}", layer.field),
@@ -689,7 +689,6 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
         let local = trace_local(layer);
         quote!(let (#x_out, #local) = #layer_trait::forward_train(&#value, #x_in, rng);)
     });
-    let train_steps: Vec<TokenStream> = train_steps.collect();
     let trace_fields = layers.iter().map(|layer| {
         let field = &layer.field;
         let local = trace_local(layer);
@@ -705,10 +704,9 @@ fn expand_layer_impl(context: &Context) -> TokenStream {
         let local = trace_local(layer);
         quote!(let (#x_out, #local) = #layer_trait::forward_train_team(&#value, #x_in, rng, team);)
     });
-    let team_steps: Vec<TokenStream> = team_steps.collect();
     // The passes refer to each layer's output and trace where the layer returned them,
     // or to the layer's input where that is the trace, so no trace is moved or copied.
-    // Taking the returned pair apart copied the trace on every thread (perf, 784-128-10).
+    // Taking the returned pair apart copied the trace once more on every thread.
     let pass_forward = |team: bool| -> Vec<TokenStream> {
         layers
             .iter()

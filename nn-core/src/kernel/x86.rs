@@ -7,7 +7,7 @@
 //! well with `-C target-cpu=x86-64-v4`.
 //!
 //! Both sets of kernels share one tile code, instantiated with 256-bit vectors (8 `f32`
-//! lanes) and with 512-bit vectors (16 lanes); the AVX-512 set runs where the CPU has it.
+//! lanes) and with 512-bit vectors (16 lanes). The AVX-512 set runs where the CPU has it.
 //! CPUs with two 512-bit multiply-add units, such as the Intel Xeon virtual machine of
 //! `BENCHMARKS.md`, then do twice the multiply-adds per cycle. `peak/fma` of
 //! `benches/forward_backward.rs` measured about 109 GFLOP/s with 256-bit and 196 to 211
@@ -72,10 +72,9 @@ pub(super) fn instruction_set() -> &'static str {
 /// vector and there is more than one column.
 ///
 /// Rows that fit in one AVX2 vector (8 `f32`) fill an AVX2 tile but only half of a
-/// 512-bit one. `cargo bench --bench kernel_sweep` on the Intel Xeon machine of
-/// `BENCHMARKS.md` had the 512-bit tiles lose to the small kernel on 8 x 8 layers where
-/// the AVX2 tiles win, while with 10 rows the 512-bit tiles were the faster of the two
-/// for 64 samples. A single sample reads each weight once, so memory bounds it, and the
+/// 512-bit one. In `cargo bench --bench kernel_sweep` on the Intel Xeon machine of
+/// `BENCHMARKS.md`, the 512-bit tiles lost to the small kernel on 8 x 8 layers where the
+/// AVX2 tiles win. With 10 rows the 512-bit tiles were the faster set for 64 samples. A single sample reads each weight once, so memory bounds it, and the
 /// AVX2 tile of one column keeps 16 independent sums over a 128-row layer where a 512-bit
 /// one keeps 8. There the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of
 /// 5.1 to 5.3 µs, and a 64-32-10 sample in 137 to 139 ns instead of 176 to 179 ns
@@ -84,75 +83,57 @@ fn uses_wide<T>(rows: usize, cols: usize) -> bool {
     rows * core::mem::size_of::<T>() > 32 && cols > 1 && has_avx512()
 }
 
-/// Runs [`blocked::gemm`] with the AVX-512 or the AVX2 kernels and returns `true`, or
-/// returns `false` when neither applies to `T` or this CPU.
-pub(super) fn gemm<T: Float>(product: &Gemm<'_, T>, c: &mut [T]) -> bool {
-    if !has_avx2_fma() {
-        return false;
-    }
-    let wide = uses_wide::<T>(product.rows, product.cols);
-    if let Some(c) = same_type_mut::<T, f32>(c) {
-        let product = retype_gemm::<T, f32>(product);
-        // SAFETY: `blocked::gemm` checked the lengths, and the CPU has the kernels'
-        // features.
-        unsafe {
-            if wide {
-                blocked::drive_gemm::<f32, Avx512>(&product, c.as_mut_ptr());
-            } else {
-                blocked::drive_gemm::<f32, Avx2>(&product, c.as_mut_ptr());
+/// Defines `$name`, which runs a `$product` through `blocked::$drive` with the AVX-512 or
+/// the AVX2 kernels (see [`uses_wide`]) and returns `true`, or returns `false` when
+/// neither applies to `T` or this CPU.
+macro_rules! on_kernel_set {
+    ($(#[$doc:meta])* $name:ident, $product:ident, $retype:ident, $drive:ident) => {
+        $(#[$doc])*
+        pub(super) fn $name<T: Float>(product: &$product<'_, T>, c: &mut [T]) -> bool {
+            if !has_avx2_fma() {
+                return false;
             }
-        }
-        return true;
-    }
-    if let Some(c) = same_type_mut::<T, f64>(c) {
-        let product = retype_gemm::<T, f64>(product);
-        // SAFETY: as above.
-        unsafe {
-            if wide {
-                blocked::drive_gemm::<f64, Avx512>(&product, c.as_mut_ptr());
-            } else {
-                blocked::drive_gemm::<f64, Avx2>(&product, c.as_mut_ptr());
+            let wide = uses_wide::<T>(product.rows, product.cols);
+            if let Some(c) = same_type_mut::<T, f32>(c) {
+                let product = $retype::<T, f32>(product);
+                // SAFETY: the caller checked the lengths, and the CPU has the kernels'
+                // features.
+                unsafe {
+                    if wide {
+                        blocked::$drive::<f32, Avx512>(&product, c.as_mut_ptr());
+                    } else {
+                        blocked::$drive::<f32, Avx2>(&product, c.as_mut_ptr());
+                    }
+                }
+                return true;
             }
+            if let Some(c) = same_type_mut::<T, f64>(c) {
+                let product = $retype::<T, f64>(product);
+                // SAFETY: as above.
+                unsafe {
+                    if wide {
+                        blocked::$drive::<f64, Avx512>(&product, c.as_mut_ptr());
+                    } else {
+                        blocked::$drive::<f64, Avx2>(&product, c.as_mut_ptr());
+                    }
+                }
+                return true;
+            }
+            false
         }
-        return true;
-    }
-    false
+    };
 }
 
-/// Runs [`blocked::dot_products`] with the AVX-512 or the AVX2 kernels and returns
-/// `true`, or returns `false` when neither applies to `T` or this CPU.
-pub(super) fn dot_products<T: Float>(product: &Dots<'_, T>, c: &mut [T]) -> bool {
-    if !has_avx2_fma() {
-        return false;
-    }
-    let wide = uses_wide::<T>(product.rows, product.cols);
-    if let Some(c) = same_type_mut::<T, f32>(c) {
-        let product = retype_dots::<T, f32>(product);
-        // SAFETY: `blocked::dot_products` checked the lengths, and the CPU has the
-        // kernels' features.
-        unsafe {
-            if wide {
-                blocked::drive_dots::<f32, Avx512>(&product, c.as_mut_ptr());
-            } else {
-                blocked::drive_dots::<f32, Avx2>(&product, c.as_mut_ptr());
-            }
-        }
-        return true;
-    }
-    if let Some(c) = same_type_mut::<T, f64>(c) {
-        let product = retype_dots::<T, f64>(product);
-        // SAFETY: as above.
-        unsafe {
-            if wide {
-                blocked::drive_dots::<f64, Avx512>(&product, c.as_mut_ptr());
-            } else {
-                blocked::drive_dots::<f64, Avx2>(&product, c.as_mut_ptr());
-            }
-        }
-        return true;
-    }
-    false
-}
+on_kernel_set!(
+    /// Runs [`blocked::gemm`] on this CPU's SIMD kernels. `blocked::gemm` has checked the
+    /// lengths.
+    gemm, Gemm, retype_gemm, drive_gemm
+);
+on_kernel_set!(
+    /// Runs [`blocked::dot_products`] on this CPU's SIMD kernels. `blocked::dot_products`
+    /// has checked the lengths.
+    dot_products, Dots, retype_dots, drive_dots
+);
 
 /// Defines a test helper `$name` that runs a `$product` (`C += A B` or `C = A^T B`) from
 /// `c` with each set of kernels this CPU has and returns the named results.
@@ -723,7 +704,8 @@ unsafe fn mask_store_f32x16(address: *mut f32, mask: __mmask16, v: __m512) {
     unsafe { _mm512_mask_storeu_ps(address, mask, v) }
 }
 
-/// [`mask_load_f32x16`] for 8 `f64` lanes.
+/// Loads the lanes of `mask` from `address`, as [`mask_load_f32x16`] does for 8 `f64`
+/// lanes.
 ///
 /// # Safety
 ///
@@ -734,7 +716,8 @@ unsafe fn mask_load_f64x8(address: *const f64, mask: __mmask8) -> __m512d {
     unsafe { _mm512_maskz_loadu_pd(mask, address) }
 }
 
-/// [`mask_store_f32x16`] for 8 `f64` lanes.
+/// Stores the lanes of `mask` of `v` at `address`, as [`mask_store_f32x16`] does for 8
+/// `f64` lanes.
 ///
 /// # Safety
 ///
