@@ -8,8 +8,9 @@
 //! `scripts/bench-table.py --sweep` turns the results into the table of
 //! `docs/performance.md`.
 //!
-//! A last group times one large forward product with the weights at different offsets
-//! from a cache line (see `alignment`).
+//! Two last groups time the large products of the 784-128-10 network's hidden layer with
+//! its weights, or its weight gradient, at different offsets from a cache line (see
+//! `alignment` and `weight_gradient_alignment`).
 //!
 //! Run with `cargo bench --bench kernel_sweep` (about 3 minutes on two cores).
 
@@ -151,6 +152,47 @@ fn alignment(criterion: &mut Criterion) {
     group.finish();
 }
 
+/// Times the blocked weight gradient of the same hidden layer, `dW += g x^T` with 32
+/// samples, the largest product of a training step, as
+/// `alignment/weight_gradient/128x784x32/{offset}` with the gradient 0 or 16 bytes past a
+/// 64-byte boundary. Its 400 KB are read and written once per call, so this product also
+/// shows how well the tile loads and stores of `C` overlap the multiply-adds.
+fn weight_gradient_alignment(criterion: &mut Criterion) {
+    const IN: usize = 784;
+    const OUT: usize = 128;
+    const B: usize = 32;
+    const LINE_VALUES: usize = 16;
+
+    let g = values(OUT * B, 3);
+    let x = values(IN * B, 2);
+    let mut storage = vec![0.0f32; OUT * IN + 2 * LINE_VALUES];
+    let misalignment = storage.as_ptr() as usize % 64 / 4;
+    let line_start = (LINE_VALUES - misalignment) % LINE_VALUES;
+
+    let mut group = criterion.benchmark_group("alignment/weight_gradient/128x784x32");
+    group.throughput(Throughput::Elements((OUT * IN * B) as u64));
+    for offset_bytes in [0, 16] {
+        let start = line_start + offset_bytes / 4;
+        let dw = &mut storage[start..start + OUT * IN];
+        assert_eq!(dw.as_ptr() as usize % 64, offset_bytes);
+        group.bench_function(format!("{offset_bytes}"), |b| {
+            b.iter(|| {
+                let product = blocked::Gemm {
+                    rows: OUT,
+                    cols: IN,
+                    inner: B,
+                    a: black_box(&g),
+                    b: black_box(&x),
+                    b_row_stride: IN,
+                    b_col_stride: 1,
+                };
+                blocked::gemm(product, &mut *dw)
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Runs [`sweep_shape`] for each layer shape `OUT x IN` with each batch size.
 macro_rules! sweep {
     ($criterion:expr; $(($out:literal, $in:literal)),+; $batches:tt) => {
@@ -168,9 +210,10 @@ fn kernel_sweep(criterion: &mut Criterion) {
     );
     sweep!(criterion; (8, 8), (16, 16), (10, 32), (32, 32), (32, 64), (64, 64), (128, 128); [1, 4, 16, 64]);
     alignment(criterion);
+    weight_gradient_alignment(criterion);
 }
 
-/// Short measurements: 171 benchmarks at about one second each.
+/// Short measurements: 173 benchmarks at about one second each.
 fn config() -> Criterion {
     Criterion::default()
         .measurement_time(Duration::from_millis(500))

@@ -80,8 +80,16 @@ fn check_gemm<T: Float>(tolerance: f64) {
     for (case_index, &(rows, cols, inner)) in SHAPES.iter().enumerate() {
         let a = values::<T>(rows * inner, 1 + case_index as u64);
         let c0 = values::<T>(rows * cols, 100 + case_index as u64);
-        for (transposed, (rsb, csb)) in [(false, (1, inner)), (true, (cols, 1))] {
-            let b = values::<T>(inner * cols, 200 + case_index as u64);
+        // `B` column-major (the forward product), its transpose (the weight gradient),
+        // and strided both ways, which each take their own addressing in the x86 tiles.
+        let layouts = [
+            ("column-major", (1, inner)),
+            ("transposed", (cols, 1)),
+            ("strided", (2, 2 * inner + 3)),
+        ];
+        for (layout, (rsb, csb)) in layouts {
+            let b_len = (inner - 1) * rsb + (cols - 1) * csb + 1;
+            let b = values::<T>(b_len, 200 + case_index as u64);
             let expected = naive_gemm((rows, cols, inner), &a, &b, (rsb, csb), &c0);
             let product = Gemm {
                 rows,
@@ -92,10 +100,7 @@ fn check_gemm<T: Float>(tolerance: f64) {
                 b_row_stride: rsb,
                 b_col_stride: csb,
             };
-            let case = format!(
-                "{} gemm {rows}x{cols}x{inner} transposed {transposed}",
-                T::NAME
-            );
+            let case = format!("{} gemm {rows}x{cols}x{inner} with B {layout}", T::NAME);
 
             let mut c = c0.clone();
             blocked::gemm(product, &mut c);
