@@ -5,10 +5,11 @@
 //! batch of [`FORWARD_BATCH`] samples, and a training step on [`TRAIN_BATCH`] samples. A
 //! training step is the training forward pass plus a backward pass that accumulates into
 //! gradient buffers allocated once and skips the input gradient of the first layer, as
-//! training does (`accumulate_grads`). Each workload runs three implementations in the
-//! same process, with the same weights and inputs:
+//! training does. Each workload runs three implementations in the same process, with the
+//! same weights and inputs:
 //!
-//! - `generated`: the network declared with `network!`;
+//! - `generated`: the network declared with `network!`; its training step is one call of
+//!   `Layer::accumulate_pass`, as in `fit`;
 //! - `static`: the same math written by hand on nalgebra `SMatrix`/`SVector` types;
 //! - `dynamic`: the same math on nalgebra `DMatrix` with buffers allocated once, so that
 //!   large products go through nalgebra's `matrixmultiply` kernel.
@@ -513,11 +514,11 @@ where
         let mut group = self.group(criterion, "train", B);
         group.bench_function("generated", |b| {
             b.iter(|| {
-                let (y, trace) = self.generated.forward_train(black_box(&*x), &mut rng);
-                self.generated.accumulate_grads(
-                    &trace,
-                    black_box(&*grad_out),
+                let ((), y) = self.generated.accumulate_pass(
+                    black_box(&*x),
+                    &mut rng,
                     &mut generated_grads,
+                    |_| ((), *black_box(&*grad_out)),
                 );
                 black_box(&y);
             })
