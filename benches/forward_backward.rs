@@ -342,6 +342,11 @@ fn assert_close(case: &str, expected: &[f32], actual: &[f32]) {
 }
 
 /// Compares the gradient tensors of the three implementations.
+/// Returns how many bytes past a 64-byte boundary a tensor starts.
+fn line_offset(tensor: Option<&[f32]>) -> usize {
+    tensor.expect("the network has tensors").as_ptr() as usize % 64
+}
+
 fn assert_grads_close<G: Tensors<f32>>(
     label: &str,
     generated: &G,
@@ -509,6 +514,15 @@ where
             &*generated_grads,
             static_grads.tensors(),
             dynamic_grads.tensors(),
+        );
+
+        // Vector loads of whole cache lines notice where the first layer's weights and
+        // their gradient start (`cargo bench --bench kernel_sweep -- alignment`).
+        println!(
+            "{}: first weight {} and its gradient {} bytes past a 64-byte boundary",
+            self.label,
+            line_offset(self.generated.tensor(0)),
+            line_offset(generated_grads.tensor(0)),
         );
 
         let mut group = self.group(criterion, "train", B);
