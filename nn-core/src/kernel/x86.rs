@@ -313,15 +313,33 @@ macro_rules! simd_tiles {
                 } else {
                     steps!(|p, j| b.add(p * rsb + j * csb));
                 }
+                // Every value of the tile in `C` is loaded before any is stored. A masked
+                // store ends inside the vector's span, and when the columns of `C` are
+                // closer than a vector (10 rows), the load of the next column overlaps
+                // that span: loaded after the store, it waited for the store to complete.
+                // That cost about 20 cycles per column: the weight gradient of a 10 x 32
+                // layer took 270 ns whether it had 1 or 4 samples, against 129 ns for the
+                // small kernel with 4.
+                for j in 0..NR {
+                    let c_j = c.add(j * ldc);
+                    for v in 0..V {
+                        let address = c_j.add(v * $lanes);
+                        let old = if MASKED && v == V - 1 {
+                            $mask_load(address, mask)
+                        } else {
+                            $load(address)
+                        };
+                        acc[j][v] = $add(old, acc[j][v]);
+                    }
+                }
                 for j in 0..NR {
                     let c_j = c.add(j * ldc);
                     for v in 0..V {
                         let address = c_j.add(v * $lanes);
                         if MASKED && v == V - 1 {
-                            let sum = $add($mask_load(address, mask), acc[j][v]);
-                            $mask_store(address, mask, sum);
+                            $mask_store(address, mask, acc[j][v]);
                         } else {
-                            $store(address, $add($load(address), acc[j][v]));
+                            $store(address, acc[j][v]);
                         }
                     }
                 }
