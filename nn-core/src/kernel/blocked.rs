@@ -165,11 +165,25 @@ pub(crate) trait Tiles<T: Copy> {
     /// The width in columns of the main tiles of 2 vectors (see `gemm_tile_shape`).
     const MAX_COLS: usize = 6;
 
+    /// The height in vectors and the most columns of the main tiles of a [`gemm`] whose
+    /// `B` is stored transposed (`b_col_stride == 1`, the weight gradient), for results
+    /// of at least two such tiles' rows. `None` keeps the tiles of `gemm_tile_shape`.
+    ///
+    /// The weight gradient's inner dimension is the batch, so each tile loads and stores
+    /// its part of `C` once per few dozen steps. A taller tile with fewer columns touches
+    /// fewer and longer pieces of the columns of `C`, and fewer cache lines where `C`
+    /// starts off a line. The AVX-512 `f32` kernels use 4 x 6 tiles there: on the Intel
+    /// Xeon machine of `BENCHMARKS.md` the weight gradient of a 128 x 784 layer with 32
+    /// samples took 43.3 to 43.5 µs against 44.4 to 44.9 µs with 2 x 12 tiles, and 45.5
+    /// against 49.9 to 50.4 µs with `C` 16 bytes past a cache line (`cargo bench --bench
+    /// kernel_sweep -- alignment/weight`, two runs each).
+    const TRANSPOSED_B_TILE: Option<(usize, usize)> = None;
+
     /// Adds the product of rows `0..rows` of `A` (`lda` apart per column, `k` columns)
     /// with `k x cols` values of `B` (strides `rsb` and `csb`) to `C` (`ldc` apart per
     /// column).
     ///
-    /// `(vectors, cols)` is one of `(16, 1)`, `(8, 1)`, `(4, 1)`, `(4, 2)`,
+    /// `(vectors, cols)` is one of `(16, 1)`, `(8, 1)`, `(4, 1..=6)`,
     /// `(2, 1..=MAX_COLS)` and `(1, 1..=MAX_COLS)`. `rows` equals `vectors * LANES`, except that with 1 or 2 vectors it
     /// may be smaller, down to `(vectors - 1) * LANES + 1`.
     ///
@@ -268,7 +282,16 @@ fn gemm_tile_shape(cols: usize, max_cols: usize) -> (usize, usize) {
 /// The slices of `product` and the `rows x cols` values at `c` must be as long as their
 /// shapes need, and `K`'s instructions must be available on this CPU.
 pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(product: &Gemm<'_, T>, c: *mut T) {
-    let (main_vectors, main_cols) = gemm_tile_shape(product.cols, K::MAX_COLS);
+    let (main_vectors, main_cols) = match K::TRANSPOSED_B_TILE {
+        Some((vectors, max_cols))
+            if product.b_col_stride == 1
+                && product.cols > 2
+                && product.rows >= 2 * vectors * K::LANES =>
+        {
+            (vectors, max_cols.min(product.cols))
+        }
+        _ => gemm_tile_shape(product.cols, K::MAX_COLS),
+    };
     let (a, b) = (product.a.as_ptr(), product.b.as_ptr());
     let strides = (product.b_row_stride, product.b_col_stride);
     let ldc = product.rows;

@@ -53,10 +53,12 @@ fn assert_close<T: Float>(
     }
 }
 
-/// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors the last three
-/// fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
-/// and a masked 2 vectors, and leave one row for a masked tile of one vector.
-const SHAPES: [(usize, usize, usize); 17] = [
+/// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors, three near the
+/// end fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
+/// and a masked 2 vectors, and leave one row for a masked tile of one vector. With `B`
+/// transposed, the last two take tiles of 4 vectors by 6, 5 and 3 columns, and a masked
+/// tile of 2 vectors below them.
+const SHAPES: [(usize, usize, usize); 19] = [
     (1, 1, 1),
     (3, 2, 5),
     (8, 1, 7),
@@ -74,6 +76,8 @@ const SHAPES: [(usize, usize, usize); 17] = [
     (256, 1, 17),
     (250, 1, 3),
     (33, 5, 300),
+    (150, 11, 7),
+    (128, 9, 2),
 ];
 
 fn check_gemm<T: Float>(tolerance: f64) {

@@ -238,6 +238,7 @@ macro_rules! simd_tiles {
         scalar: $t:ty,
         lanes: $lanes:literal,
         max_cols: $max_cols:literal,
+        transposed_b_tile: $transposed_b_tile:expr,
         block: $block:literal,
         vector: $v:ty,
         zero: $zero:ident,
@@ -401,6 +402,7 @@ macro_rules! simd_tiles {
         impl Tiles<$t> for $kernels {
             const LANES: usize = $lanes;
             const MAX_COLS: usize = $max_cols;
+            const TRANSPOSED_B_TILE: Option<(usize, usize)> = $transposed_b_tile;
 
             unsafe fn pack_transposed(
                 rows: usize,
@@ -464,6 +466,10 @@ macro_rules! simd_tiles {
                     (8, 1, false) => tile!(8, 1, false),
                     (4, 1, false) => tile!(4, 1, false),
                     (4, 2, false) => tile!(4, 2, false),
+                    (4, 3, false) => tile!(4, 3, false),
+                    (4, 4, false) => tile!(4, 4, false),
+                    (4, 5, false) => tile!(4, 5, false),
+                    (4, 6, false) => tile!(4, 6, false),
                     (2, 1, false) => tile!(2, 1, false),
                     (2, 2, false) => tile!(2, 2, false),
                     (2, 3, false) => tile!(2, 3, false),
@@ -670,6 +676,7 @@ simd_tiles! {
     scalar: f32,
     lanes: 8,
     max_cols: 6,
+    transposed_b_tile: None,
     block: 8,
     vector: __m256,
     zero: _mm256_setzero_ps,
@@ -693,6 +700,7 @@ simd_tiles! {
     scalar: f64,
     lanes: 4,
     max_cols: 6,
+    transposed_b_tile: None,
     block: 4,
     vector: __m256d,
     zero: _mm256_setzero_pd,
@@ -799,6 +807,7 @@ simd_tiles! {
     scalar: f32,
     lanes: 16,
     max_cols: 12,
+    transposed_b_tile: Some((4, 6)),
     block: 8,
     vector: __m512,
     zero: _mm512_setzero_ps,
@@ -822,6 +831,7 @@ simd_tiles! {
     scalar: f64,
     lanes: 8,
     max_cols: 12,
+    transposed_b_tile: None,
     block: 4,
     vector: __m512d,
     zero: _mm512_setzero_pd,
