@@ -82,10 +82,23 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     if rows == 0 || cols == 0 || inner == 0 {
         return;
     }
-    let b_last = (inner - 1) * b_row_stride + (cols - 1) * b_col_stride;
-    assert!(product.a.len() >= rows * inner, "gemm: `a` is too short");
-    assert!(product.b.len() > b_last, "gemm: `b` is too short");
-    assert!(c.len() >= rows * cols, "gemm: `c` is too short");
+    // A shape whose size overflows `usize` fits no slice.
+    let b_last = (inner - 1)
+        .checked_mul(b_row_stride)
+        .zip((cols - 1).checked_mul(b_col_stride))
+        .and_then(|(down, across)| down.checked_add(across));
+    assert!(
+        holds(product.a.len(), rows.checked_mul(inner)),
+        "gemm: `a` is too short"
+    );
+    assert!(
+        b_last.is_some_and(|last| product.b.len() > last),
+        "gemm: `b` is too short"
+    );
+    assert!(
+        holds(c.len(), rows.checked_mul(cols)),
+        "gemm: `c` is too short"
+    );
 
     #[cfg(target_arch = "x86_64")]
     if super::x86::gemm(&product, c) {
@@ -108,14 +121,17 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
         return;
     }
     assert!(
-        product.a.len() >= len * rows,
+        holds(product.a.len(), len.checked_mul(rows)),
         "dot_products: `a` is too short"
     );
     assert!(
-        product.b.len() >= len * cols,
+        holds(product.b.len(), len.checked_mul(cols)),
         "dot_products: `b` is too short"
     );
-    assert!(c.len() >= rows * cols, "dot_products: `c` is too short");
+    assert!(
+        holds(c.len(), rows.checked_mul(cols)),
+        "dot_products: `c` is too short"
+    );
     if len == 0 {
         c[..rows * cols].fill(T::zero());
         return;
@@ -127,6 +143,12 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     }
     // SAFETY: as in `gemm`.
     unsafe { drive_dots::<T, Portable>(&product, c.as_mut_ptr()) }
+}
+
+/// Returns whether a slice of `len` values holds `needed` ones, where `None` is a count
+/// that overflowed `usize`.
+fn holds(len: usize, needed: Option<usize>) -> bool {
+    needed.is_some_and(|needed| len >= needed)
 }
 
 /// Returns the name of the tile kernels that [`gemm`] and [`dot_products`] use for `T`.

@@ -307,3 +307,35 @@ fn column_shares_add_up_to_whole_products() {
         );
     }
 }
+
+#[test]
+#[should_panic(expected = "gemm: `a` is too short")]
+fn gemm_rejects_overflowing_shape() {
+    let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
+    let side = 1 << (usize::BITS / 2);
+    let product = Gemm {
+        rows: side,
+        cols: side,
+        inner: side,
+        a: &a,
+        b: &b,
+        b_row_stride: 1,
+        b_col_stride: side,
+    };
+    blocked::gemm(product, &mut c);
+}
+
+#[test]
+#[should_panic(expected = "dot_products: `a` is too short")]
+fn dot_products_rejects_overflowing_shape() {
+    let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
+    let side = 1 << (usize::BITS / 2);
+    let product = Dots {
+        rows: side,
+        cols: side,
+        len: side,
+        a: &a,
+        b: &b,
+    };
+    blocked::dot_products(product, &mut c);
+}
