@@ -341,12 +341,12 @@ fn assert_close(case: &str, expected: &[f32], actual: &[f32]) {
     }
 }
 
-/// Compares the gradient tensors of the three implementations.
 /// Returns how many bytes past a 64-byte boundary a tensor starts.
 fn line_offset(tensor: Option<&[f32]>) -> usize {
     tensor.expect("the network has tensors").as_ptr() as usize % 64
 }
 
+/// Compares the gradient tensors of the three implementations.
 fn assert_grads_close<G: Tensors<f32>>(
     label: &str,
     generated: &G,
@@ -516,8 +516,9 @@ where
             dynamic_grads.tensors(),
         );
 
-        // Vector loads of whole cache lines notice where the first layer's weights and
-        // their gradient start (`cargo bench --bench kernel_sweep -- alignment`).
+        // The blocked kernel runs faster when the first layer's weights and their
+        // gradient start on a cache line (`cargo bench --bench kernel_sweep --
+        // alignment`), and the allocator decides where they start.
         println!(
             "{}: first weight {} and its gradient {} bytes past a 64-byte boundary",
             self.label,

@@ -88,7 +88,7 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
         .zip((cols - 1).checked_mul(b_col_stride))
         .and_then(|(down, across)| down.checked_add(across));
     assert!(
-        holds(product.a.len(), rows.checked_mul(inner)),
+        fits(product.a.len(), rows.checked_mul(inner)),
         "gemm: `a` is too short"
     );
     assert!(
@@ -96,7 +96,7 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
         "gemm: `b` is too short"
     );
     assert!(
-        holds(c.len(), rows.checked_mul(cols)),
+        fits(c.len(), rows.checked_mul(cols)),
         "gemm: `c` is too short"
     );
 
@@ -121,15 +121,15 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
         return;
     }
     assert!(
-        holds(product.a.len(), len.checked_mul(rows)),
+        fits(product.a.len(), len.checked_mul(rows)),
         "dot_products: `a` is too short"
     );
     assert!(
-        holds(product.b.len(), len.checked_mul(cols)),
+        fits(product.b.len(), len.checked_mul(cols)),
         "dot_products: `b` is too short"
     );
     assert!(
-        holds(c.len(), rows.checked_mul(cols)),
+        fits(c.len(), rows.checked_mul(cols)),
         "dot_products: `c` is too short"
     );
     if len == 0 {
@@ -145,9 +145,9 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     unsafe { drive_dots::<T, Portable>(&product, c.as_mut_ptr()) }
 }
 
-/// Returns whether a slice of `len` values holds `needed` ones, where `None` is a count
-/// that overflowed `usize`.
-fn holds(len: usize, needed: Option<usize>) -> bool {
+/// Returns whether `needed` values fit in a slice of `len`. `None` stands for a count that
+/// overflowed `usize`, which fits in no slice.
+fn fits(len: usize, needed: Option<usize>) -> bool {
     needed.is_some_and(|needed| len >= needed)
 }
 
@@ -194,11 +194,11 @@ pub(crate) trait Tiles<T: Copy> {
     /// The weight gradient's inner dimension is the batch, so each tile loads and stores
     /// its part of `C` once per few dozen steps. A taller tile with fewer columns touches
     /// fewer and longer pieces of the columns of `C`, and fewer cache lines where `C`
-    /// starts off a line. The AVX-512 `f32` kernels use 4 x 6 tiles there: on the Intel
-    /// Xeon machine of `BENCHMARKS.md` the weight gradient of a 128 x 784 layer with 32
-    /// samples took 43.3 to 43.5 µs against 44.4 to 44.9 µs with 2 x 12 tiles, and 45.5
-    /// against 49.9 to 50.4 µs with `C` 16 bytes past a cache line (`cargo bench --bench
-    /// kernel_sweep -- alignment/weight`, two runs each).
+    /// starts off a line. The AVX-512 `f32` kernels use 4 x 6 tiles there. On the Intel
+    /// Xeon machine of `BENCHMARKS.md`, the weight gradient of a 128 x 784 layer with 32
+    /// samples took 43.3 to 43.5 µs on them against 44.4 to 44.9 µs on 2 x 12 tiles. With
+    /// `C` 16 bytes past a cache line it took 45.5 against 49.9 to 50.4 µs (`cargo bench
+    /// --bench kernel_sweep -- alignment/weight`, two runs each).
     const TRANSPOSED_B_TILE: Option<(usize, usize)> = None;
 
     /// Adds the product of rows `0..rows` of `A` (`lda` apart per column, `k` columns)

@@ -10,9 +10,10 @@
 //! lanes) and with 512-bit vectors (16 lanes). The AVX-512 set runs where the CPU has it.
 //! CPUs with two 512-bit multiply-add units, such as the Intel Xeon virtual machine of
 //! `BENCHMARKS.md`, then do twice the multiply-adds per cycle. `peak/fma` of
-//! `benches/forward_backward.rs` measured about 109 GFLOP/s with 256-bit and 196 to 211
-//! GFLOP/s with 512-bit vectors on one core there. CPUs that split each 512-bit operation into two halves (AMD Zen 4)
-//! run the same number of multiply-adds per cycle either way.
+//! `benches/forward_backward.rs` measured about 109 GFLOP/s with 256-bit and 193 to 215
+//! GFLOP/s with 512-bit vectors on one core there, in runs on one day. CPUs that split
+//! each 512-bit operation into two halves (AMD Zen 4) run the same number of
+//! multiply-adds per cycle either way.
 
 use core::any::TypeId;
 use core::arch::x86_64::*;
@@ -304,8 +305,9 @@ macro_rules! simd_tiles {
                 // addressing: in the weight gradient the values of one step are adjacent
                 // (fixed offsets from one pointer), and in the forward product each column
                 // of `B` is contiguous (one pointer per column, set up once). On the
-                // 784-128-10 hidden layer that made the weight gradient 5% and the forward
-                // product 1% faster (`cargo bench --bench kernel_sweep -- alignment`).
+                // 784-128-10 hidden layer that made the weight gradient 4 to 5% and the
+                // forward product 1.5% faster (`cargo bench --bench kernel_sweep --
+                // alignment`).
                 if csb == 1 {
                     steps!(|p, j| b.add(p * rsb + j));
                 } else if rsb == 1 {
@@ -315,9 +317,9 @@ macro_rules! simd_tiles {
                     steps!(|p, j| b.add(p * rsb + j * csb));
                 }
                 // Every value of the tile in `C` is loaded before any is stored. A masked
-                // store ends inside the vector's span, and when the columns of `C` are
-                // closer than a vector (10 rows), the load of the next column overlaps
-                // that span: loaded after the store, it waited for the store to complete.
+                // store ends inside the vector's span. When the columns of `C` are closer
+                // than a vector (10 rows), the load of the next column overlaps that span,
+                // and a load after the store waited for the store to complete.
                 // That cost about 20 cycles per column: the weight gradient of a 10 x 32
                 // layer took 270 ns whether it had 1 or 4 samples, against 129 ns for the
                 // small kernel with 4.

@@ -140,11 +140,15 @@ pub enum Split {
 /// as speed-ups over one thread with zeroing and the Adam update, as `fit` trains. At
 /// 32 samples the layer split gave 1.59 to 1.64 against 1.37 to 1.38 for the batch split
 /// in two runs at `f233a00` (AMD EPYC), and 1.55 to 1.61 against 1.13 to 1.15 in two runs
-/// at `47a8dbe` (Intel Xeon). At 64 it gave 1.65 to 1.67 against 1.59 to 1.66, and 1.55 to 1.61 against
-/// 0.90 to 1.41. At 128 the batch split won: 1.66 to 1.68 against 1.56 to 1.58, and 1.66
-/// to 1.75 against 1.52 to 1.57. Every thread of the layer split runs the small layers,
-/// the activations and the loss on the whole batch, and copies the whole batch into the
-/// first layer's trace: work that grows with the batch and is not shared.
+/// at `47a8dbe` (Intel Xeon). At 64 it gave 1.65 to 1.67 against 1.59 to 1.66, and 1.55
+/// to 1.61 against 0.90 to 1.41. At 128 the batch split won: 1.66 to 1.68 against 1.56
+/// to 1.58, and 1.66 to 1.75 against 1.52 to 1.57. Every thread of the layer split runs
+/// the small layers, the activations and the loss on the whole batch: work that grows
+/// with the batch and is not shared.
+///
+/// NOTE: the best limit depends on the machine and the kernels. At `079fbd7`, with the
+/// AVX-512 kernels, the Intel Xeon gave the layer split 1.64 to 1.65 at 128 samples
+/// against 1.44 to 1.48 for the batch split, so there `fit` takes the slower split.
 pub const LAYER_SPLIT_MAX_BATCH: usize = 64;
 
 impl Split {
