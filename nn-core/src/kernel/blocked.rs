@@ -188,8 +188,10 @@ pub(crate) trait Tiles<T: Copy> {
     const MAX_COLS: usize = 6;
 
     /// The height in vectors and the most columns of the main tiles of a [`gemm`] whose
-    /// `B` is stored transposed (`b_col_stride == 1`, the weight gradient), for results
-    /// of at least two such tiles' rows. `None` keeps the tiles of `gemm_tile_shape`.
+    /// `B` is stored transposed (`b_col_stride == 1`), for results of more than 2 columns
+    /// and at least two such tiles' rows. Among a dense layer's products that is the
+    /// weight gradient, and the forward product of a layer with one input. `None` keeps
+    /// the tiles of `gemm_tile_shape`.
     ///
     /// The weight gradient's inner dimension is the batch, so each tile loads and stores
     /// its part of `C` once per few dozen steps. A taller tile with fewer columns touches
@@ -197,7 +199,7 @@ pub(crate) trait Tiles<T: Copy> {
     /// starts off a line. The AVX-512 `f32` kernels use 4 x 6 tiles there. On the Intel
     /// Xeon machine of `BENCHMARKS.md`, the weight gradient of a 128 x 784 layer with 32
     /// samples took 43.3 to 43.5 µs on them against 44.4 to 44.9 µs on 2 x 12 tiles. With
-    /// `C` 16 bytes past a cache line it took 45.5 against 49.9 to 50.4 µs (`cargo bench
+    /// `C` 16 bytes past a cache line it took 45.5 to 45.6 against 49.9 to 50.4 µs (`cargo bench
     /// --bench kernel_sweep -- alignment/weight`, two runs each).
     const TRANSPOSED_B_TILE: Option<(usize, usize)> = None;
 

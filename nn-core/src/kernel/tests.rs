@@ -56,8 +56,9 @@ fn assert_close<T: Float>(
 /// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors, three near the
 /// end fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
 /// and a masked 2 vectors, and leave one row for a masked tile of one vector. With `B`
-/// transposed, the last two take tiles of 4 vectors by 6, 5 and 3 columns, and a masked
-/// tile of 2 vectors below them.
+/// transposed and 16 lanes, the shapes of at least 128 rows take tiles of 4 vectors:
+/// 4 x 6 in all, 4 x 2 and 4 x 4 in the two of 128 rows and 32 and 64 columns, 4 x 5 and
+/// 4 x 1 with a masked tile of 2 vectors below in (150, 11, 7), and 4 x 3 in (128, 9, 2).
 const SHAPES: [(usize, usize, usize); 19] = [
     (1, 1, 1),
     (3, 2, 5),
@@ -312,6 +313,8 @@ fn column_shares_add_up_to_whole_products() {
 #[should_panic(expected = "gemm: `a` is too short")]
 fn gemm_rejects_overflowing_shape() {
     let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
+    // `rows * inner` and `rows * cols` are 2^64 and `B` repeats one value, so without
+    // checked products every check would pass.
     let side = 1 << (usize::BITS / 2);
     let product = Gemm {
         rows: side,
@@ -319,8 +322,25 @@ fn gemm_rejects_overflowing_shape() {
         inner: side,
         a: &a,
         b: &b,
-        b_row_stride: 1,
-        b_col_stride: side,
+        b_row_stride: 0,
+        b_col_stride: 0,
+    };
+    blocked::gemm(product, &mut c);
+}
+
+#[test]
+#[should_panic(expected = "gemm: `b` is too short")]
+fn gemm_rejects_overflowing_b_stride() {
+    let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
+    // The last value of `B` is at `usize::MAX + 1`, which wraps around to 0.
+    let product = Gemm {
+        rows: 1,
+        cols: 2,
+        inner: 2,
+        a: &a,
+        b: &b,
+        b_row_stride: usize::MAX,
+        b_col_stride: 1,
     };
     blocked::gemm(product, &mut c);
 }

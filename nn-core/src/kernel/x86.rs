@@ -468,6 +468,7 @@ macro_rules! simd_tiles {
                     (8, 1, false) => tile!(8, 1, false),
                     (4, 1, false) => tile!(4, 1, false),
                     (4, 2, false) => tile!(4, 2, false),
+                    // Only kernels with a `TRANSPOSED_B_TILE` request 4 x 3 to 4 x 6.
                     (4, 3, false) => tile!(4, 3, false),
                     (4, 4, false) => tile!(4, 4, false),
                     (4, 5, false) => tile!(4, 5, false),
