@@ -27,6 +27,53 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
     (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
 }
 
+/// The forward product `W x` of an `out x inputs` layer with `batch` samples, for
+/// [`blocked::gemm`].
+fn forward_product<'a>(
+    w: &'a [f32],
+    x: &'a [f32],
+    (out, inputs, batch): (usize, usize, usize),
+) -> blocked::Gemm<'a, f32> {
+    blocked::Gemm {
+        rows: out,
+        cols: batch,
+        inner: inputs,
+        a: w,
+        b: x,
+        b_row_stride: 1,
+        b_col_stride: inputs,
+    }
+}
+
+/// The weight gradient `g x^T` of an `out x inputs` layer with `batch` samples, for
+/// [`blocked::gemm`].
+fn weight_gradient_product<'a>(
+    g: &'a [f32],
+    x: &'a [f32],
+    (out, inputs, batch): (usize, usize, usize),
+) -> blocked::Gemm<'a, f32> {
+    blocked::Gemm {
+        rows: out,
+        cols: inputs,
+        inner: batch,
+        a: g,
+        b: x,
+        b_row_stride: inputs,
+        b_col_stride: 1,
+    }
+}
+
+/// The `f32` values in one 64-byte cache line.
+const LINE_VALUES: usize = 16;
+
+/// Returns `len` zeros with room to start `len` of them at any offset from a 64-byte
+/// boundary, and the index of the first value on one.
+fn line_storage(len: usize) -> (Vec<f32>, usize) {
+    let storage = vec![0.0f32; len + 2 * LINE_VALUES];
+    let misalignment = storage.as_ptr() as usize % 64 / 4;
+    (storage, (LINE_VALUES - misalignment) % LINE_VALUES)
+}
+
 /// Times both kernels on the three products of an `OUT x IN` layer with `B` samples.
 fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mut Criterion) {
     let w = values(OUT * IN, 1);
@@ -46,15 +93,7 @@ fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mu
     });
     group.bench_function("blocked", |b| {
         b.iter(|| {
-            let product = blocked::Gemm {
-                rows: OUT,
-                cols: B,
-                inner: IN,
-                a: black_box(&w),
-                b: black_box(&x),
-                b_row_stride: 1,
-                b_col_stride: IN,
-            };
+            let product = forward_product(black_box(&w), black_box(&x), (OUT, IN, B));
             blocked::gemm(product, &mut y)
         })
     });
@@ -90,15 +129,7 @@ fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mu
     });
     group.bench_function("blocked", |b| {
         b.iter(|| {
-            let product = blocked::Gemm {
-                rows: OUT,
-                cols: IN,
-                inner: B,
-                a: black_box(&g),
-                b: black_box(&x),
-                b_row_stride: IN,
-                b_col_stride: 1,
-            };
+            let product = weight_gradient_product(black_box(&g), black_box(&x), (OUT, IN, B));
             blocked::gemm(product, &mut dw)
         })
     });
@@ -113,17 +144,11 @@ fn alignment(criterion: &mut Criterion) {
     const IN: usize = 784;
     const OUT: usize = 128;
     const B: usize = 32;
-    // The `f32` values in one 64-byte cache line.
-    const LINE_VALUES: usize = 16;
 
     let weights = values(OUT * IN, 1);
     let x = values(IN * B, 2);
     let mut y = vec![0.0f32; OUT * B];
-
-    // Room to place the weights at any offset from a line boundary.
-    let mut storage = vec![0.0f32; OUT * IN + 2 * LINE_VALUES];
-    let misalignment = storage.as_ptr() as usize % 64 / 4;
-    let line_start = (LINE_VALUES - misalignment) % LINE_VALUES;
+    let (mut storage, line_start) = line_storage(OUT * IN);
 
     let mut group = criterion.benchmark_group("alignment/forward/128x784x32");
     group.throughput(Throughput::Elements((OUT * IN * B) as u64));
@@ -136,15 +161,7 @@ fn alignment(criterion: &mut Criterion) {
 
         group.bench_function(format!("{offset_bytes}"), |b| {
             b.iter(|| {
-                let product = blocked::Gemm {
-                    rows: OUT,
-                    cols: B,
-                    inner: IN,
-                    a: black_box(w),
-                    b: black_box(&x),
-                    b_row_stride: 1,
-                    b_col_stride: IN,
-                };
+                let product = forward_product(black_box(w), black_box(&x), (OUT, IN, B));
                 blocked::gemm(product, &mut y)
             })
         });
@@ -161,13 +178,10 @@ fn weight_gradient_alignment(criterion: &mut Criterion) {
     const IN: usize = 784;
     const OUT: usize = 128;
     const B: usize = 32;
-    const LINE_VALUES: usize = 16;
 
     let g = values(OUT * B, 3);
     let x = values(IN * B, 2);
-    let mut storage = vec![0.0f32; OUT * IN + 2 * LINE_VALUES];
-    let misalignment = storage.as_ptr() as usize % 64 / 4;
-    let line_start = (LINE_VALUES - misalignment) % LINE_VALUES;
+    let (mut storage, line_start) = line_storage(OUT * IN);
 
     let mut group = criterion.benchmark_group("alignment/weight_gradient/128x784x32");
     group.throughput(Throughput::Elements((OUT * IN * B) as u64));
@@ -177,15 +191,7 @@ fn weight_gradient_alignment(criterion: &mut Criterion) {
         assert_eq!(dw.as_ptr() as usize % 64, offset_bytes);
         group.bench_function(format!("{offset_bytes}"), |b| {
             b.iter(|| {
-                let product = blocked::Gemm {
-                    rows: OUT,
-                    cols: IN,
-                    inner: B,
-                    a: black_box(&g),
-                    b: black_box(&x),
-                    b_row_stride: IN,
-                    b_col_stride: 1,
-                };
+                let product = weight_gradient_product(black_box(&g), black_box(&x), (OUT, IN, B));
                 blocked::gemm(product, &mut *dw)
             })
         });
