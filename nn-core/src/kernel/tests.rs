@@ -56,10 +56,10 @@ fn assert_close<T: Float>(
 /// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors, three near the
 /// end fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
 /// and a masked 2 vectors, and leave one row for a masked tile of one vector. With `B`
-/// transposed and 16 lanes, the shapes of at least 128 rows take tiles of 4 vectors:
-/// 4 x 6 in all, 4 x 2 and 4 x 4 in the two of 128 rows and 32 and 64 columns, 4 x 5 and
-/// 4 x 1 with a masked tile of 2 vectors below in (150, 11, 7), and 4 x 3 in (128, 9, 2).
-const SHAPES: [(usize, usize, usize); 19] = [
+/// transposed and 16 lanes, the shapes of at least 128 rows and more than 2 columns take
+/// tiles of 4 vectors, whose widths the driver evens out: 6 and 5 over a masked tile of 2
+/// vectors in (150, 11, 7), 5 and 4 in (128, 9, 2), 4 and 3 in (128, 7, 3).
+const SHAPES: [(usize, usize, usize); 20] = [
     (1, 1, 1),
     (3, 2, 5),
     (8, 1, 7),
@@ -79,6 +79,7 @@ const SHAPES: [(usize, usize, usize); 19] = [
     (33, 5, 300),
     (150, 11, 7),
     (128, 9, 2),
+    (128, 7, 3),
 ];
 
 fn check_gemm<T: Float>(tolerance: f64) {
