@@ -75,9 +75,9 @@ pub(super) fn instruction_set() -> &'static str {
 /// Rows that fit in one AVX2 vector (8 `f32`) fill an AVX2 tile but only half of a
 /// 512-bit one. In `cargo bench --bench kernel_sweep` on the Intel Xeon machine of
 /// `BENCHMARKS.md`, the 512-bit tiles lost to the small kernel on 8 x 8 layers where the
-/// AVX2 tiles win. With 10 rows the 512-bit tiles were the faster set for 64 samples. A single sample reads each weight once, so memory bounds it, and the
-/// AVX2 tile of one column keeps 16 independent sums over a 128-row layer where a 512-bit
-/// one keeps 8. There the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of
+/// AVX2 tiles win. With 10 rows the 512-bit tiles were the faster set for 64 samples. A
+/// single sample reads each weight once, so memory bounds it, and the AVX2 tile of one
+/// column keeps 16 independent sums over a 128-row layer where a 512-bit one keeps 8. There the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of
 /// 5.1 to 5.3 µs, and a 64-32-10 sample in 137 to 139 ns instead of 176 to 179 ns
 /// (`cargo bench --bench forward_backward`, two runs each).
 fn uses_wide<T>(rows: usize, cols: usize) -> bool {
@@ -95,33 +95,26 @@ macro_rules! on_kernel_set {
                 return false;
             }
             let wide = uses_wide::<T>(product.rows, product.cols);
-            if let Some(c) = same_type_mut::<T, f32>(c) {
-                let product = $retype::<T, f32>(product);
+            on_kernel_set!(@scalars [f32, f64] product, c, wide, $retype, $drive);
+            false
+        }
+    };
+    (@scalars [$($scalar:ty),*] $product:ident, $c:ident, $wide:ident, $retype:ident, $drive:ident) => {
+        $(
+            if let Some(c) = same_type_mut::<T, $scalar>($c) {
+                let product = $retype::<T, $scalar>($product);
                 // SAFETY: the caller checked the lengths, and the CPU has the kernels'
                 // features.
                 unsafe {
-                    if wide {
-                        blocked::$drive::<f32, Avx512>(&product, c.as_mut_ptr());
+                    if $wide {
+                        blocked::$drive::<$scalar, Avx512>(&product, c.as_mut_ptr());
                     } else {
-                        blocked::$drive::<f32, Avx2>(&product, c.as_mut_ptr());
+                        blocked::$drive::<$scalar, Avx2>(&product, c.as_mut_ptr());
                     }
                 }
                 return true;
             }
-            if let Some(c) = same_type_mut::<T, f64>(c) {
-                let product = $retype::<T, f64>(product);
-                // SAFETY: as above.
-                unsafe {
-                    if wide {
-                        blocked::$drive::<f64, Avx512>(&product, c.as_mut_ptr());
-                    } else {
-                        blocked::$drive::<f64, Avx2>(&product, c.as_mut_ptr());
-                    }
-                }
-                return true;
-            }
-            false
-        }
+        )*
     };
 }
 
@@ -151,31 +144,30 @@ macro_rules! with_each_kernel_set {
                     continue;
                 }
                 let mut out = c.to_vec();
-                if let Some(out) = same_type_mut::<T, f32>(&mut out) {
-                    let product = $retype::<T, f32>(product);
-                    // SAFETY: the caller passes slices of the product's shape, and the CPU
-                    // has the kernels' features.
-                    unsafe {
-                        match name {
-                            "avx2" => blocked::$drive::<f32, Avx2>(&product, out.as_mut_ptr()),
-                            _ => blocked::$drive::<f32, Avx512>(&product, out.as_mut_ptr()),
-                        }
-                    }
-                } else if let Some(out) = same_type_mut::<T, f64>(&mut out) {
-                    let product = $retype::<T, f64>(product);
-                    // SAFETY: as above.
-                    unsafe {
-                        match name {
-                            "avx2" => blocked::$drive::<f64, Avx2>(&product, out.as_mut_ptr()),
-                            _ => blocked::$drive::<f64, Avx512>(&product, out.as_mut_ptr()),
-                        }
-                    }
-                } else {
-                    continue;
+                let ran = with_each_kernel_set!(@scalars [f32, f64] product, out, name, $retype, $drive);
+                if ran {
+                    results.push((name, out));
                 }
-                results.push((name, out));
             }
             results
+        }
+    };
+    (@scalars [$($scalar:ty),*] $product:ident, $out:ident, $set:ident, $retype:ident, $drive:ident) => {
+        $(
+            if let Some(out) = same_type_mut::<T, $scalar>(&mut $out) {
+                let product = $retype::<T, $scalar>($product);
+                // SAFETY: the caller passes slices of the product's shape, and the CPU
+                // has the kernels' features.
+                unsafe {
+                    match $set {
+                        "avx2" => blocked::$drive::<$scalar, Avx2>(&product, out.as_mut_ptr()),
+                        _ => blocked::$drive::<$scalar, Avx512>(&product, out.as_mut_ptr()),
+                    }
+                }
+                true
+            } else
+        )* {
+            false
         }
     };
 }
