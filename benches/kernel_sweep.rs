@@ -27,8 +27,8 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
     (0..len).map(|_| rng.uniform(-1.0, 1.0)).collect()
 }
 
-/// The forward product `W x` of an `out x inputs` layer with `batch` samples, for
-/// [`blocked::gemm`].
+/// Describes the forward product `W x` of an `out x inputs` layer with `batch` samples
+/// for [`blocked::gemm`].
 fn forward_product<'a>(
     w: &'a [f32],
     x: &'a [f32],
@@ -45,8 +45,8 @@ fn forward_product<'a>(
     }
 }
 
-/// The weight gradient `g x^T` of an `out x inputs` layer with `batch` samples, for
-/// [`blocked::gemm`].
+/// Describes the weight gradient `g x^T` of an `out x inputs` layer with `batch` samples
+/// for [`blocked::gemm`].
 fn weight_gradient_product<'a>(
     g: &'a [f32],
     x: &'a [f32],

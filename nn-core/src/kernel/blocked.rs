@@ -199,8 +199,8 @@ pub(crate) trait Tiles<T: Copy> {
     /// starts off a line. The AVX-512 `f32` kernels use 4 x 6 tiles there. On the Intel
     /// Xeon machine of `BENCHMARKS.md`, the weight gradient of a 128 x 784 layer with 32
     /// samples took 43.3 to 43.5 µs on them against 44.4 to 44.9 µs on 2 x 12 tiles. With
-    /// `C` 16 bytes past a cache line it took 45.5 to 45.6 against 49.9 to 50.4 µs (`cargo bench
-    /// --bench kernel_sweep -- alignment/weight`, two runs each).
+    /// `C` 16 bytes past a cache line it took 45.5 to 45.6 against 49.9 to 50.4 µs
+    /// (`cargo bench --bench kernel_sweep -- alignment/weight`, two runs each).
     const TRANSPOSED_B_TILE: Option<(usize, usize)> = None;
 
     /// Adds the product of rows `0..rows` of `A` (`lda` apart per column, `k` columns)

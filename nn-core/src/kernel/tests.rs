@@ -56,9 +56,9 @@ fn assert_close<T: Float>(
 /// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors, three near the
 /// end fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
 /// and a masked 2 vectors, and leave one row for a masked tile of one vector. With `B`
-/// transposed and 16 lanes, the shapes of at least 128 rows and more than 2 columns take
-/// tiles of 4 vectors, whose widths the driver evens out: 6 and 5 over a masked tile of 2
-/// vectors in (150, 11, 7), 5 and 4 in (128, 9, 2), 4 and 3 in (128, 7, 3).
+/// transposed and 16 lanes, shapes of at least 128 rows and more than 2 columns take
+/// tiles of 4 vectors, with widths the driver evens out. The last three reach widths 6
+/// and 5 (over a masked tile of 2 vectors), 5 and 4, and 4 and 3.
 const SHAPES: [(usize, usize, usize); 20] = [
     (1, 1, 1),
     (3, 2, 5),
