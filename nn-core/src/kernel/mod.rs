@@ -87,8 +87,13 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
     bias: &SVector<T, OUT>,
     x: &SMatrix<T, IN, B>,
 ) -> SMatrix<T, OUT, B> {
+    // `zeroed` writes the result where it will live. nalgebra's `from_fn` and `zeros`
+    // build a matrix aside and copy it, which took 2 to 3% of a training step.
+    let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
     if uses_blocked(OUT, IN, B) && blocked::has_simd::<T>() {
-        let mut y = SMatrix::<T, OUT, B>::from_fn(|row, _| bias[row]);
+        for column in y.as_mut_slice().chunks_exact_mut(OUT) {
+            column.copy_from_slice(bias.as_slice());
+        }
         blocked::gemm(
             blocked::Gemm {
                 rows: OUT,
@@ -101,17 +106,15 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
             },
             y.as_mut_slice(),
         );
-        y
     } else {
-        let mut y = SMatrix::<T, OUT, B>::zeros();
         small::affine::<T, IN, OUT, B>(
             weight.as_slice(),
             bias.as_slice(),
             x.as_slice(),
             y.as_mut_slice(),
         );
-        y
     }
+    y
 }
 
 /// Computes `weight^T * grad`, the input gradient of a dense layer.
@@ -120,7 +123,7 @@ pub fn transpose_mul<T: Float, const IN: usize, const OUT: usize, const B: usize
     weight: &SMatrix<T, OUT, IN>,
     grad: &SMatrix<T, OUT, B>,
 ) -> SMatrix<T, IN, B> {
-    let mut dx = SMatrix::<T, IN, B>::zeros();
+    let mut dx: SMatrix<T, IN, B> = bytemuck::Zeroable::zeroed();
     if uses_blocked_transpose(IN, OUT, B) && blocked::has_simd::<T>() {
         blocked::dot_products(
             blocked::Dots {

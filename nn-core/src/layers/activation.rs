@@ -9,6 +9,7 @@ use crate::float::{Float, c};
 use crate::layer::Layer;
 use crate::layers::{NoGrads, impl_no_tensors};
 use crate::rng::Rng;
+use crate::team::Team;
 
 /// An activation applied to each value independently.
 trait Elementwise<T: Float> {
@@ -27,9 +28,19 @@ trait Elementwise<T: Float> {
 /// Only the input is kept: the layer after the activation records the output if it needs
 /// it, so keeping both would store every activation twice.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(transparent)]
 pub struct ElementwiseTrace<T: Float, const N: usize, const B: usize> {
     /// The activation's input.
     pub input: SMatrix<T, N, B>,
+}
+
+impl<T: Float, const N: usize, const B: usize> ElementwiseTrace<T, N, B> {
+    /// Views an activation's input as its trace, without copying it.
+    pub fn of_input(input: &SMatrix<T, N, B>) -> &Self {
+        // SAFETY: `ElementwiseTrace` is `repr(transparent)` over its one field, so both
+        // types have the same layout, and the reference keeps the input's lifetime.
+        unsafe { &*(input as *const SMatrix<T, N, B>).cast::<Self>() }
+    }
 }
 
 /// The output of an element-wise activation whose derivative is cheapest from it
@@ -58,12 +69,35 @@ fn chain<T: Float, A: Elementwise<T>, const N: usize, const B: usize>(
 /// trace records its `input` ([`ElementwiseTrace`]) or its `output` ([`OutputTrace`]).
 macro_rules! elementwise_layer {
     ($ty:ty, $kind:literal, input $(, $generic:ident)?) => {
-        elementwise_layer!(@impl $ty, $kind, ElementwiseTrace, input, |x, _y| x $(, $generic)?);
+        elementwise_layer!(@impl $ty, $kind, ElementwiseTrace, input, |x, _y| x $(, $generic)?; {
+            // The input is the trace, so the training pass of a `network!` hands the
+            // batch to `backward` instead of copying it into a trace.
+            fn input_trace<const B: usize>(x: &SMatrix<T, N, B>) -> Option<&Self::Trace<B>> {
+                Some(ElementwiseTrace::of_input(x))
+            }
+
+            fn forward_train_untraced<const B: usize>(
+                &self,
+                x: &SMatrix<T, N, B>,
+                _rng: &mut Rng,
+            ) -> SMatrix<T, N, B> {
+                Layer::<T, N, N>::forward(self, x)
+            }
+
+            fn forward_train_team_untraced<const B: usize>(
+                &self,
+                x: &SMatrix<T, N, B>,
+                _rng: &mut Rng,
+                _team: &dyn Team<T>,
+            ) -> SMatrix<T, N, B> {
+                Layer::<T, N, N>::forward(self, x)
+            }
+        });
     };
     ($ty:ty, $kind:literal, output $(, $generic:ident)?) => {
-        elementwise_layer!(@impl $ty, $kind, OutputTrace, output, |_x, y| y $(, $generic)?);
+        elementwise_layer!(@impl $ty, $kind, OutputTrace, output, |_x, y| y $(, $generic)?; {});
     };
-    (@impl $ty:ty, $kind:literal, $trace:ident, $field:ident, |$x:pat_param, $y:pat_param| $recorded:ident $(, $generic:ident)?) => {
+    (@impl $ty:ty, $kind:literal, $trace:ident, $field:ident, |$x:pat_param, $y:pat_param| $recorded:ident $(, $generic:ident)?; { $($extra:item)* }) => {
         impl_no_tensors!($ty $(, $generic)?);
 
         impl<T: Float, const N: usize> Layer<T, N, N> for $ty
@@ -98,6 +132,8 @@ macro_rules! elementwise_layer {
             }
 
             fn init(&mut self, _rng: &mut Rng) {}
+
+            $($extra)*
         }
     };
 }
