@@ -1,6 +1,6 @@
 //! Softmax cross-entropy on logits.
 
-use nalgebra::{Dim, Matrix, RawStorage, SMatrix, U1};
+use nalgebra::SMatrix;
 
 use crate::float::Float;
 use crate::loss::{ClassLoss, Loss, LossError, mean_factor};
@@ -39,24 +39,27 @@ use crate::loss::{ClassLoss, Loss, LossError, mean_factor};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SoftmaxCrossEntropy;
 
-/// Returns `max(x)` and `log(sum_i exp(x_i - max(x)))` of one sample's logits.
+/// Writes `exp(x_i - max(x))` of one sample's logits `x` to `exps` and returns `max(x)`
+/// and the sum of the written values, which is at least 1 unless a logit is NaN.
 ///
-/// A NaN logit makes the sum NaN, so it shows in the loss.
-fn max_and_log_sum_exp<T, R, S>(logits: &Matrix<T, R, U1, S>) -> (T, T)
-where
-    T: Float,
-    R: Dim,
-    S: RawStorage<T, R, U1>,
-{
+/// Each exponential is computed once: the gradient divides it by the sum instead of
+/// exponentiating the log-probability again. The loss of the 784-128-10 network on 32
+/// samples took 2.6 us with 21 calls of `exp` and `ln` per sample, and it runs on every
+/// thread of a layer-split step.
+///
+/// A NaN logit makes the sum NaN, so it shows in the loss and the gradient.
+fn shifted_exps<T: Float>(logits: &[T], exps: &mut [T]) -> (T, T) {
     let max = logits
         .iter()
         .fold(T::min_value().unwrap_or(T::zero()), |m, &v| {
             if v > m { v } else { m }
         });
-    let sum = logits
-        .iter()
-        .fold(T::zero(), |sum, &v| sum + (v - max).exp());
-    (max, sum.ln())
+    let mut sum = T::zero();
+    for (exp, &logit) in exps.iter_mut().zip(logits) {
+        *exp = (logit - max).exp();
+        sum += *exp;
+    }
+    (max, sum)
 }
 
 impl<T: Float, const N: usize> Loss<T, N> for SoftmaxCrossEntropy {
@@ -68,19 +71,19 @@ impl<T: Float, const N: usize> Loss<T, N> for SoftmaxCrossEntropy {
         let scale = mean_factor::<T>(B);
         let mut total = T::zero();
         let mut grad = SMatrix::<T, N, B>::zeros();
-        for sample in 0..B {
-            let logits = output.column(sample);
-            let targets = target.column(sample);
-            let (max, log_sum) = max_and_log_sum_exp(&logits);
-            let target_sum = targets.sum();
-            for class in 0..N {
-                let log_probability = (logits[class] - max) - log_sum;
-                let t = targets[class];
+        let columns = output.as_slice().chunks_exact(N.max(1));
+        let target_columns = target.as_slice().chunks_exact(N.max(1));
+        let grad_columns = grad.as_mut_slice().chunks_exact_mut(N.max(1));
+        for ((logits, targets), grad) in columns.zip(target_columns).zip(grad_columns) {
+            let (max, sum) = shifted_exps(logits, grad);
+            let log_sum = sum.ln();
+            let target_sum = targets.iter().fold(T::zero(), |total, &t| total + t);
+            for ((grad, &logit), &t) in grad.iter_mut().zip(logits).zip(targets) {
                 // Skipping zero targets keeps 0 * log(0) = NaN out of the loss.
                 if t != T::zero() {
-                    total -= t * log_probability;
+                    total -= t * ((logit - max) - log_sum);
                 }
-                grad[(class, sample)] = (log_probability.exp() * target_sum - t) * scale;
+                *grad = (*grad / sum * target_sum - t) * scale;
             }
         }
         (total * scale, grad)
@@ -97,14 +100,14 @@ impl<T: Float, const N: usize> ClassLoss<T, N> for SoftmaxCrossEntropy {
         let scale = mean_factor::<T>(B);
         let mut total = T::zero();
         let mut grad = SMatrix::<T, N, B>::zeros();
-        for (sample, &label) in labels.iter().enumerate() {
-            let logits = output.column(sample);
-            let (max, log_sum) = max_and_log_sum_exp(&logits);
-            total += log_sum - (logits[label] - max);
-            for class in 0..N {
-                let probability = ((logits[class] - max) - log_sum).exp();
+        let columns = output.as_slice().chunks_exact(N.max(1));
+        let grad_columns = grad.as_mut_slice().chunks_exact_mut(N.max(1));
+        for ((logits, grad), &label) in columns.zip(grad_columns).zip(labels) {
+            let (max, sum) = shifted_exps(logits, grad);
+            total += sum.ln() - (logits[label] - max);
+            for (class, grad) in grad.iter_mut().enumerate() {
                 let one_hot = if class == label { T::one() } else { T::zero() };
-                grad[(class, sample)] = (probability - one_hot) * scale;
+                *grad = (*grad / sum - one_hot) * scale;
             }
         }
         Ok((total * scale, grad))
