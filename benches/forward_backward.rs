@@ -18,6 +18,8 @@
 //! only compared after that. The group `peak/fma` times a loop of independent fused
 //! multiply-adds of the vectors the blocked kernel uses (512-bit where the CPU has
 //! AVX-512, else 256-bit): the most floating-point work one core can do per second.
+//! `peak/tile_l1` times the blocked kernel on a product whose operands stay in the L1
+//! cache: what its tiles reach when no operand comes from further away.
 //! `scripts/bench-table.py` states each result as a fraction of that peak. Run with
 //! `cargo bench --bench forward_backward`; the results and their ratios are recorded in
 //! `BENCHMARKS.md`.
@@ -654,6 +656,43 @@ fn fma_peak(criterion: &mut Criterion) {
         });
         group.finish();
     }
+    tile_in_l1(criterion);
+}
+
+/// The shape of the `peak/tile_l1` product `C += A B`: `A` is 32 x 256 and `B` 256 x 12,
+/// 44 KiB together, which fits in an L1 data cache of 48 KiB.
+const TILE_L1_SHAPE: (usize, usize, usize) = (32, 256, 12);
+
+/// Measures `peak/tile_l1`: the blocked kernel on a [`TILE_L1_SHAPE`] product, with `A`
+/// starting on a 64-byte boundary and `B` laid out as in a weight gradient (the values of
+/// one step adjacent). Every call reads the same operands, so they stay in L1. Its
+/// throughput is the product's floating-point operations.
+fn tile_in_l1(criterion: &mut Criterion) {
+    use static_nn::core::kernel::blocked;
+    let (rows, inner, cols) = TILE_L1_SHAPE;
+    let mut rng = Rng::seed_from_u64(SEED);
+    let a_storage: Vec<f32> = (0..rows * inner + 16)
+        .map(|_| rng.uniform(-1.0, 1.0))
+        .collect();
+    let first = (16 - (a_storage.as_ptr() as usize / 4) % 16) % 16;
+    let a = &a_storage[first..first + rows * inner];
+    let b: Vec<f32> = (0..inner * cols).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let mut c = vec![0.0f32; rows * cols];
+    let product = blocked::Gemm {
+        rows,
+        cols,
+        inner,
+        a,
+        b: &b,
+        b_row_stride: cols,
+        b_col_stride: 1,
+    };
+    let mut group = criterion.benchmark_group("peak");
+    group.throughput(Throughput::Elements((2 * rows * inner * cols) as u64));
+    group.bench_function("tile_l1", |bencher| {
+        bencher.iter(|| blocked::gemm(black_box(product), black_box(&mut c)))
+    });
+    group.finish();
 }
 
 fn forward_backward(criterion: &mut Criterion) {

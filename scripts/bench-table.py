@@ -3,10 +3,10 @@
 
 Reads criterion's estimates from one or more criterion output directories (default:
 target/criterion), each holding one group per workload and network with the functions
-`generated`, `static` and `dynamic`, and the group `peak/fma`. A time is criterion's
-median estimate per iteration. With several directories (copies of target/criterion from
-repeated runs) it is the smallest of their medians, because other processes on the
-machine can only add time.
+`generated`, `static` and `dynamic`, and the group `peak` (`fma`, and `tile_l1` where
+present). A time is criterion's median estimate per iteration. With several directories
+(copies of target/criterion from repeated runs) it is the smallest of their medians,
+because other processes on the machine can only add time.
 
 Columns:
 - generated / best: the generated network's time over the faster of the two
@@ -141,6 +141,13 @@ def main() -> None:
     peak_time, peak_flops = load(criterion_dirs, "peak", "fma")
     peak = peak_flops / (peak_time * 1e-9)
     print(f"FMA peak measured in the same run: {peak / 1e9:.1f} GFLOP/s (`peak/fma`).")
+    if all((directory / "peak" / "tile_l1").is_dir() for directory in criterion_dirs):
+        tile_time, tile_flops = load(criterion_dirs, "peak", "tile_l1")
+        tile = tile_flops / (tile_time * 1e-9)
+        print(
+            f"Blocked kernel on operands in L1: {tile / 1e9:.1f} GFLOP/s, "
+            f"{100 * tile / peak:.0f}% of the peak (`peak/tile_l1`)."
+        )
     print()
 
     print(
