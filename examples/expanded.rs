@@ -405,7 +405,8 @@ pub mod by_hand {
 
         // `forward_train`, the caller's gradient of the outputs and `accumulate_grads` in
         // one body. Each layer's output and trace stay where the layer returned them, and
-        // a layer whose trace is its input (`Dense`) records none: its input is used.
+        // a layer whose trace is its input (`Dense`, `Relu`) records none: its input is
+        // used.
         fn accumulate_pass<__R, __F, const B: usize>(
             &self,
             __x0: &SMatrix<f32, 4, { B }>,

@@ -162,7 +162,8 @@ pub trait Layer<T: Float, const IN: usize, const OUT: usize>: Tensors<T> {
     }
 
     /// Returns `x` itself as the trace of a training forward pass on `x`, for a layer
-    /// whose trace is a copy of its input ([`Dense`](crate::Dense)), or `None`, the
+    /// whose trace is a copy of its input ([`Dense`](crate::Dense), and activations
+    /// such as [`Relu`](crate::Relu) whose derivative needs their input), or `None`, the
     /// default.
     ///
     /// The [`accumulate_pass`](Layer::accumulate_pass) of a network declared with

@@ -54,6 +54,16 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
         &x[..IN * B],
         &mut y[..OUT * B],
     );
+    // Chunks of zero values do not exist, and without inputs every column is the bias.
+    if OUT == 0 {
+        return;
+    }
+    if IN == 0 {
+        for y_column in y.chunks_exact_mut(OUT) {
+            y_column.copy_from_slice(bias);
+        }
+        return;
+    }
     for (x_column, y_column) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
         let mut sums = [T::zero(); OUT];
         sums.copy_from_slice(bias);
@@ -78,6 +88,11 @@ pub fn transpose_product<T: Float, const IN: usize, const OUT: usize, const B: u
     dx: &mut [T],
 ) {
     let (w, g, dx) = (&w[..OUT * IN], &g[..OUT * B], &mut dx[..IN * B]);
+    // A product over zero outputs is zero, and chunks of zero values do not exist.
+    if IN == 0 || OUT == 0 {
+        dx.fill(T::zero());
+        return;
+    }
     for (g_column, dx_column) in g.chunks_exact(OUT).zip(dx.chunks_exact_mut(IN)) {
         for (w_column, dx_value) in w.chunks_exact(OUT).zip(dx_column.iter_mut()) {
             *dx_value = dot::<T, OUT>(w_column, g_column);
@@ -97,6 +112,9 @@ pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: us
     dw: &mut [T],
 ) {
     let (g, x, dw) = (&g[..OUT * B], &x[..IN * B], &mut dw[..OUT * IN]);
+    if IN == 0 || OUT == 0 {
+        return;
+    }
     for (k, dw_column) in dw.chunks_exact_mut(OUT).enumerate() {
         let mut sums = [T::zero(); OUT];
         sums.copy_from_slice(dw_column);

@@ -221,6 +221,45 @@ fn small_kernels_match_naive() {
 }
 
 #[test]
+fn kernels_take_layers_without_inputs_or_outputs() {
+    use nalgebra::{SMatrix, SVector};
+
+    // Without inputs every output is its bias, and the input gradient is empty.
+    let bias = SVector::<f64, 4>::new(1.0, 2.0, 3.0, 4.0);
+    let y = super::affine(
+        &SMatrix::<f64, 4, 0>::zeros(),
+        &bias,
+        &SMatrix::<f64, 0, 3>::zeros(),
+    );
+    for column in y.column_iter() {
+        assert_eq!(column, bias);
+    }
+    let grad = SMatrix::<f64, 4, 3>::from_element(0.5);
+    let dx = super::transpose_mul(&SMatrix::<f64, 4, 0>::zeros(), &grad);
+    assert_eq!(dx.len(), 0);
+    let mut dw = SMatrix::<f64, 4, 0>::zeros();
+    super::accumulate_outer(&grad, &SMatrix::<f64, 0, 3>::zeros(), &mut dw);
+
+    // Without outputs the input gradient sums nothing, so it is zero.
+    let x = SMatrix::<f64, 5, 3>::from_element(2.0);
+    let y = super::affine(
+        &SMatrix::<f64, 0, 5>::zeros(),
+        &SVector::<f64, 0>::zeros(),
+        &x,
+    );
+    assert_eq!(y.len(), 0);
+    let dx = super::transpose_mul(
+        &SMatrix::<f64, 0, 5>::zeros(),
+        &SMatrix::<f64, 0, 3>::zeros(),
+    );
+    assert_eq!(dx, SMatrix::<f64, 5, 3>::zeros());
+    let mut bias_grad = SVector::<f64, 0>::zeros();
+    super::accumulate_column_sum(&SMatrix::<f64, 0, 3>::zeros(), &mut bias_grad);
+    let mut dw = SMatrix::<f64, 0, 5>::zeros();
+    super::accumulate_outer(&SMatrix::<f64, 0, 3>::zeros(), &x, &mut dw);
+}
+
+#[test]
 fn threshold_separates_small_and_large_layers() {
     assert!(
         !super::uses_blocked(8, 2, 64),

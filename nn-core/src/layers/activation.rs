@@ -71,7 +71,7 @@ macro_rules! elementwise_layer {
     ($ty:ty, $kind:literal, input $(, $generic:ident)?) => {
         elementwise_layer!(@impl $ty, $kind, ElementwiseTrace, input, |x, _y| x $(, $generic)?; {
             // The input is the trace, so the training pass of a `network!` hands the
-            // batch to `backward` instead of copying it into a trace.
+            // activation's input to `backward` instead of copying it into a trace.
             fn input_trace<const B: usize>(x: &SMatrix<T, N, B>) -> Option<&Self::Trace<B>> {
                 Some(ElementwiseTrace::of_input(x))
             }
