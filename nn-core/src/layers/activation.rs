@@ -335,6 +335,24 @@ mod tests {
         extremes(Tanh);
     }
 
+    /// Returns whether `L` hands its input itself to `backward` as its trace.
+    fn traces_its_input<L: Layer<f32, 3, 3>>() -> bool {
+        let x = SMatrix::<f32, 3, 2>::from_element(0.5);
+        L::input_trace(&x).is_some_and(|trace| core::ptr::addr_eq(trace, &x))
+    }
+
+    #[test]
+    fn input_recording_activations_trace_their_input() {
+        assert!(traces_its_input::<Identity>());
+        assert!(traces_its_input::<Relu>());
+        assert!(traces_its_input::<LeakyRelu<f32>>());
+        assert!(traces_its_input::<Elu<f32>>());
+        assert!(traces_its_input::<Gelu>());
+        // Sigmoid and tanh record their output, which the input cannot stand for.
+        assert!(!traces_its_input::<Sigmoid>());
+        assert!(!traces_its_input::<Tanh>());
+    }
+
     #[test]
     fn sigmoid_saturates_exactly() {
         assert_eq!(Elementwise::<f32>::apply(&Sigmoid, 1000.0), 1.0);
