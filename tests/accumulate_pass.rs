@@ -151,6 +151,56 @@ fn team_pass_matches_separate_team_calls() {
     }
 }
 
+/// Returns gradients whose every value is NaN, so that a pass that reads them shows it.
+fn nan_grads() -> Box<MixedGrads> {
+    let mut grads = Mixed::zero_grads_boxed();
+    for i in 0..MixedGrads::COUNT {
+        grads.tensor_mut(i).unwrap().fill(f64::NAN);
+    }
+    grads
+}
+
+/// Runs `accumulate_pass_team` from `grads` with a team of `size` members played by one
+/// thread, and returns the gradients.
+fn team_pass(size: usize, overwrite_grads: bool, mut grads: Box<MixedGrads>) -> Box<MixedGrads> {
+    let net = Mixed::new_boxed(4);
+    let (x, t) = (inputs::<24>(6), targets::<4>());
+    let team = Serial {
+        size,
+        overwrite_grads,
+    };
+    let mut rng = Rng::seed_from_u64(10);
+    // SAFETY: one thread uses the handle, with a team of which it plays every member.
+    unsafe {
+        let shared = SharedGrads::new(&mut *grads);
+        net.accumulate_pass_team(&x, &mut rng, shared, &team, |y| {
+            SoftmaxCrossEntropy.loss_and_grad(y, &t)
+        });
+    }
+    grads
+}
+
+#[test]
+fn overwriting_pass_matches_zeroed_pass() {
+    // One member: what `fit` runs on one thread, against zeroing and `accumulate_pass`.
+    let net = Mixed::new_boxed(4);
+    let (x, t) = (inputs::<24>(6), targets::<4>());
+    let mut zeroed = Mixed::zero_grads_boxed();
+    let mut rng = Rng::seed_from_u64(10);
+    net.accumulate_pass(&x, &mut rng, &mut zeroed, |y| {
+        SoftmaxCrossEntropy.loss_and_grad(y, &t)
+    });
+    let overwritten = team_pass(1, true, nan_grads());
+    assert_eq!(bits(&*overwritten), bits(&*zeroed), "1 member");
+
+    // Several members split the large layer, and each sets its own columns.
+    for size in [2, 3] {
+        let zeroed = team_pass(size, false, Mixed::zero_grads_boxed());
+        let overwritten = team_pass(size, true, nan_grads());
+        assert_eq!(bits(&*overwritten), bits(&*zeroed), "{size} members");
+    }
+}
+
 #[test]
 fn pass_without_parameters_calls_closure() {
     let net = Plain::new_boxed(1);

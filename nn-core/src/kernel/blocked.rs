@@ -11,7 +11,8 @@
 //! that a row of tiles reuses (a few rows by one block) stays in the L1 cache while the
 //! tiles move along the columns.
 //!
-//! Two products exist: [`Gemm`] accumulates `C += A B`, and [`Dots`] writes `C = A^T B`,
+//! Two products exist: [`Gemm`] accumulates `C += A B` ([`gemm`]) or writes `C = A B`
+//! ([`gemm_overwrite`]), and [`Dots`] writes `C = A^T B`,
 //! which is how the input gradient `W^T g` reads the weights. For [`Dots`] with at least
 //! [`PACKED_MIN_COLS`] columns the driver copies strips of `A^T` into a buffer on the
 //! stack and runs the [`Gemm`] tiles on them. With fewer columns it computes dot products
@@ -71,6 +72,22 @@ pub struct Dots<'a, T> {
 ///
 /// When a slice is shorter than its shape needs.
 pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
+    run_gemm(product, c, false);
+}
+
+/// Writes `A B` into `c`, with the same bits as [`gemm`] on a `c` of zeros, without
+/// reading `c`. A training step that sets the weight gradient this way spares zeroing
+/// it first and the tiles' loads of those zeros.
+///
+/// # Panics
+///
+/// When a slice is shorter than its shape needs.
+pub fn gemm_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
+    run_gemm(product, c, true);
+}
+
+/// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`.
+fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool) {
     let Gemm {
         rows,
         cols,
@@ -79,7 +96,17 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
         b_col_stride,
         ..
     } = product;
-    if rows == 0 || cols == 0 || inner == 0 {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    if inner == 0 {
+        if overwrite {
+            assert!(
+                fits(c.len(), rows.checked_mul(cols)),
+                "gemm: `c` is too short"
+            );
+            c[..rows * cols].fill(T::zero());
+        }
         return;
     }
     // A shape whose size overflows `usize` fits no slice.
@@ -101,11 +128,11 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     );
 
     #[cfg(target_arch = "x86_64")]
-    if super::x86::gemm(&product, c) {
+    if super::x86::gemm(&product, c, overwrite) {
         return;
     }
     // SAFETY: the asserts above keep every index the driver forms inside the slices.
-    unsafe { drive_gemm::<T, Portable>(&product, c.as_mut_ptr()) }
+    unsafe { drive_gemm::<T, Portable>(&product, c.as_mut_ptr(), overwrite) }
 }
 
 /// Writes `A^T B` into `c`.
@@ -205,7 +232,8 @@ pub(crate) trait Tiles<T: Copy> {
 
     /// Adds the product of rows `0..rows` of `A` (`lda` apart per column, `k` columns)
     /// with `k x cols` values of `B` (strides `rsb` and `csb`) to `C` (`ldc` apart per
-    /// column).
+    /// column). With `overwrite` it writes the product instead, plus zero, so that the
+    /// bits are those of adding it to zeros, and reads nothing of `C`.
     ///
     /// `(vectors, cols)` is one of `(16, 1)`, `(8, 1)`, `(4, 1..=6)`,
     /// `(2, 1..=MAX_COLS)` and `(1, 1..=MAX_COLS)`. `rows` equals `vectors * LANES`, except that with 1 or 2 vectors it
@@ -226,6 +254,7 @@ pub(crate) trait Tiles<T: Copy> {
         strides: (usize, usize),
         c: *mut T,
         ldc: usize,
+        overwrite: bool,
     );
 
     /// Copies the first `k` values of `rows` columns of `A` (`len` apart, starting at `a`)
@@ -299,13 +328,19 @@ fn gemm_tile_shape(cols: usize, max_cols: usize) -> (usize, usize) {
     }
 }
 
-/// Runs [`gemm`] with the tile kernels of `K`.
+/// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`, with the tile kernels of `K`.
+/// The first block of the inner dimension then writes `C`, and the others add to it.
 ///
 /// # Safety
 ///
 /// The slices of `product` and the `rows x cols` values at `c` must be as long as their
-/// shapes need, and `K`'s instructions must be available on this CPU.
-pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(product: &Gemm<'_, T>, c: *mut T) {
+/// shapes need, `inner` must not be zero, and `K`'s instructions must be available on
+/// this CPU.
+pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(
+    product: &Gemm<'_, T>,
+    c: *mut T,
+    overwrite: bool,
+) {
     let (main_vectors, main_cols) = match K::TRANSPOSED_B_TILE {
         Some((vectors, max_cols))
             if product.b_col_stride == 1
@@ -350,6 +385,7 @@ pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(product: &Gemm<'_, T>, c:
                         strides,
                         c.add(i0 + j0 * ldc),
                         ldc,
+                        overwrite && p0 == 0,
                     );
                 }
                 j0 += cols;
@@ -449,8 +485,6 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
         rows, cols, len, ..
     } = *product;
     let (a, b) = (product.a.as_ptr(), product.b.as_ptr());
-    // SAFETY: the caller guarantees `rows * cols` values at `c`.
-    unsafe { core::slice::from_raw_parts_mut(c, rows * cols).fill(T::zero()) };
     let (main_vectors, main_cols) = gemm_tile_shape(cols, K::MAX_COLS);
     // Left uninitialised: zeroing 16 KiB took longer than a whole 8 x 8 product. The
     // tiles read only the entries written below (rows `0..tile_rows` of steps `0..k`).
@@ -496,6 +530,7 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
                         (1, len),
                         c.add(i0 + j0 * rows),
                         rows,
+                        p0 == 0,
                     );
                 }
                 j0 += tile_cols;
@@ -523,10 +558,11 @@ impl<T: Float> Tiles<T> for Portable {
         strides: (usize, usize),
         c: *mut T,
         ldc: usize,
+        overwrite: bool,
     ) {
         let _ = vectors;
         // SAFETY: forwarded from the caller.
-        unsafe { portable_gemm_tile(cols, rows, k, a, lda, b, strides, c, ldc) }
+        unsafe { portable_gemm_tile(cols, rows, k, a, lda, b, strides, c, ldc, overwrite) }
     }
 
     unsafe fn dot_tile(
@@ -553,8 +589,8 @@ impl<T: Float> Tiles<T> for Portable {
     }
 }
 
-/// Adds a tile of `A B` to `C` in plain Rust, up to 8 rows of one column at a time, each
-/// accumulated along the inner dimension.
+/// Adds a tile of `A B` to `C`, or writes it with `overwrite`, in plain Rust, up to 8 rows
+/// of one column at a time, each accumulated along the inner dimension.
 ///
 /// # Safety
 ///
@@ -570,6 +606,7 @@ unsafe fn portable_gemm_tile<T: Float>(
     (rsb, csb): (usize, usize),
     c: *mut T,
     ldc: usize,
+    overwrite: bool,
 ) {
     const CHUNK: usize = 8;
     let mut r0 = 0;
@@ -591,7 +628,7 @@ unsafe fn portable_gemm_tile<T: Float>(
             unsafe {
                 let c_column = core::slice::from_raw_parts_mut(c.add(r0 + j * ldc), height);
                 for (value, sum) in c_column.iter_mut().zip(acc) {
-                    *value += sum;
+                    *value = if overwrite { T::zero() } else { *value } + sum;
                 }
             }
         }

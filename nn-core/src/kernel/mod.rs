@@ -153,20 +153,48 @@ pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: us
     x: &SMatrix<T, IN, B>,
     weight_grad: &mut SMatrix<T, OUT, IN>,
 ) {
+    outer::<T, IN, OUT, B>(grad, x, weight_grad, false);
+}
+
+/// Sets `weight_grad` to `grad * x^T`, with the bits that zeroing it and
+/// [`accumulate_outer`] give. The blocked kernel does not read the old values, which
+/// spares a training step zeroing the gradient and loading the zeros again.
+#[inline]
+pub fn set_outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    grad: &SMatrix<T, OUT, B>,
+    x: &SMatrix<T, IN, B>,
+    weight_grad: &mut SMatrix<T, OUT, IN>,
+) {
+    outer::<T, IN, OUT, B>(grad, x, weight_grad, true);
+}
+
+/// Runs [`accumulate_outer`], or [`set_outer`] with `overwrite`.
+#[inline]
+fn outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    grad: &SMatrix<T, OUT, B>,
+    x: &SMatrix<T, IN, B>,
+    weight_grad: &mut SMatrix<T, OUT, IN>,
+    overwrite: bool,
+) {
     if uses_blocked(OUT, B, IN) && blocked::has_simd::<T>() {
-        blocked::gemm(
-            blocked::Gemm {
-                rows: OUT,
-                cols: IN,
-                inner: B,
-                a: grad.as_slice(),
-                b: x.as_slice(),
-                b_row_stride: IN,
-                b_col_stride: 1,
-            },
-            weight_grad.as_mut_slice(),
-        );
+        let product = blocked::Gemm {
+            rows: OUT,
+            cols: IN,
+            inner: B,
+            a: grad.as_slice(),
+            b: x.as_slice(),
+            b_row_stride: IN,
+            b_col_stride: 1,
+        };
+        if overwrite {
+            blocked::gemm_overwrite(product, weight_grad.as_mut_slice());
+        } else {
+            blocked::gemm(product, weight_grad.as_mut_slice());
+        }
     } else {
+        if overwrite {
+            weight_grad.fill(T::zero());
+        }
         small::accumulate_outer::<T, IN, OUT, B>(
             grad.as_slice(),
             x.as_slice(),
@@ -240,24 +268,55 @@ pub fn accumulate_outer_columns<T: Float, const IN: usize, const OUT: usize, con
     columns: Range<usize>,
     weight_grad_columns: &mut [T],
 ) {
+    outer_columns::<T, IN, OUT, B>(grad, x, columns, weight_grad_columns, false);
+}
+
+/// Sets `weight_grad_columns` to `grad * x[columns, ..]^T`, as [`set_outer`] sets a whole
+/// weight gradient: the share of it that one thread of a layer split computes.
+///
+/// # Panics
+///
+/// As [`accumulate_outer_columns`].
+pub fn set_outer_columns<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    grad: &SMatrix<T, OUT, B>,
+    x: &SMatrix<T, IN, B>,
+    columns: Range<usize>,
+    weight_grad_columns: &mut [T],
+) {
+    outer_columns::<T, IN, OUT, B>(grad, x, columns, weight_grad_columns, true);
+}
+
+/// Runs [`accumulate_outer_columns`], or [`set_outer_columns`] with `overwrite`.
+fn outer_columns<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    grad: &SMatrix<T, OUT, B>,
+    x: &SMatrix<T, IN, B>,
+    columns: Range<usize>,
+    weight_grad_columns: &mut [T],
+    overwrite: bool,
+) {
     assert!(columns.start <= columns.end, "the column range is reversed");
     assert!(columns.end <= IN, "the column range ends after column {IN}");
     assert_eq!(weight_grad_columns.len(), columns.len() * OUT);
     if B == 0 {
+        if overwrite {
+            weight_grad_columns.fill(T::zero());
+        }
         return;
     }
-    blocked::gemm(
-        blocked::Gemm {
-            rows: OUT,
-            cols: columns.len(),
-            inner: B,
-            a: grad.as_slice(),
-            b: &x.as_slice()[columns.start..],
-            b_row_stride: IN,
-            b_col_stride: 1,
-        },
-        weight_grad_columns,
-    );
+    let product = blocked::Gemm {
+        rows: OUT,
+        cols: columns.len(),
+        inner: B,
+        a: grad.as_slice(),
+        b: &x.as_slice()[columns.start..],
+        b_row_stride: IN,
+        b_col_stride: 1,
+    };
+    if overwrite {
+        blocked::gemm_overwrite(product, weight_grad_columns);
+    } else {
+        blocked::gemm(product, weight_grad_columns);
+    }
 }
 
 /// Returns the rows `columns` of `weight^T * grad`, with every other row zero: the share

@@ -120,13 +120,47 @@ fn check_gemm<T: Float>(tolerance: f64) {
 
             let mut c = c0.clone();
             // SAFETY: the slices have exactly the lengths of their shapes.
-            unsafe { blocked::drive_gemm::<T, Portable>(&product, c.as_mut_ptr()) };
+            unsafe { blocked::drive_gemm::<T, Portable>(&product, c.as_mut_ptr(), false) };
             assert_close(&format!("{case} portable"), &expected, &c, inner, tolerance);
 
             #[cfg(target_arch = "x86_64")]
-            for (name, c) in super::x86::gemm_each(&product, &c0) {
+            for (name, c) in super::x86::gemm_each(&product, &c0, false) {
                 assert_close(&format!("{case} {name}"), &expected, &c, inner, tolerance);
             }
+
+            check_overwrite(&product, &case);
+        }
+    }
+}
+
+/// Checks that every kernel writes the product over NaN values with the bits it adds to
+/// zeros, so that it reads nothing of `C`.
+fn check_overwrite<T: Float>(product: &Gemm<'_, T>, case: &str) {
+    let size = product.rows * product.cols;
+    let bits = |values: &[T]| -> Vec<u8> { bytemuck::cast_slice(values).to_vec() };
+    let nan = T::zero() / T::zero();
+    let mut added = vec![T::zero(); size];
+    blocked::gemm(*product, &mut added);
+    let mut written = vec![nan; size];
+    blocked::gemm_overwrite(*product, &mut written);
+    assert_eq!(bits(&written), bits(&added), "{case} dispatched overwrite");
+
+    let mut added = vec![T::zero(); size];
+    let mut written = vec![nan; size];
+    // SAFETY: the slices have exactly the lengths of their shapes.
+    unsafe {
+        blocked::drive_gemm::<T, Portable>(product, added.as_mut_ptr(), false);
+        blocked::drive_gemm::<T, Portable>(product, written.as_mut_ptr(), true);
+    }
+    assert_eq!(bits(&written), bits(&added), "{case} portable overwrite");
+
+    #[cfg(target_arch = "x86_64")]
+    {
+        let added = super::x86::gemm_each(product, &vec![T::zero(); size], false);
+        let written = super::x86::gemm_each(product, &vec![nan; size], true);
+        assert_eq!(added.len(), written.len());
+        for ((name, added), (_, written)) in added.iter().zip(&written) {
+            assert_eq!(bits(written), bits(added), "{case} {name} overwrite");
         }
     }
 }

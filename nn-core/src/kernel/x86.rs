@@ -88,28 +88,39 @@ fn uses_wide<T>(rows: usize, cols: usize) -> bool {
 /// the AVX2 kernels (see [`uses_wide`]) and returns `true`, or returns `false` when
 /// neither applies to `T` or this CPU.
 macro_rules! on_kernel_set {
-    ($(#[$doc:meta])* $name:ident, $product:ident, $retype:ident, $drive:ident) => {
+    (
+        $(#[$doc:meta])* $name:ident, $product:ident, $retype:ident, $drive:ident
+        $(, $arg:ident: $arg_type:ty)*
+    ) => {
         $(#[$doc])*
-        pub(super) fn $name<T: Float>(product: &$product<'_, T>, c: &mut [T]) -> bool {
+        pub(super) fn $name<T: Float>(
+            product: &$product<'_, T>,
+            c: &mut [T]
+            $(, $arg: $arg_type)*
+        ) -> bool {
             if !has_avx2_fma() {
                 return false;
             }
             let wide = uses_wide::<T>(product.rows, product.cols);
-            on_kernel_set!(@scalars [f32, f64] product, c, wide, $retype, $drive);
+            on_kernel_set!(@scalars [f32, f64] product, c, wide, $retype, $drive, [$($arg),*]);
             false
         }
     };
-    (@scalars [$($scalar:ty),*] $product:ident, $c:ident, $wide:ident, $retype:ident, $drive:ident) => {
+    (
+        @scalars [$($scalar:ty),*] $product:ident, $c:ident, $wide:ident, $retype:ident,
+        $drive:ident, $args:tt
+    ) => {
         $(
             if let Some(c) = same_type_mut::<T, $scalar>($c) {
                 let product = $retype::<T, $scalar>($product);
+                let c = c.as_mut_ptr();
                 // SAFETY: the caller checked the lengths, and the CPU has the kernels'
                 // features.
                 unsafe {
                     if $wide {
-                        blocked::$drive::<$scalar, Avx512>(&product, c.as_mut_ptr());
+                        call!(blocked::$drive::<$scalar, Avx512>; &product, c; $args);
                     } else {
-                        blocked::$drive::<$scalar, Avx2>(&product, c.as_mut_ptr());
+                        call!(blocked::$drive::<$scalar, Avx2>; &product, c; $args);
                     }
                 }
                 return true;
@@ -118,10 +129,17 @@ macro_rules! on_kernel_set {
     };
 }
 
+/// Calls `$function` with the arguments before the brackets and then those inside them.
+macro_rules! call {
+    ($function:expr; $($argument:expr),*; [$($more:expr),*]) => {
+        $function($($argument,)* $($more),*)
+    };
+}
+
 on_kernel_set!(
-    /// Runs [`blocked::gemm`] on this CPU's SIMD kernels. `blocked::gemm` has checked the
-    /// lengths.
-    gemm, Gemm, retype_gemm, drive_gemm
+    /// Runs [`blocked::gemm`], or [`blocked::gemm_overwrite`] with `overwrite`, on this
+    /// CPU's SIMD kernels. The caller has checked the lengths.
+    gemm, Gemm, retype_gemm, drive_gemm, overwrite: bool
 );
 on_kernel_set!(
     /// Runs [`blocked::dot_products`] on this CPU's SIMD kernels. `blocked::dot_products`
@@ -132,11 +150,12 @@ on_kernel_set!(
 /// Defines a test helper `$name` that runs a `$product` (`C += A B` or `C = A^T B`) from
 /// `c` with each set of kernels this CPU has and returns the named results.
 macro_rules! with_each_kernel_set {
-    ($name:ident, $product:ident, $retype:ident, $drive:ident) => {
+    ($name:ident, $product:ident, $retype:ident, $drive:ident $(, $arg:ident: $arg_type:ty)*) => {
         #[cfg(test)]
         pub(super) fn $name<T: Float>(
             product: &$product<'_, T>,
-            c: &[T],
+            c: &[T]
+            $(, $arg: $arg_type)*
         ) -> std::vec::Vec<(&'static str, std::vec::Vec<T>)> {
             let mut results = std::vec::Vec::new();
             for (name, available) in [("avx2", has_avx2_fma()), ("avx512", has_avx512())] {
@@ -144,7 +163,9 @@ macro_rules! with_each_kernel_set {
                     continue;
                 }
                 let mut out = c.to_vec();
-                let ran = with_each_kernel_set!(@scalars [f32, f64] product, out, name, $retype, $drive);
+                let ran = with_each_kernel_set!(
+                    @scalars [f32, f64] product, out, name, $retype, $drive, [$($arg),*]
+                );
                 if ran {
                     results.push((name, out));
                 }
@@ -152,16 +173,20 @@ macro_rules! with_each_kernel_set {
             results
         }
     };
-    (@scalars [$($scalar:ty),*] $product:ident, $out:ident, $set:ident, $retype:ident, $drive:ident) => {
+    (
+        @scalars [$($scalar:ty),*] $product:ident, $out:ident, $set:ident, $retype:ident,
+        $drive:ident, $args:tt
+    ) => {
         $(
             if let Some(out) = same_type_mut::<T, $scalar>(&mut $out) {
                 let product = $retype::<T, $scalar>($product);
+                let out = out.as_mut_ptr();
                 // SAFETY: the caller passes slices of the product's shape, and the CPU
                 // has the kernels' features.
                 unsafe {
                     match $set {
-                        "avx2" => blocked::$drive::<$scalar, Avx2>(&product, out.as_mut_ptr()),
-                        _ => blocked::$drive::<$scalar, Avx512>(&product, out.as_mut_ptr()),
+                        "avx2" => call!(blocked::$drive::<$scalar, Avx2>; &product, out; $args),
+                        _ => call!(blocked::$drive::<$scalar, Avx512>; &product, out; $args),
                     }
                 }
                 true
@@ -172,7 +197,7 @@ macro_rules! with_each_kernel_set {
     };
 }
 
-with_each_kernel_set!(gemm_each, Gemm, retype_gemm, drive_gemm);
+with_each_kernel_set!(gemm_each, Gemm, retype_gemm, drive_gemm, overwrite: bool);
 with_each_kernel_set!(dots_each, Dots, retype_dots, drive_dots);
 
 /// Reinterprets a slice of `T` as a slice of `U` when both are the same type.
@@ -248,8 +273,9 @@ macro_rules! simd_tiles {
         gemm_tile: $gemm_tile:ident,
         dot_tile: $dot_tile:ident $(,)?
     ) => {
-        /// Adds a `V`-vector by `NR`-column tile of `A B` to `C`. With `MASKED`, the last
-        /// vector covers only `rows - (V - 1) * LANES` rows.
+        /// Adds a `V`-vector by `NR`-column tile of `A B` to `C`, or writes it with
+        /// `overwrite` (see [`Tiles::gemm_tile`]). With `MASKED`, the last vector covers
+        /// only `rows - (V - 1) * LANES` rows.
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
         unsafe fn $gemm_tile<const V: usize, const NR: usize, const MASKED: bool>(
@@ -262,6 +288,7 @@ macro_rules! simd_tiles {
             csb: usize,
             c: *mut $t,
             ldc: usize,
+            overwrite: bool,
         ) {
             let mask = $lane_mask(rows.saturating_sub((V - 1) * $lanes));
             let mut acc = [[$zero(); V]; NR];
@@ -319,7 +346,9 @@ macro_rules! simd_tiles {
                     let c_j = c.add(j * ldc);
                     for v in 0..V {
                         let address = c_j.add(v * $lanes);
-                        let old = if MASKED && v == V - 1 {
+                        let old = if overwrite {
+                            $zero()
+                        } else if MASKED && v == V - 1 {
                             $mask_load(address, mask)
                         } else {
                             $load(address)
@@ -442,6 +471,7 @@ macro_rules! simd_tiles {
                 strides: (usize, usize),
                 c: *mut $t,
                 ldc: usize,
+                overwrite: bool,
             ) {
                 let masked = rows < vectors * $lanes;
                 let (rsb, csb) = strides;
@@ -450,7 +480,7 @@ macro_rules! simd_tiles {
                         // SAFETY: forwarded from the caller, who checked the CPU.
                         unsafe {
                             $gemm_tile::<$vectors, $cols, $masked>(
-                                rows, k, a, lda, b, rsb, csb, c, ldc,
+                                rows, k, a, lda, b, rsb, csb, c, ldc, overwrite,
                             )
                         }
                     };
@@ -516,7 +546,7 @@ macro_rules! simd_tiles {
                     // The driver requests no other shape, and the portable tile handles any.
                     _ => unsafe {
                         <Portable as Tiles<$t>>::gemm_tile(
-                            vectors, cols, rows, k, a, lda, b, strides, c, ldc,
+                            vectors, cols, rows, k, a, lda, b, strides, c, ldc, overwrite,
                         )
                     },
                 }

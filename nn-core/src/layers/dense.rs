@@ -216,6 +216,11 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         team: &dyn Team<T>,
     ) -> SMatrix<T, IN, B> {
         if !is_split::<T, IN, OUT>(team.size()) {
+            if team.overwrite_grads() {
+                // SAFETY: the caller keeps the contract of `backward_team`.
+                unsafe { set_leader_grads(trace, grad_out, grads, team) };
+                return self.backward_input(trace, grad_out);
+            }
             // SAFETY: the caller keeps the contract of `backward_team`.
             return unsafe { layer::backward_team_whole(self, trace, grad_out, grads, team) };
         }
@@ -244,8 +249,13 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         team: &dyn Team<T>,
     ) {
         if !is_split::<T, IN, OUT>(team.size()) {
-            // SAFETY: the caller keeps the contract of `accumulate_grads_team`.
-            unsafe { layer::accumulate_grads_team_whole(self, trace, grad_out, grads, team) };
+            if team.overwrite_grads() {
+                // SAFETY: the caller keeps the contract of `accumulate_grads_team`.
+                unsafe { set_leader_grads(trace, grad_out, grads, team) };
+            } else {
+                // SAFETY: the caller keeps the contract of `accumulate_grads_team`.
+                unsafe { layer::accumulate_grads_team_whole(self, trace, grad_out, grads, team) };
+            }
             return;
         }
         // The members a thread plays form a contiguous run of indices, so their columns
@@ -268,14 +278,16 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             let bias = (team.index() == 0).then(|| &mut (*base).bias);
             (weight_columns, bias)
         };
-        if team.overwrite_grads() {
-            weight_grad.fill(T::zero());
-        }
+        // Each member's columns are its own, so with `overwrite_grads` each sets them.
         for member in members {
             let columns = team::column_range(IN, member, team.size());
             let offset = (columns.start - start) * OUT;
             let part = &mut weight_grad[offset..offset + columns.len() * OUT];
-            kernel::accumulate_outer_columns(grad_out, trace, columns, part);
+            if team.overwrite_grads() {
+                kernel::set_outer_columns(grad_out, trace, columns, part);
+            } else {
+                kernel::accumulate_outer_columns(grad_out, trace, columns, part);
+            }
         }
         if let Some(bias_grad) = bias_grad {
             if team.overwrite_grads() {
@@ -284,6 +296,30 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
             kernel::accumulate_column_sum(grad_out, bias_grad);
         }
     }
+}
+
+/// Sets the gradients of a [`Dense`] layer that is not split to this batch's on the
+/// team's thread 0, as zeroing them and `accumulate_grads` would, without reading the old
+/// weight gradient. The other threads do nothing.
+///
+/// # Safety
+///
+/// As for [`Layer::accumulate_grads_team`]: thread 0 alone writes these gradients.
+unsafe fn set_leader_grads<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    trace: &SMatrix<T, IN, B>,
+    grad_out: &SMatrix<T, OUT, B>,
+    grads: SharedGrads<'_, DenseGrads<T, IN, OUT>>,
+    team: &dyn Team<T>,
+) {
+    if team.index() != 0 {
+        return;
+    }
+    // SAFETY: the caller guarantees that the threads sharing `grads` are members of
+    // `team` with distinct indices, so only this thread, thread 0, gets the reference.
+    let grads = unsafe { grads.get_mut() };
+    kernel::set_outer(grad_out, trace, &mut grads.weight);
+    grads.bias.fill(T::zero());
+    kernel::accumulate_column_sum(grad_out, &mut grads.bias);
 }
 
 /// Adds `other` to `sum` value by value, as [`Team::all_reduce`] adds the threads' values.

@@ -19,6 +19,7 @@ use crate::loss::Loss;
 use crate::network::Network;
 use crate::optim::{OptimError, Optimizer, SingleThread, UpdateRunner, clip_grad_norm};
 use crate::rng::Rng;
+use crate::team::{Serial, SharedGrads};
 use crate::tensors::{Tensors, Trainable};
 
 /// The gradient type of network `N`.
@@ -218,10 +219,15 @@ where
 /// Mixed into the seed of the generator that dropout draws from on several threads.
 const PARALLEL_DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
 
-/// Zeroes `grads`, computes the gradients of one batch into them, on the calling thread
-/// or through `parallel`, and returns the mean loss and the network's outputs. Dropout
-/// draws from `rng` on the calling thread, and through `parallel` from the generator
-/// that comes with it.
+/// Sets `grads` to the gradients of one batch, on the calling thread or through
+/// `parallel`, and returns the mean loss and the network's outputs. Dropout draws from
+/// `rng` on the calling thread, and through `parallel` from the generator that comes
+/// with it.
+///
+/// On the calling thread the step runs as a team of one member that overwrites the
+/// gradients, the same values as zeroing them and running `accumulate_pass`. A dense
+/// layer then writes its weight gradient without zeroing it first: for 784-128-10 that
+/// spares a pass over 400 KB per step.
 fn batch_grads<T, N, L, const IN: usize, const OUT: usize, const B: usize>(
     net: &N,
     loss: &L,
@@ -240,10 +246,16 @@ where
     if let Some((parallel, dropout_rng)) = parallel {
         return parallel.compute_grads(net, inputs, targets, loss, dropout_rng, grads);
     }
-    grads.fill_zero();
-    net.accumulate_pass(inputs, rng, grads, |outputs| {
-        loss.loss_and_grad(outputs, targets)
-    })
+    let team = Serial {
+        size: 1,
+        overwrite_grads: true,
+    };
+    // SAFETY: one thread uses the handle, with a team of one member.
+    unsafe {
+        net.accumulate_pass_team(inputs, rng, SharedGrads::new(grads), &team, |outputs| {
+            loss.loss_and_grad(outputs, targets)
+        })
+    }
 }
 
 /// Copies the samples at `indices` into batch matrices, one sample per column, and
