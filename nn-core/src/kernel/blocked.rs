@@ -72,7 +72,7 @@ pub struct Dots<'a, T> {
 ///
 /// When a slice is shorter than its shape needs.
 pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
-    run_gemm(product, c, false);
+    run_gemm(product, c, false, "gemm");
 }
 
 /// Writes `A B` into `c`, with the same bits as [`gemm`] on a `c` of zeros, without
@@ -83,11 +83,12 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
 ///
 /// When a slice is shorter than its shape needs.
 pub fn gemm_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
-    run_gemm(product, c, true);
+    run_gemm(product, c, true, "gemm_overwrite");
 }
 
-/// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`.
-fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool) {
+/// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`. `name` names the function in
+/// panic messages.
+fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: &str) {
     let Gemm {
         rows,
         cols,
@@ -99,12 +100,12 @@ fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool) {
     if rows == 0 || cols == 0 {
         return;
     }
+    assert!(
+        fits(c.len(), rows.checked_mul(cols)),
+        "{name}: `c` is too short"
+    );
     if inner == 0 {
         if overwrite {
-            assert!(
-                fits(c.len(), rows.checked_mul(cols)),
-                "gemm: `c` is too short"
-            );
             c[..rows * cols].fill(T::zero());
         }
         return;
@@ -116,15 +117,11 @@ fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool) {
         .and_then(|(down, across)| down.checked_add(across));
     assert!(
         fits(product.a.len(), rows.checked_mul(inner)),
-        "gemm: `a` is too short"
+        "{name}: `a` is too short"
     );
     assert!(
         b_last.is_some_and(|last| product.b.len() > last),
-        "gemm: `b` is too short"
-    );
-    assert!(
-        fits(c.len(), rows.checked_mul(cols)),
-        "gemm: `c` is too short"
+        "{name}: `b` is too short"
     );
 
     #[cfg(target_arch = "x86_64")]
@@ -330,12 +327,12 @@ fn gemm_tile_shape(cols: usize, max_cols: usize) -> (usize, usize) {
 
 /// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`, with the tile kernels of `K`.
 /// The first block of the inner dimension then writes `C`, and the others add to it.
+/// `inner` is not zero: without a block, nothing would write `C`.
 ///
 /// # Safety
 ///
 /// The slices of `product` and the `rows x cols` values at `c` must be as long as their
-/// shapes need, `inner` must not be zero, and `K`'s instructions must be available on
-/// this CPU.
+/// shapes need, and `K`'s instructions must be available on this CPU.
 pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(
     product: &Gemm<'_, T>,
     c: *mut T,

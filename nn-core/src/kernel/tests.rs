@@ -387,13 +387,12 @@ fn column_shares_add_up_to_whole_products() {
 #[should_panic(expected = "gemm: `a` is too short")]
 fn gemm_rejects_overflowing_shape() {
     let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
-    // `rows * inner` and `rows * cols` are 2^64 and `B` repeats one value, so without
-    // checked products every check would pass.
-    let side = 1 << (usize::BITS / 2);
+    // `rows * inner` is 2^64 and `B` repeats one value, so without checked products
+    // every check would pass.
     let product = Gemm {
-        rows: side,
-        cols: side,
-        inner: side,
+        rows: 4,
+        cols: 1,
+        inner: 1 << (usize::BITS - 2),
         a: &a,
         b: &b,
         b_row_stride: 0,
@@ -417,6 +416,36 @@ fn gemm_rejects_overflowing_b_stride() {
         b_col_stride: 1,
     };
     blocked::gemm(product, &mut c);
+}
+
+#[test]
+#[should_panic(expected = "gemm: `c` is too short")]
+fn gemm_checks_c_without_inner_steps() {
+    let product = Gemm {
+        rows: 4,
+        cols: 4,
+        inner: 0,
+        a: &[],
+        b: &[],
+        b_row_stride: 1,
+        b_col_stride: 0,
+    };
+    blocked::gemm(product, &mut [0.0f32; 3]);
+}
+
+#[test]
+#[should_panic(expected = "gemm_overwrite: `a` is too short")]
+fn gemm_overwrite_names_itself() {
+    let product = Gemm {
+        rows: 4,
+        cols: 1,
+        inner: 2,
+        a: &[1.0f32; 7],
+        b: &[1.0f32; 2],
+        b_row_stride: 1,
+        b_col_stride: 2,
+    };
+    blocked::gemm_overwrite(product, &mut [0.0f32; 4]);
 }
 
 #[test]

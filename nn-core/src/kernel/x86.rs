@@ -147,8 +147,9 @@ on_kernel_set!(
     dot_products, Dots, retype_dots, drive_dots
 );
 
-/// Defines a test helper `$name` that runs a `$product` (`C += A B` or `C = A^T B`) from
-/// `c` with each set of kernels this CPU has and returns the named results.
+/// Defines a test helper `$name` that runs a `$product` (`C += A B`, `C = A B` with
+/// `overwrite`, or `C = A^T B`) from `c` with each set of kernels this CPU has and
+/// returns the named results.
 macro_rules! with_each_kernel_set {
     ($name:ident, $product:ident, $retype:ident, $drive:ident $(, $arg:ident: $arg_type:ty)*) => {
         #[cfg(test)]

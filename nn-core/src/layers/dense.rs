@@ -299,8 +299,9 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
 }
 
 /// Sets the gradients of a [`Dense`] layer that is not split to this batch's on the
-/// team's thread 0, as zeroing them and `accumulate_grads` would, without reading the old
-/// weight gradient. The other threads do nothing.
+/// team's thread 0, as zeroing them and `accumulate_grads` would. Where the blocked kernel
+/// computes the weight gradient, it does not read the old values. The other threads do
+/// nothing.
 ///
 /// # Safety
 ///
