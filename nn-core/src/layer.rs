@@ -260,16 +260,31 @@ unsafe fn leader_grads<'a, T: Float, G: Tensors<T>>(
     grads: SharedGrads<'a, G>,
     team: &dyn Team<T>,
 ) -> Option<&'a mut G> {
+    // SAFETY: forwarded from the caller.
+    let grads = unsafe { leader_grads_unzeroed(grads, team) }?;
+    if team.overwrite_grads() {
+        grads.fill_zero();
+    }
+    Some(grads)
+}
+
+/// Returns thread 0's gradients from `grads` without zeroing them, or `None` on the
+/// other threads. A layer that sets its gradients itself when `team` overwrites them
+/// takes this instead of zeroing them first.
+///
+/// # Safety
+///
+/// As for [`Layer::backward_team`]: then thread 0 alone writes these gradients.
+pub(crate) unsafe fn leader_grads_unzeroed<'a, T, G>(
+    grads: SharedGrads<'a, G>,
+    team: &dyn Team<T>,
+) -> Option<&'a mut G> {
     if team.index() != 0 {
         return None;
     }
     // SAFETY: the caller guarantees that the threads sharing `grads` are members of
     // `team` with distinct indices, so only this thread, thread 0, gets the reference.
-    let grads = unsafe { grads.get_mut() };
-    if team.overwrite_grads() {
-        grads.fill_zero();
-    }
-    Some(grads)
+    Some(unsafe { grads.get_mut() })
 }
 
 /// [`Layer::backward_team`] for a layer that runs whole on every thread: thread 0 runs

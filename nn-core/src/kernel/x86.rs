@@ -77,9 +77,10 @@ pub(super) fn instruction_set() -> &'static str {
 /// `BENCHMARKS.md`, the 512-bit tiles lost to the small kernel on 8 x 8 layers where the
 /// AVX2 tiles win. With 10 rows the 512-bit tiles were the faster set for 64 samples. A
 /// single sample reads each weight once, so memory bounds it, and the AVX2 tile of one
-/// column keeps 16 independent sums over a 128-row layer where a 512-bit one keeps 8. There the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of
-/// 5.1 to 5.3 µs, and a 64-32-10 sample in 137 to 139 ns instead of 176 to 179 ns
-/// (`cargo bench --bench forward_backward`, two runs each).
+/// column keeps 16 independent sums over a 128-row layer where a 512-bit one keeps 8.
+/// There the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of 5.1 to 5.3
+/// µs, and a 64-32-10 sample in 137 to 139 ns instead of 176 to 179 ns (`cargo bench
+/// --bench forward_backward`, two runs each).
 fn uses_wide<T>(rows: usize, cols: usize) -> bool {
     rows * core::mem::size_of::<T>() > 32 && cols > 1 && has_avx512()
 }
@@ -336,8 +337,8 @@ macro_rules! simd_tiles {
                 } else {
                     steps!(|p, j| b.add(p * rsb + j * csb));
                 }
-                // Every value of the tile in `C` is loaded before any is stored. A masked
-                // store ends inside the vector's span. When the columns of `C` are closer
+                // Unless `overwrite` skips the loads, every value of the tile in `C` is
+                // loaded before any is stored. A masked store ends inside the vector's span. When the columns of `C` are closer
                 // than a vector (10 rows), the load of the next column overlaps that span,
                 // and a load after the store waited for the store to complete.
                 // That cost about 20 cycles per column: the weight gradient of a 10 x 32

@@ -348,7 +348,7 @@ mod tests {
         assert!(traces_its_input::<LeakyRelu<f32>>());
         assert!(traces_its_input::<Elu<f32>>());
         assert!(traces_its_input::<Gelu>());
-        // Sigmoid and tanh record their output, which the input cannot stand for.
+        // Sigmoid and tanh record their output, which the input cannot replace.
         assert!(!traces_its_input::<Sigmoid>());
         assert!(!traces_its_input::<Tanh>());
     }

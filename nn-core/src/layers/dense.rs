@@ -298,10 +298,9 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
     }
 }
 
-/// Sets the gradients of a [`Dense`] layer that is not split to this batch's on the
-/// team's thread 0, as zeroing them and `accumulate_grads` would. Where the blocked kernel
-/// computes the weight gradient, it does not read the old values. The other threads do
-/// nothing.
+/// Sets the gradients of an unsplit [`Dense`] layer to this batch's on thread 0 of
+/// `team`, with the values that zeroing them and `accumulate_grads` give. The blocked
+/// kernel then does not read the old weight gradient. Other threads do nothing.
 ///
 /// # Safety
 ///
@@ -312,12 +311,10 @@ unsafe fn set_leader_grads<T: Float, const IN: usize, const OUT: usize, const B:
     grads: SharedGrads<'_, DenseGrads<T, IN, OUT>>,
     team: &dyn Team<T>,
 ) {
-    if team.index() != 0 {
+    // SAFETY: forwarded from the caller.
+    let Some(grads) = (unsafe { layer::leader_grads_unzeroed(grads, team) }) else {
         return;
-    }
-    // SAFETY: the caller guarantees that the threads sharing `grads` are members of
-    // `team` with distinct indices, so only this thread, thread 0, gets the reference.
-    let grads = unsafe { grads.get_mut() };
+    };
     kernel::set_outer(grad_out, trace, &mut grads.weight);
     grads.bias.fill(T::zero());
     kernel::accumulate_column_sum(grad_out, &mut grads.bias);

@@ -14,10 +14,10 @@ use crate::loss::{ClassLoss, Loss, LossError, mean_factor};
 /// ([`ClassLoss`]) it is `-log(softmax(x)_label)`, as `nn.CrossEntropyLoss()` with class
 /// indices.
 ///
-/// The log-softmax is computed as `x_i - max(x) - log(sum_j exp(x_j - max(x)))`, so
+/// The log-softmax is computed as `x_i - max(x) - log(sum_j exp(x_j - max(x)))`. So
 /// logits whose differences are finite (such as +-1000 in `f32`, or all equal and huge)
-/// give a finite loss and gradient, and classes with target 0 contribute nothing even
-/// where their probability rounds to 0. The gradient is `softmax(x) * sum(t) - t` per
+/// give a finite loss and gradient. Classes with target 0 contribute nothing, even where
+/// their probability rounds to 0. The gradient is `softmax(x) * sum(t) - t` per
 /// sample, which is `softmax(x) - t` for targets that sum to 1, divided by `B`.
 ///
 /// Put no softmax layer before this loss; apply the softmax at inference time instead.
@@ -42,9 +42,8 @@ pub struct SoftmaxCrossEntropy;
 /// Writes `exp(x_i - max(x))` of one sample's logits `x` to `exps` and returns `max(x)`
 /// and the sum of the written values, which is at least 1 when every logit is finite.
 ///
-/// Each exponential is computed once: the gradient divides it by the sum instead of
-/// exponentiating the log-probability again, which halves the calls of `exp`. In the
-/// layer split every thread computes the loss.
+/// The gradient divides each exponential by the sum instead of exponentiating the
+/// log-probability again, which halves the calls of `exp`.
 ///
 /// A NaN or infinite logit makes the sum NaN (or 0 when every logit is minus infinity),
 /// so it shows in the loss and the gradient.
