@@ -638,6 +638,8 @@ pub mod by_hand {
 
     #[automatically_derived]
     impl NetworkMemory for HandIrisNet {
+        const PARAM_BYTES: usize = Self::PARAM_BYTES;
+        const GRAD_BYTES: usize = Self::GRAD_BYTES;
         const FORWARD_BYTES: usize = Self::FORWARD_BYTES;
     }
 

@@ -126,9 +126,13 @@ pub mod __private {
         SMatrix::from_array_storage(nn_core::nalgebra::ArrayStorage(columns))
     }
 
-    /// The memory figure of a network that a network nesting it adds to its own. The
-    /// expansion of `network!` implements it with the network's inherent constant.
+    /// The memory figures of a network that a network nesting it uses in its own. The
+    /// expansion of `network!` implements it with the network's inherent constants.
     pub trait NetworkMemory {
+        /// The network's `PARAM_BYTES`.
+        const PARAM_BYTES: usize;
+        /// The network's `GRAD_BYTES`.
+        const GRAD_BYTES: usize;
         /// The network's `FORWARD_BYTES`.
         const FORWARD_BYTES: usize;
     }

@@ -1346,6 +1346,8 @@ fn expand_network_impl(context: &Context) -> TokenStream {
         #cfgs
         #[automatically_derived]
         impl #p::NetworkMemory for #name #where_clause {
+            const PARAM_BYTES: #p::usize = Self::PARAM_BYTES;
+            const GRAD_BYTES: #p::usize = Self::GRAD_BYTES;
             const FORWARD_BYTES: #p::usize = Self::FORWARD_BYTES;
         }
 

@@ -2,11 +2,15 @@
 //! activations take, emitted as associated consts, and the checks of `#[budget]`.
 //!
 //! Where every size is a number in the declaration (a network of built-in layers), the
-//! macro computes a figure
-//! itself and checks the budget while expanding, so the error names both numbers. A
-//! figure that depends on a user type (a custom layer or a nested network) is a `const`
-//! expression over `size_of` and the nested network's own figures, and its budget
-//! becomes a compile-time assertion whose message shows the number the compiler found.
+//! macro computes a figure itself and checks the budget while expanding, so the error
+//! names both numbers. A figure that depends on a user type (a custom layer or a nested
+//! network) is a `const` expression over `size_of` and the nested network's own figures,
+//! and its budget becomes a compile-time assertion whose message shows the number the
+//! compiler found.
+//!
+//! The parameter and gradient figures count values, not the padding that `Dense` layers
+//! get on x86-64 to start on a cache line: the macro runs on the host and does not know
+//! the target, and a budget should not depend on it.
 //!
 //! The trace figure always uses `size_of` of each layer's `Trace<1>` type, because what
 //! a layer records is nn-core's choice and may change.
@@ -91,9 +95,10 @@ impl ToTokens for Bytes {
 
 /// The memory figures of a network.
 pub struct Figures {
-    /// The parameters and buffers: the size of the network struct.
+    /// The parameters and buffers: the values' bytes, without the padding that aligning
+    /// `Dense` layers adds to the network struct on x86-64.
     pub params: Bytes,
-    /// The gradients: the size of the gradients struct (no field for frozen layers).
+    /// The gradients, counted the same way (no field for frozen layers).
     pub grads: Bytes,
     /// The training trace for one sample: the size of the trace struct for `B = 1`.
     pub trace: Bytes,
@@ -140,13 +145,15 @@ impl Figures {
         } = self;
         quote! {
             /// The bytes of the parameters and buffers (the statistics of `Standardize`
-            /// layers): the size of the network struct, which for built-in layers is
-            /// `PARAMS` plus `Tensors::BUFFER_VALUES`, times the scalar's size. A
-            /// `static` of a network with `#[weights]` keeps them in read-only memory
-            /// (flash).
+            /// layers): for built-in layers `PARAMS` plus `Tensors::BUFFER_VALUES`, times
+            /// the scalar's size, and `size_of` of each custom layer. That is the size
+            /// of the network struct, except on x86-64, where each `Dense` layer starts
+            /// on a 64-byte cache line and the struct may hold padding. A `static` of a
+            /// network with `#[weights]` keeps them in read-only memory (flash).
             #vis const PARAM_BYTES: #p::usize = #params;
-            /// The bytes of the parameter gradients: the size of the gradients struct,
-            /// which has no field for frozen layers.
+            /// The bytes of the parameter gradients, counted as `PARAM_BYTES`: the size
+            /// of the gradients struct (except for the padding on x86-64), which has no
+            /// field for frozen layers.
             #vis const GRAD_BYTES: #p::usize = #grads;
             /// The bytes of the training trace for one sample: the size of the trace
             /// struct for `B = 1`. Built-in layers record `B` columns, so a batch of `B`
@@ -175,6 +182,11 @@ fn scalar_size(scalar: Scalar) -> u128 {
         Scalar::F32 => 4,
         Scalar::F64 => 8,
     }
+}
+
+/// The figure `name` of the nested network `path`, from its `NetworkMemory` impl.
+fn nested_figure(path: &syn::Path, name: TokenStream) -> Bytes {
+    Bytes::Expr(quote!(<#path as ::static_nn::__private::NetworkMemory>::#name))
 }
 
 /// `size_of::<ty>()` as bytes.
@@ -217,7 +229,8 @@ fn param_bytes(model: &Model, layer: &LayerModel, scalar: &Bytes) -> Bytes {
         Kind::Standardize => Bytes::Known(2)
             .times(Bytes::of_size(&layer.input))
             .times(scalar.clone()),
-        Kind::Custom(_) | Kind::Network(_) => size_of(declared_type(model, layer)),
+        Kind::Network(path) => nested_figure(path, quote!(PARAM_BYTES)),
+        Kind::Custom(_) => size_of(declared_type(model, layer)),
         Kind::Activation(_) | Kind::Dropout(_) => Bytes::Known(0),
     }
 }
@@ -225,6 +238,7 @@ fn param_bytes(model: &Model, layer: &LayerModel, scalar: &Bytes) -> Bytes {
 fn grad_bytes(model: &Model, layer: &LayerModel, scalar: &Bytes) -> Bytes {
     match &layer.kind {
         Kind::Dense { .. } => param_bytes(model, layer, scalar),
+        Kind::Network(path) => nested_figure(path, quote!(GRAD_BYTES)),
         _ => {
             let layer_trait = layer_trait(model, layer);
             size_of(quote!(#layer_trait::Grads))
@@ -244,12 +258,7 @@ fn forward_bytes(layer: &LayerModel, scalar: &Bytes) -> Bytes {
         .add(Bytes::of_size(&layer.output))
         .times(scalar.clone());
     match &layer.kind {
-        Kind::Network(path) => {
-            let inner = Bytes::Expr(quote!(
-                <#path as ::static_nn::__private::NetworkMemory>::FORWARD_BYTES
-            ));
-            Bytes::max(vec![pair, inner])
-        }
+        Kind::Network(path) => Bytes::max(vec![pair, nested_figure(path, quote!(FORWARD_BYTES))]),
         _ => pair,
     }
 }
