@@ -4,8 +4,8 @@
 //! Where every size is a number in the declaration (a network of built-in layers), the
 //! macro computes a figure itself and checks the budget while expanding, so the error
 //! names both numbers. A figure that depends on a user type (a custom layer or a nested
-//! network) is a `const` expression over `size_of` and the nested network's own figures,
-//! and its budget becomes a compile-time assertion whose message shows the number the
+//! network) is a `const` expression over `size_of` and the nested network's own figures.
+//! Its budget becomes a compile-time assertion whose message shows the number the
 //! compiler found.
 //!
 //! The parameter and gradient figures count values, not the padding that `Dense` layers
@@ -184,7 +184,7 @@ fn scalar_size(scalar: Scalar) -> u128 {
     }
 }
 
-/// The figure `name` of the nested network `path`, from its `NetworkMemory` impl.
+/// Reads the figure `name` of the nested network `path` from its `NetworkMemory` impl.
 fn nested_figure(path: &syn::Path, name: TokenStream) -> Bytes {
     Bytes::Expr(quote!(<#path as ::static_nn::__private::NetworkMemory>::#name))
 }

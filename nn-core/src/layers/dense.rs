@@ -19,8 +19,8 @@ use crate::tensors::{Shape, TensorInfo, TensorName, Tensors};
 /// cache line and of an AVX-512 vector. The weight's first column then starts on a line,
 /// and so does every column when `OUT` is a multiple of 16 (`f32`) or 8 (`f64`), so the
 /// SIMD kernels' vector loads do not straddle two lines. `size_of` exceeds the bytes of
-/// the values by the padding at the end, less than 64 bytes; other targets add none, so
-/// a network's `PARAM_BYTES` is the size of its struct there.
+/// the values by the padding at the end, less than 64 bytes. Other targets add no
+/// padding, so there a network's `PARAM_BYTES` is the size of its struct.
 #[derive(Clone, Debug, PartialEq)]
 #[repr(C)]
 #[cfg_attr(target_arch = "x86_64", repr(align(64)))]
