@@ -117,14 +117,18 @@ pub mod by_hand {
         // The memory figures. The macro computes a figure itself where it knows every size,
         // and writes a `const` expression otherwise: always for the trace, whose layout is
         // nn-core's business, and for sizes that depend on a nested network or a custom
-        // layer (`size_of` of the type, and a nested network's own `FORWARD_BYTES`).
+        // layer (`size_of` of a custom layer, and a nested network's own figures).
 
-        /// The bytes of the parameters: `PARAMS` times the scalar's size, the size of
-        /// the network struct. A `static` of a network with `#[weights]` keeps them
-        /// in read-only memory (flash).
+        /// The bytes of the parameters and buffers (the statistics of `Standardize`
+        /// layers): for built-in layers `PARAMS` plus `Tensors::BUFFER_VALUES`, times
+        /// the scalar's size, and `size_of` of each custom layer. That is the size
+        /// of the network struct, except on x86-64, where each `Dense` layer starts
+        /// on a 64-byte cache line and the struct may hold padding. A `static` of a
+        /// network with `#[weights]` keeps them in read-only memory (flash).
         pub const PARAM_BYTES: usize = 268;
-        /// The bytes of the parameter gradients: the size of the gradients struct,
-        /// which has no field for frozen layers.
+        /// The bytes of the parameter gradients, counted as `PARAM_BYTES`: the size
+        /// of the gradients struct (except for the padding on x86-64), which has no
+        /// field for frozen layers.
         pub const GRAD_BYTES: usize = 268;
         /// The bytes of the training trace for one sample: the size of the trace
         /// struct for `B = 1`. Built-in layers record `B` columns, so a batch of `B`
