@@ -86,6 +86,16 @@ pub fn gemm_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     run_gemm(product, c, true, "gemm_overwrite");
 }
 
+/// Runs [`gemm_overwrite`] with `overwrite`, else [`gemm`]: for callers that take the
+/// choice as a flag.
+pub(crate) fn gemm_or_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool) {
+    if overwrite {
+        gemm_overwrite(product, c);
+    } else {
+        gemm(product, c);
+    }
+}
+
 /// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`. `name` names the function in
 /// panic messages.
 fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: &str) {

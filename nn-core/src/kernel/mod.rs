@@ -186,11 +186,7 @@ fn outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
             b_row_stride: IN,
             b_col_stride: 1,
         };
-        if overwrite {
-            blocked::gemm_overwrite(product, weight_grad.as_mut_slice());
-        } else {
-            blocked::gemm(product, weight_grad.as_mut_slice());
-        }
+        blocked::gemm_or_overwrite(product, weight_grad.as_mut_slice(), overwrite);
     } else {
         if overwrite {
             weight_grad.fill(T::zero());
@@ -312,11 +308,7 @@ fn outer_columns<T: Float, const IN: usize, const OUT: usize, const B: usize>(
         b_row_stride: IN,
         b_col_stride: 1,
     };
-    if overwrite {
-        blocked::gemm_overwrite(product, weight_grad_columns);
-    } else {
-        blocked::gemm(product, weight_grad_columns);
-    }
+    blocked::gemm_or_overwrite(product, weight_grad_columns, overwrite);
 }
 
 /// Returns the rows `columns` of `weight^T * grad`, with every other row zero: the share
