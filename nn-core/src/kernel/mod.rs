@@ -50,8 +50,8 @@ use crate::float::Float;
 /// Chosen from `benches/kernel_sweep.rs`, which times both kernels on layers from 8 x 8
 /// to 128 x 128 with batches of 1 to 64 samples (the table is in `docs/performance.md`).
 /// On AMD Zen 4 the blocked kernel was faster from about 1,000 multiply-adds on (16 x 16
-/// with 4 samples: 33 against 60 ns), and the small one below (8 x 8 with 4 samples: 21
-/// against 25 ns). At 1,024 (32 x 32, one sample) they tied.
+/// with 4 samples: 32 against 60 ns; 32 x 32 with one sample: 45 against 52 ns), and the
+/// small one below (8 x 8 with 4 samples: 21 against 23 ns).
 pub const BLOCKED_MIN_MULTIPLY_ADDS: usize = 1024;
 
 /// The smallest side for which a product takes the blocked kernel.
