@@ -66,9 +66,9 @@ network! {
     }
 }
 
-/// Checks that a figure of `bytes` is the size of `S`, a struct that holds a `Dense` layer
-/// or gradient. On x86-64 each `Dense` starts on a 64-byte line, so the struct may also
-/// hold padding: less than 64 bytes after each of its `parts` (the layers with values,
+/// Checks that a figure of `bytes` is the size of `S`, a struct that contains a `Dense`
+/// layer or gradient. On x86-64 each `Dense` starts on a 64-byte line, so the struct may
+/// also contain padding: less than 64 bytes after each of its `parts` (the layers with values,
 /// nested ones included, and one more for each nested network's own end).
 fn assert_holds<S>(bytes: usize, parts: usize) {
     let size = size_of::<S>();

@@ -9,8 +9,8 @@
 //! compiler found.
 //!
 //! The parameter and gradient figures of built-in layers and nested networks count
-//! values, not the padding that `Dense` layers get on x86-64 to start on a cache line:
-//! the macro runs on the host and does not know the target, and a budget should not
+//! values, not the padding that `Dense` layers get on x86-64 to start on a cache line.
+//! The macro runs on the host and does not know the target, and a budget should not
 //! depend on it. A custom layer counts as its `size_of`, padding included.
 //!
 //! The trace figure always uses `size_of` of each layer's `Trace<1>` type, because what

@@ -17,8 +17,8 @@ use crate::tensors::{Shape, TensorInfo, TensorName, Tensors};
 ///
 /// On x86-64 the layer and its [`DenseGrads`] are aligned to 64 bytes, the size of a
 /// cache line and of an AVX-512 vector. The weight's first column then starts on a line,
-/// and so does every column when `OUT` is a multiple of 16 (`f32`) or 8 (`f64`), so the
-/// SIMD kernels' vector loads do not straddle two lines. `size_of` exceeds the bytes of
+/// and so does every column when `OUT` is a multiple of 16 (`f32`) or 8 (`f64`). The
+/// SIMD kernels' vector loads of such columns do not straddle two lines. `size_of` exceeds the bytes of
 /// the values by the padding at the end, less than 64 bytes. Other targets add no
 /// padding, so there a network's `PARAM_BYTES` is the size of its struct.
 #[derive(Clone, Debug, PartialEq)]
