@@ -13,13 +13,14 @@ column-major (Fortran-ordered) matrices as static-nn stores them:
 
 numpy overwrites the result; static-nn's training cell adds the weight gradients to
 the old ones, which costs it a read of each gradient. The BLAS figures therefore
-leave out the bias, the ReLU, the loss and that read, all of which the static-nn
-cells include. Each call of `numpy.matmul` also costs under a microsecond, which weighs
-on the small products. The script prints that cost too.
+leave out the bias, the ReLU and its derivative, the bias gradients and that read, all
+of which the static-nn cells include. They do include numpy's own work in each call of
+`numpy.matmul`, which weighs on the small products. The script prints a lower bound of
+that cost: the time of a 1 x 1 product.
 
 The peak is read from the `peak/fma` result of `cargo bench --bench forward_backward`
-in the criterion folder (default `target/criterion`), so run that first. Run from the
-repository root:
+in the criterion folder (default `target/criterion`), so run that first. The benchmark
+skips `peak/fma` on CPUs without AVX2 and FMA. Run from the repository root:
 
     python3 benches/blas_reference.py [CRITERION_DIR]
 
@@ -34,17 +35,19 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-# Timings of each product. The fastest counts.
+# Timed rounds per product. The script reports the fastest.
 ROUNDS = 7
-# Floating-point operations per timing, unless MAX_REPEATS calls come first.
+# Floating-point operations per round. A round makes at least 3 calls and at most
+# MAX_REPEATS.
 WORK_PER_ROUND = 2e9
-# Calls per timing, at most.
+# Maximum calls of `numpy.matmul` per round.
 MAX_REPEATS = 100_000
 
 # (rows, inner, cols, layout) of each product C = A B, with C rows x cols and A rows x
 # inner. The matrices are column-major. With "A^T" in the layout, A is the transpose of
 # a column-major matrix, as the output layer's weights are in its input gradient. With
-# "B^T", B is, as the batch of inputs or hidden values is in a weight gradient.
+# "B^T", B is the transpose of a column-major matrix, as the batch of inputs or hidden
+# values is in a weight gradient.
 CELLS = {
     "forward_batch/784-128-10 (64 samples)": [
         (128, 784, 64, "A B"),
@@ -77,7 +80,8 @@ def read_peak(criterion_dir: Path) -> float:
 
 
 def matrix(rows: int, cols: int, transposed: bool) -> np.ndarray:
-    """Return a random rows x cols matrix, or the transpose of a column-major one."""
+    """Return a random float32 rows x cols matrix in column-major order, or with
+    `transposed` the transpose of a column-major cols x rows one."""
     rng = np.random.default_rng(7)
     if transposed:
         return np.asfortranarray(rng.random((cols, rows), dtype=np.float32)).T
@@ -110,10 +114,11 @@ def main() -> None:
             f"BLAS: {library.get('internal_api')} {library.get('version')}, "
             f"kernel {library.get('architecture')}"
         )
-    print(f"FMA peak from {criterion_dir}/peak/fma: {peak / 1e9:.1f} GFLOP/s; one thread")
+    print(f"FMA peak from {criterion_dir}/peak/fma: {peak / 1e9:.1f} GFLOP/s")
+    print("BLAS limited to 1 thread; A^T and B^T mark transposed operands")
     with threadpool_limits(limits=1):
         call = product_seconds(1, 1, 1, "A B")
-        print(f"one call of numpy.matmul on 1 x 1 matrices: {call * 1e6:.2f} us")
+        print(f"numpy.matmul on 1 x 1 matrices (its own work, at least): {call * 1e6:.2f} us")
         for cell, products in CELLS.items():
             total_seconds = 0.0
             total_flops = 0
