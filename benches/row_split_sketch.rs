@@ -10,8 +10,10 @@
 //! large first layer, by input columns, and runs the small output layer whole on both
 //! threads; the sketch shows what splitting every layer would add.
 //!
-//! Five ways of training on batches of 32 MNIST-sized random inputs, each step with
-//! zeroed gradients, forward pass, loss, backward pass and Adam update:
+//! Five ways of training on batches of 32 MNIST-sized random inputs. Each step sets the
+//! gradients with one training pass (forward pass, loss and backward pass), as `fit`
+//! does: the pass overwrites the gradients instead of adding to zeroed ones. The program
+//! times each way twice, once with the step alone and once followed by the Adam update:
 //!
 //! - `sequential`: the 784-128-10 network on the calling thread;
 //! - `batch split`: the same network through `ParallelGrads` with `Split::Batch` on two
@@ -24,6 +26,9 @@
 //! Rounds of 500 steps alternate between the five, so a change in the machine's load
 //! affects all of them. The program prints the median step time of each over the rounds
 //! and the speed-ups over `sequential`. Run with `cargo bench --bench row_split_sketch`.
+//! Up to `ca0645f` the sketch zeroed the gradients and ran the forward pass and the
+//! backward pass as two calls in `sequential`, `row split` and `one half`, and timed
+//! only steps with the update.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -32,6 +37,7 @@ use std::time::Instant;
 
 use static_nn::core::bytemuck;
 use static_nn::core::optim::SingleThread;
+use static_nn::core::team::{Serial, SharedGrads};
 use static_nn::core::train::parallel::{ParallelGrads, Split};
 use static_nn::prelude::*;
 
@@ -90,37 +96,71 @@ fn wait_for(counter: &AtomicUsize, value: usize) {
     }
 }
 
-/// Trains the full network for `steps` steps on the calling thread and returns the mean
-/// step time in microseconds.
-fn sequential(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
-    let mut net = Full::new_boxed(1);
-    let mut grads = Full::zero_grads_boxed();
-    let mut adam = Adam::new_boxed(still_adam()).expect("valid settings");
-    let mut rng = Rng::seed_from_u64(1);
-    let started = Instant::now();
-    for _ in 0..steps {
-        grads.fill_zero();
-        let (outputs, trace) = net.forward_train(inputs, &mut rng);
-        let (loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&outputs, targets);
-        net.accumulate_grads(&trace, &grad_out, &mut grads);
-        adam.step_scaled_with(&mut *net, &*grads, &|_| Some(1.0), &SingleThread)
-            .expect("matching tensors");
-        black_box(loss);
-    }
-    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+/// Runs one training pass of `net` on the calling thread and sets `grads` to its
+/// gradients, as `fit` does on one thread. `output_grad` turns the outputs into the loss
+/// and its gradient.
+fn set_grads<N, F>(
+    net: &N,
+    inputs: &SMatrix<f32, 784, B>,
+    rng: &mut Rng,
+    grads: &mut N::Grads,
+    output_grad: F,
+) -> f32
+where
+    N: Layer<f32, 784, 10>,
+    F: FnOnce(&SMatrix<f32, 10, B>) -> (f32, SMatrix<f32, 10, B>),
+{
+    let team = Serial {
+        size: 1,
+        overwrite_grads: true,
+    };
+    // SAFETY: one thread uses the handle, with a team of one member.
+    let (loss, _) = unsafe {
+        net.accumulate_pass_team(inputs, rng, SharedGrads::new(grads), &team, output_grad)
+    };
+    loss
 }
 
-/// Trains the full network for `steps` steps with `split` of `ParallelGrads` on two
-/// threads and returns the mean step time in microseconds.
-fn library_split(
-    split: Split,
+/// Trains the full network for `steps` steps on the calling thread, with the Adam update
+/// if `adam` is set, and returns the mean step time in microseconds.
+fn sequential(
+    adam: bool,
     inputs: &SMatrix<f32, 784, B>,
     targets: &SMatrix<f32, 10, B>,
     steps: usize,
 ) -> f64 {
     let mut net = Full::new_boxed(1);
     let mut grads = Full::zero_grads_boxed();
-    let mut adam = Adam::new_boxed(still_adam()).expect("valid settings");
+    let mut optimizer = Adam::new_boxed(still_adam()).expect("valid settings");
+    let mut rng = Rng::seed_from_u64(1);
+    let started = Instant::now();
+    for _ in 0..steps {
+        let loss = set_grads(&*net, inputs, &mut rng, &mut grads, |outputs| {
+            SoftmaxCrossEntropy.loss_and_grad(outputs, targets)
+        });
+        if adam {
+            optimizer
+                .step_scaled_with(&mut *net, &*grads, &|_| Some(1.0), &SingleThread)
+                .expect("matching tensors");
+        }
+        black_box(loss);
+    }
+    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+}
+
+/// Trains the full network for `steps` steps with `split` of `ParallelGrads` on two
+/// threads, with the Adam update if `adam` is set, and returns the mean step time in
+/// microseconds.
+fn library_split(
+    split: Split,
+    adam: bool,
+    inputs: &SMatrix<f32, 784, B>,
+    targets: &SMatrix<f32, 10, B>,
+    steps: usize,
+) -> f64 {
+    let mut net = Full::new_boxed(1);
+    let mut grads = Full::zero_grads_boxed();
+    let mut optimizer = Adam::new_boxed(still_adam()).expect("valid settings");
     let mut two =
         ParallelGrads::<f32, Full, 784, 10>::with_split(2, split).expect("2 threads start");
     let mut rng = Rng::seed_from_u64(1);
@@ -134,8 +174,11 @@ fn library_split(
             &mut rng,
             &mut grads,
         );
-        adam.step_scaled_with(&mut *net, &*grads, &|_| Some(1.0), &two)
-            .expect("matching tensors");
+        if adam {
+            optimizer
+                .step_scaled_with(&mut *net, &*grads, &|_| Some(1.0), &two)
+                .expect("matching tensors");
+        }
         black_box(loss);
     }
     started.elapsed().as_secs_f64() / steps as f64 * 1e6
@@ -184,44 +227,55 @@ impl Exchange {
 }
 
 /// Runs step `step` of half `index`: its forward pass, the exchange of partial outputs,
-/// the loss gradient of their sum, its backward pass and its Adam update.
+/// the loss gradient of their sum and its backward pass, then its Adam update if `adam`
+/// is set.
 fn half_step(
     state: &mut HalfState,
     index: usize,
     step: usize,
+    adam: bool,
     exchange: &Exchange,
     inputs: &SMatrix<f32, 784, B>,
     targets: &SMatrix<f32, 10, B>,
 ) {
-    state.grads.fill_zero();
-    let (partial, trace) = state.net.forward_train(inputs, &mut state.rng);
-    *exchange.partial_outputs[index]
-        .lock()
-        .unwrap_or_else(|e| e.into_inner()) = partial;
-    exchange.published.fetch_add(1, Ordering::AcqRel);
-    wait_for(&exchange.published, 2 * (step + 1));
-
-    // Both threads add the halves in the same order, so they see the same output.
-    let read = |k: usize| {
-        *exchange.partial_outputs[k]
+    let HalfState {
+        net,
+        grads,
+        adam: optimizer,
+        rng,
+    } = state;
+    let loss = set_grads(&**net, inputs, rng, grads, |partial| {
+        *exchange.partial_outputs[index]
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
-    };
-    let outputs = read(0) + read(1);
-    let (loss, grad_out) = SoftmaxCrossEntropy.loss_and_grad(&outputs, targets);
-    state
-        .net
-        .accumulate_grads(&trace, &grad_out, &mut state.grads);
-    state
-        .adam
-        .step(&mut *state.net, &*state.grads)
-        .expect("matching tensors");
+            .unwrap_or_else(|e| e.into_inner()) = *partial;
+        exchange.published.fetch_add(1, Ordering::AcqRel);
+        wait_for(&exchange.published, 2 * (step + 1));
+
+        // Both threads add the halves in the same order, so they see the same output.
+        let read = |k: usize| {
+            *exchange.partial_outputs[k]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        };
+        let outputs = read(0) + read(1);
+        SoftmaxCrossEntropy.loss_and_grad(&outputs, targets)
+    });
+    if adam {
+        optimizer
+            .step(&mut **net, &**grads)
+            .expect("matching tensors");
+    }
     black_box(loss);
 }
 
-/// Trains the two halves for `steps` steps on two threads and returns the mean step time
-/// in microseconds.
-fn row_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
+/// Trains the two halves for `steps` steps on two threads, with the Adam update if `adam`
+/// is set, and returns the mean step time in microseconds.
+fn row_split(
+    adam: bool,
+    inputs: &SMatrix<f32, 784, B>,
+    targets: &SMatrix<f32, 10, B>,
+    steps: usize,
+) -> f64 {
     let exchange = Exchange::new();
     let mut first = HalfState::new(1);
     let mut second = HalfState::new(2);
@@ -230,13 +284,13 @@ fn row_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps
         scope.spawn(|| {
             for step in 0..steps {
                 wait_for(&exchange.started, step + 1);
-                half_step(&mut second, 1, step, &exchange, inputs, targets);
+                half_step(&mut second, 1, step, adam, &exchange, inputs, targets);
                 exchange.finished.fetch_add(1, Ordering::Release);
             }
         });
         for step in 0..steps {
             exchange.started.fetch_add(1, Ordering::Release);
-            half_step(&mut first, 0, step, &exchange, inputs, targets);
+            half_step(&mut first, 0, step, adam, &exchange, inputs, targets);
             wait_for(&exchange.finished, step + 1);
         }
     });
@@ -246,14 +300,19 @@ fn row_split(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps
 /// Trains one half alone on the calling thread, as its thread does in the row split but
 /// without waiting for a partner, and returns the mean step time in microseconds: the
 /// best the row split can reach.
-fn one_half(inputs: &SMatrix<f32, 784, B>, targets: &SMatrix<f32, 10, B>, steps: usize) -> f64 {
+fn one_half(
+    adam: bool,
+    inputs: &SMatrix<f32, 784, B>,
+    targets: &SMatrix<f32, 10, B>,
+    steps: usize,
+) -> f64 {
     let exchange = Exchange::new();
     let mut state = HalfState::new(1);
     let started = Instant::now();
     for step in 0..steps {
         // Publish the missing partner's output, so the half never waits.
         exchange.published.fetch_add(1, Ordering::AcqRel);
-        half_step(&mut state, 0, step, &exchange, inputs, targets);
+        half_step(&mut state, 0, step, adam, &exchange, inputs, targets);
     }
     started.elapsed().as_secs_f64() / steps as f64 * 1e6
 }
@@ -271,28 +330,33 @@ fn main() {
     let (rounds, steps) = if timing { (9, 500) } else { (1, 3) };
     let (inputs, targets) = batch();
 
-    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-    for _ in 0..rounds {
-        times[0].push(sequential(&inputs, &targets, steps));
-        times[1].push(library_split(Split::Batch, &inputs, &targets, steps));
-        times[2].push(library_split(Split::Layers, &inputs, &targets, steps));
-        times[3].push(row_split(&inputs, &targets, steps));
-        times[4].push(one_half(&inputs, &targets, steps));
-    }
-    let sequential_median = median(&mut times[0]);
-    println!("784-128-10, batches of {B}, Adam; median step over {rounds} rounds of {steps} steps");
-    let names = [
-        "sequential",
-        "batch split",
-        "layer split",
-        "row split",
-        "one half",
-    ];
-    for (name, values) in names.iter().zip(&mut times) {
-        let step = median(values);
+    for adam in [false, true] {
+        let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..rounds {
+            times[0].push(sequential(adam, &inputs, &targets, steps));
+            times[1].push(library_split(Split::Batch, adam, &inputs, &targets, steps));
+            times[2].push(library_split(Split::Layers, adam, &inputs, &targets, steps));
+            times[3].push(row_split(adam, &inputs, &targets, steps));
+            times[4].push(one_half(adam, &inputs, &targets, steps));
+        }
+        let sequential_median = median(&mut times[0]);
+        let work = if adam { "step and Adam" } else { "step" };
         println!(
-            "{name:12} {step:7.1} us per step, {:.2} times sequential",
-            sequential_median / step
+            "784-128-10, batches of {B}, {work}; median over {rounds} rounds of {steps} steps"
         );
+        let names = [
+            "sequential",
+            "batch split",
+            "layer split",
+            "row split",
+            "one half",
+        ];
+        for (name, values) in names.iter().zip(&mut times) {
+            let step = median(values);
+            println!(
+                "{name:12} {step:7.1} us per step, {:.2} times sequential",
+                sequential_median / step
+            );
+        }
     }
 }
