@@ -6,13 +6,17 @@
 //! halves on two threads, each thread keeping its half of the weights, gradients and Adam
 //! moments, is therefore a row split of both layers. The threads exchange only their
 //! 10 x B partial outputs, and the loss gradient of the summed output is the output
-//! gradient of both halves. The library's layer split (`Split::Layers`) cuts only the
-//! large first layer, by input columns, and runs the small output layer whole on both
-//! threads; the sketch shows what splitting every layer would add.
+//! gradient of both halves. Each half's output bias thus receives the gradient of the
+//! whole output bias, so with a learning rate above 0 the summed bias would move twice
+//! as far per step as in the full network. The sketch trains with rate 0 (see
+//! `still_adam`), so the timings are unaffected. The library's layer split
+//! (`Split::Layers`) cuts only the large first layer, by input columns, and runs the
+//! small output layer whole on both threads. The sketch shows what splitting every layer
+//! would add.
 //!
 //! Five ways of training on batches of 32 MNIST-sized random inputs. Each step sets the
 //! gradients with one training pass (forward pass, loss and backward pass), as `fit`
-//! does: the pass overwrites the gradients instead of adding to zeroed ones. The program
+//! does. The pass overwrites the gradients instead of adding to zeroed ones. The program
 //! times each way twice, once with the step alone and once followed by the Adam update:
 //!
 //! - `sequential`: the 784-128-10 network on the calling thread;
@@ -23,12 +27,11 @@
 //! - `row split`: the two 784-64-10 halves on two threads, synchronised by spinning;
 //! - `one half`: one 784-64-10 half alone on the calling thread, the row split's limit.
 //!
-//! Rounds of 500 steps alternate between the five, so a change in the machine's load
-//! affects all of them. The program prints the median step time of each over the rounds
-//! and the speed-ups over `sequential`. Run with `cargo bench --bench row_split_sketch`.
-//! Up to `ca0645f` the sketch zeroed the gradients and ran the forward pass and the
-//! backward pass as two calls in `sequential`, `row split` and `one half`, and timed
-//! only steps with the update.
+//! Rounds of 500 timed steps alternate between the five, so a change in the machine's
+//! load affects all of them. Each round starts with 64 untimed steps, which cover the 32
+//! steps in which a new `ParallelGrads` times its ways of handing work to its threads.
+//! The program prints the median step time of each way over the rounds and the
+//! speed-ups over `sequential`. Run with `cargo bench --bench row_split_sketch`.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -75,6 +78,22 @@ network! {
 /// The batch size.
 const B: usize = 32;
 
+/// The steps of one round of one way.
+#[derive(Clone, Copy)]
+struct Steps {
+    /// Steps run before the clock starts.
+    untimed: usize,
+    /// Steps timed after them.
+    timed: usize,
+}
+
+impl Steps {
+    /// Returns all steps of the round.
+    fn total(self) -> usize {
+        self.untimed + self.timed
+    }
+}
+
 /// Returns a batch of inputs in `[0, 1)` and one-hot targets.
 fn batch() -> (Box<SMatrix<f32, 784, B>>, Box<SMatrix<f32, 10, B>>) {
     let mut rng = Rng::seed_from_u64(7);
@@ -90,6 +109,9 @@ fn batch() -> (Box<SMatrix<f32, 784, B>>, Box<SMatrix<f32, 10, B>>) {
 }
 
 /// Spins until `counter` reaches `value`.
+///
+/// NOTE: nothing stops the spinning when the other thread panics, so a panic in a step
+/// of the row split hangs the program instead of ending it.
 fn wait_for(counter: &AtomicUsize, value: usize) {
     while counter.load(Ordering::Acquire) < value {
         std::hint::spin_loop();
@@ -99,7 +121,7 @@ fn wait_for(counter: &AtomicUsize, value: usize) {
 /// Runs one training pass of `net` on the calling thread and sets `grads` to its
 /// gradients, as `fit` does on one thread. `output_grad` turns the outputs into the loss
 /// and its gradient.
-fn set_grads<N, F>(
+fn compute_grads<N, F>(
     net: &N,
     inputs: &SMatrix<f32, 784, B>,
     rng: &mut Rng,
@@ -127,15 +149,18 @@ fn sequential(
     adam: bool,
     inputs: &SMatrix<f32, 784, B>,
     targets: &SMatrix<f32, 10, B>,
-    steps: usize,
+    steps: Steps,
 ) -> f64 {
     let mut net = Full::new_boxed(1);
     let mut grads = Full::zero_grads_boxed();
     let mut optimizer = Adam::new_boxed(still_adam()).expect("valid settings");
     let mut rng = Rng::seed_from_u64(1);
-    let started = Instant::now();
-    for _ in 0..steps {
-        let loss = set_grads(&*net, inputs, &mut rng, &mut grads, |outputs| {
+    let mut started = Instant::now();
+    for step in 0..steps.total() {
+        if step == steps.untimed {
+            started = Instant::now();
+        }
+        let loss = compute_grads(&*net, inputs, &mut rng, &mut grads, |outputs| {
             SoftmaxCrossEntropy.loss_and_grad(outputs, targets)
         });
         if adam {
@@ -145,7 +170,7 @@ fn sequential(
         }
         black_box(loss);
     }
-    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
 }
 
 /// Trains the full network for `steps` steps with `split` of `ParallelGrads` on two
@@ -156,7 +181,7 @@ fn library_split(
     adam: bool,
     inputs: &SMatrix<f32, 784, B>,
     targets: &SMatrix<f32, 10, B>,
-    steps: usize,
+    steps: Steps,
 ) -> f64 {
     let mut net = Full::new_boxed(1);
     let mut grads = Full::zero_grads_boxed();
@@ -164,8 +189,11 @@ fn library_split(
     let mut two =
         ParallelGrads::<f32, Full, 784, 10>::with_split(2, split).expect("2 threads start");
     let mut rng = Rng::seed_from_u64(1);
-    let started = Instant::now();
-    for _ in 0..steps {
+    let mut started = Instant::now();
+    for step in 0..steps.total() {
+        if step == steps.untimed {
+            started = Instant::now();
+        }
         let (loss, _) = two.compute_grads(
             &*net,
             inputs,
@@ -181,7 +209,7 @@ fn library_split(
         }
         black_box(loss);
     }
-    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
 }
 
 /// The state one thread of the row split keeps to itself.
@@ -207,11 +235,13 @@ impl HalfState {
 /// counters they synchronise on.
 struct Exchange {
     partial_outputs: [Mutex<SMatrix<f32, 10, B>>; 2],
-    /// Steps the calling thread has started.
+    /// Steps the calling thread has started. The worker starts a step only after the
+    /// calling thread has read the previous step's partial outputs.
     started: AtomicUsize,
     /// Partial outputs published, two per step.
     published: AtomicUsize,
-    /// Steps the worker thread has finished.
+    /// Steps the worker thread has finished. The calling thread starts a step only after
+    /// the worker has read the previous step's partial outputs.
     finished: AtomicUsize,
 }
 
@@ -244,7 +274,7 @@ fn half_step(
         adam: optimizer,
         rng,
     } = state;
-    let loss = set_grads(&**net, inputs, rng, grads, |partial| {
+    let loss = compute_grads(&**net, inputs, rng, grads, |partial| {
         *exchange.partial_outputs[index]
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = *partial;
@@ -274,27 +304,30 @@ fn row_split(
     adam: bool,
     inputs: &SMatrix<f32, 784, B>,
     targets: &SMatrix<f32, 10, B>,
-    steps: usize,
+    steps: Steps,
 ) -> f64 {
     let exchange = Exchange::new();
     let mut first = HalfState::new(1);
     let mut second = HalfState::new(2);
-    let started = Instant::now();
+    let mut started = Instant::now();
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            for step in 0..steps {
+            for step in 0..steps.total() {
                 wait_for(&exchange.started, step + 1);
                 half_step(&mut second, 1, step, adam, &exchange, inputs, targets);
                 exchange.finished.fetch_add(1, Ordering::Release);
             }
         });
-        for step in 0..steps {
+        for step in 0..steps.total() {
+            if step == steps.untimed {
+                started = Instant::now();
+            }
             exchange.started.fetch_add(1, Ordering::Release);
             half_step(&mut first, 0, step, adam, &exchange, inputs, targets);
             wait_for(&exchange.finished, step + 1);
         }
     });
-    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
 }
 
 /// Trains one half alone on the calling thread, as its thread does in the row split but
@@ -304,17 +337,20 @@ fn one_half(
     adam: bool,
     inputs: &SMatrix<f32, 784, B>,
     targets: &SMatrix<f32, 10, B>,
-    steps: usize,
+    steps: Steps,
 ) -> f64 {
     let exchange = Exchange::new();
     let mut state = HalfState::new(1);
-    let started = Instant::now();
-    for step in 0..steps {
+    let mut started = Instant::now();
+    for step in 0..steps.total() {
+        if step == steps.untimed {
+            started = Instant::now();
+        }
         // Publish the missing partner's output, so the half never waits.
         exchange.published.fetch_add(1, Ordering::AcqRel);
         half_step(&mut state, 0, step, adam, &exchange, inputs, targets);
     }
-    started.elapsed().as_secs_f64() / steps as f64 * 1e6
+    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
 }
 
 /// Returns the median of `values`.
@@ -327,7 +363,23 @@ fn main() {
     // `cargo test --benches` runs this binary without `--bench`, in a debug build: run
     // every way a few steps once instead of timing them.
     let timing = std::env::args().any(|arg| arg == "--bench");
-    let (rounds, steps) = if timing { (9, 500) } else { (1, 3) };
+    let (rounds, steps) = if timing {
+        (
+            9,
+            Steps {
+                untimed: 64,
+                timed: 500,
+            },
+        )
+    } else {
+        (
+            1,
+            Steps {
+                untimed: 1,
+                timed: 3,
+            },
+        )
+    };
     let (inputs, targets) = batch();
 
     for adam in [false, true] {
@@ -342,7 +394,8 @@ fn main() {
         let sequential_median = median(&mut times[0]);
         let work = if adam { "step and Adam" } else { "step" };
         println!(
-            "784-128-10, batches of {B}, {work}; median over {rounds} rounds of {steps} steps"
+            "784-128-10, batches of {B}, {work}; median over {rounds} rounds of {} steps",
+            steps.timed
         );
         let names = [
             "sequential",
