@@ -88,9 +88,17 @@ struct Steps {
 }
 
 impl Steps {
-    /// Returns all steps of the round.
-    fn total(self) -> usize {
-        self.untimed + self.timed
+    /// Runs `step` with the index of every step of the round and returns the mean time
+    /// of the timed steps in microseconds.
+    fn time(self, mut step: impl FnMut(usize)) -> f64 {
+        let mut started = Instant::now();
+        for index in 0..self.untimed + self.timed {
+            if index == self.untimed {
+                started = Instant::now();
+            }
+            step(index);
+        }
+        started.elapsed().as_secs_f64() / self.timed as f64 * 1e6
     }
 }
 
@@ -143,8 +151,8 @@ where
     loss
 }
 
-/// Trains the full network for `steps` steps on the calling thread, with the Adam update
-/// if `adam` is set, and returns the mean step time in microseconds.
+/// Trains the full network for one round of `steps` on the calling thread, with the Adam
+/// update if `adam` is set, and returns the mean time of a timed step in microseconds.
 fn sequential(
     adam: bool,
     inputs: &SMatrix<f32, 784, B>,
@@ -155,11 +163,7 @@ fn sequential(
     let mut grads = Full::zero_grads_boxed();
     let mut optimizer = Adam::new_boxed(still_adam()).expect("valid settings");
     let mut rng = Rng::seed_from_u64(1);
-    let mut started = Instant::now();
-    for step in 0..steps.total() {
-        if step == steps.untimed {
-            started = Instant::now();
-        }
+    steps.time(|_| {
         let loss = compute_grads(&*net, inputs, &mut rng, &mut grads, |outputs| {
             SoftmaxCrossEntropy.loss_and_grad(outputs, targets)
         });
@@ -169,13 +173,12 @@ fn sequential(
                 .expect("matching tensors");
         }
         black_box(loss);
-    }
-    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
+    })
 }
 
-/// Trains the full network for `steps` steps with `split` of `ParallelGrads` on two
-/// threads, with the Adam update if `adam` is set, and returns the mean step time in
-/// microseconds.
+/// Trains the full network for one round of `steps` with `split` of `ParallelGrads` on
+/// two threads, with the Adam update if `adam` is set, and returns the mean time of a
+/// timed step in microseconds.
 fn library_split(
     split: Split,
     adam: bool,
@@ -189,11 +192,7 @@ fn library_split(
     let mut two =
         ParallelGrads::<f32, Full, 784, 10>::with_split(2, split).expect("2 threads start");
     let mut rng = Rng::seed_from_u64(1);
-    let mut started = Instant::now();
-    for step in 0..steps.total() {
-        if step == steps.untimed {
-            started = Instant::now();
-        }
+    steps.time(|_| {
         let (loss, _) = two.compute_grads(
             &*net,
             inputs,
@@ -208,8 +207,7 @@ fn library_split(
                 .expect("matching tensors");
         }
         black_box(loss);
-    }
-    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
+    })
 }
 
 /// The state one thread of the row split keeps to itself.
@@ -298,8 +296,8 @@ fn half_step(
     black_box(loss);
 }
 
-/// Trains the two halves for `steps` steps on two threads, with the Adam update if `adam`
-/// is set, and returns the mean step time in microseconds.
+/// Trains the two halves for one round of `steps` on two threads, with the Adam update
+/// if `adam` is set, and returns the mean time of a timed step in microseconds.
 fn row_split(
     adam: bool,
     inputs: &SMatrix<f32, 784, B>,
@@ -309,30 +307,25 @@ fn row_split(
     let exchange = Exchange::new();
     let mut first = HalfState::new(1);
     let mut second = HalfState::new(2);
-    let mut started = Instant::now();
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            for step in 0..steps.total() {
+            for step in 0..steps.untimed + steps.timed {
                 wait_for(&exchange.started, step + 1);
                 half_step(&mut second, 1, step, adam, &exchange, inputs, targets);
                 exchange.finished.fetch_add(1, Ordering::Release);
             }
         });
-        for step in 0..steps.total() {
-            if step == steps.untimed {
-                started = Instant::now();
-            }
+        steps.time(|step| {
             exchange.started.fetch_add(1, Ordering::Release);
             half_step(&mut first, 0, step, adam, &exchange, inputs, targets);
             wait_for(&exchange.finished, step + 1);
-        }
-    });
-    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
+        })
+    })
 }
 
 /// Trains one half alone on the calling thread, as its thread does in the row split but
-/// without waiting for a partner, and returns the mean step time in microseconds: the
-/// best the row split can reach.
+/// without waiting for a partner, and returns the mean time of a timed step in
+/// microseconds: the best the row split can reach.
 fn one_half(
     adam: bool,
     inputs: &SMatrix<f32, 784, B>,
@@ -341,16 +334,11 @@ fn one_half(
 ) -> f64 {
     let exchange = Exchange::new();
     let mut state = HalfState::new(1);
-    let mut started = Instant::now();
-    for step in 0..steps.total() {
-        if step == steps.untimed {
-            started = Instant::now();
-        }
+    steps.time(|step| {
         // Publish the missing partner's output, so the half never waits.
         exchange.published.fetch_add(1, Ordering::AcqRel);
         half_step(&mut state, 0, step, adam, &exchange, inputs, targets);
-    }
-    started.elapsed().as_secs_f64() / steps.timed as f64 * 1e6
+    })
 }
 
 /// Returns the median of `values`.
