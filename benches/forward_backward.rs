@@ -685,9 +685,11 @@ fn tile_in_l1(criterion: &mut Criterion) {
         cols,
         inner,
         a,
+        a_col_stride: rows,
         b: &b,
         b_row_stride: cols,
         b_col_stride: 1,
+        c_col_stride: rows,
     };
     let mut group = criterion.benchmark_group("peak");
     group.throughput(Throughput::Elements((2 * rows * inner * cols) as u64));

@@ -39,9 +39,11 @@ fn forward_product<'a>(
         cols: batch,
         inner: inputs,
         a: w,
+        a_col_stride: out,
         b: x,
         b_row_stride: 1,
         b_col_stride: inputs,
+        c_col_stride: out,
     }
 }
 
@@ -57,9 +59,11 @@ fn weight_gradient_product<'a>(
         cols: inputs,
         inner: batch,
         a: g,
+        a_col_stride: out,
         b: x,
         b_row_stride: inputs,
         b_col_stride: 1,
+        c_col_stride: out,
     }
 }
 
@@ -114,7 +118,10 @@ fn sweep_shape<const IN: usize, const OUT: usize, const B: usize>(criterion: &mu
                 cols: B,
                 len: OUT,
                 a: black_box(&w),
+                a_col_stride: OUT,
                 b: black_box(&g),
+                b_col_stride: OUT,
+                c_col_stride: IN,
             };
             blocked::dot_products(product, &mut dx)
         })

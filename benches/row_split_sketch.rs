@@ -39,6 +39,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use static_nn::core::bytemuck;
+use static_nn::core::kernel::blocked;
 use static_nn::core::optim::SingleThread;
 use static_nn::core::team::{Serial, SharedGrads};
 use static_nn::core::train::parallel::{ParallelGrads, Split};
@@ -341,6 +342,124 @@ fn one_half(
     })
 }
 
+/// Where each thread of [`gradient_bands`] writes the weight gradient of its band.
+#[derive(Clone, Copy, PartialEq)]
+enum Bands {
+    /// Each thread into a 64 x 784 matrix of its own, as each half of the row split
+    /// keeps it.
+    OwnBlocks,
+    /// Both threads into one 128 x 784 column-major matrix, each into its 64 rows of
+    /// every column, as threads splitting one `Dense` layer by rows would.
+    SharedMatrix,
+    /// The first thread alone into its rows of a 128 x 784 matrix, without a partner.
+    Alone,
+}
+
+/// The first layer's weight gradient, an `f32` matrix of `HIDDEN x INPUTS`.
+const HIDDEN: usize = 128;
+const INPUTS: usize = 784;
+
+/// A pointer to a gradient that the threads of [`gradient_bands`] write.
+#[derive(Clone, Copy)]
+struct Target(*mut f32);
+
+// SAFETY: the threads that receive a `Target` write disjoint values through it, and the
+// matrix it points to outlives them.
+unsafe impl Send for Target {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Target {}
+
+/// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
+/// rows, from the output gradient `grad` (`HIDDEN x B`) and the inputs, with the
+/// library's blocked kernel, at `target` with columns `ld` values apart.
+///
+/// # Safety
+///
+/// `target` must point to `INPUTS` columns of at least 64 values, `ld` apart, that no
+/// other thread reads or writes during the call.
+unsafe fn band_gradient(
+    index: usize,
+    grad: &[f32],
+    inputs: &SMatrix<f32, INPUTS, B>,
+    target: Target,
+    ld: usize,
+) {
+    let rows = HIDDEN / 2;
+    let product = blocked::Gemm {
+        rows,
+        cols: INPUTS,
+        inner: B,
+        a: &grad[index * rows..],
+        a_col_stride: HIDDEN,
+        b: inputs.as_slice(),
+        b_row_stride: INPUTS,
+        b_col_stride: 1,
+        c_col_stride: ld,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { blocked::gemm_at(product, target.0, true) };
+}
+
+/// Times the weight gradient of the first layer of the row split on two threads, each
+/// thread setting the 64 rows of its half of the hidden units in every step, written as
+/// `bands` says. Returns the mean time of a timed step in microseconds.
+///
+/// The row split keeps each half's gradient in a matrix of its own. A row split of the
+/// library's `Dense` layer would have both threads write into one column-major matrix,
+/// whose columns each hold 64 values of either thread: 256 bytes each, four cache lines.
+fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) -> f64 {
+    let mut rng = Rng::seed_from_u64(3);
+    let grad: Vec<f32> = (0..HIDDEN * B).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let (mut shared, mut first, mut second) = (
+        vec![0.0f32; HIDDEN * INPUTS],
+        vec![0.0f32; HIDDEN / 2 * INPUTS],
+        vec![0.0f32; HIDDEN / 2 * INPUTS],
+    );
+    let targets = match bands {
+        Bands::OwnBlocks => [
+            (Target(first.as_mut_ptr()), HIDDEN / 2),
+            (Target(second.as_mut_ptr()), HIDDEN / 2),
+        ],
+        // Thread 1's rows start 64 values into each column of the shared matrix.
+        Bands::SharedMatrix | Bands::Alone => [
+            (Target(shared.as_mut_ptr()), HIDDEN),
+            // SAFETY: 64 is within the first column of the shared matrix.
+            (
+                Target(unsafe { shared.as_mut_ptr().add(HIDDEN / 2) }),
+                HIDDEN,
+            ),
+        ],
+    };
+    let grad = &grad;
+    if bands == Bands::Alone {
+        let (target, ld) = targets[0];
+        // SAFETY: only this thread writes the matrix.
+        return steps.time(|_| unsafe { band_gradient(0, grad, inputs, target, ld) });
+    }
+    let (started, finished) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let time = std::thread::scope(|scope| {
+        let (started, finished) = (&started, &finished);
+        scope.spawn(move || {
+            let (target, ld) = targets[1];
+            for step in 0..steps.untimed + steps.timed {
+                wait_for(started, step + 1);
+                // SAFETY: this thread alone writes the second half's rows.
+                unsafe { band_gradient(1, grad, inputs, target, ld) };
+                finished.fetch_add(1, Ordering::Release);
+            }
+        });
+        let (target, ld) = targets[0];
+        steps.time(|step| {
+            started.fetch_add(1, Ordering::Release);
+            // SAFETY: this thread alone writes the first half's rows.
+            unsafe { band_gradient(0, grad, inputs, target, ld) };
+            wait_for(finished, step + 1);
+        })
+    });
+    black_box((&shared, &first, &second));
+    time
+}
+
 /// Returns the median of `values`.
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -399,5 +518,25 @@ fn main() {
                 sequential_median / step
             );
         }
+    }
+
+    let ways = [
+        ("own blocks", Bands::OwnBlocks),
+        ("shared matrix", Bands::SharedMatrix),
+        ("one alone", Bands::Alone),
+    ];
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for ((_, bands), values) in ways.iter().zip(&mut times) {
+            values.push(gradient_bands(*bands, &inputs, steps));
+        }
+    }
+    println!(
+        "Weight gradient of 64 of the 128 hidden units per thread, batches of {B}; \
+         median over {rounds} rounds of {} steps",
+        steps.timed
+    );
+    for ((name, _), values) in ways.iter().zip(&mut times) {
+        println!("{name:13} {:7.1} us per step", median(values));
     }
 }

@@ -27,10 +27,12 @@ pub const INNER_BLOCK: usize = 256;
 
 /// A product `C += A B` for [`gemm`].
 ///
-/// `A` is `rows x inner` and column-major. Element `(p, j)` of `B` (`inner x cols`) is
-/// `b[p * b_row_stride + j * b_col_stride]`, so `B` can be a column-major matrix
-/// (strides 1 and `inner`) or the transpose of one (strides `cols` and 1). `C` is
-/// `rows x cols` and column-major.
+/// `A` is `rows x inner` and column-major, its columns `a_col_stride` values apart.
+/// Element `(p, j)` of `B` (`inner x cols`) is `b[p * b_row_stride + j * b_col_stride]`,
+/// so `B` can be a column-major matrix (strides 1 and `inner`) or the transpose of one
+/// (strides `cols` and 1). `C` is `rows x cols` and column-major, its columns
+/// `c_col_stride` values apart. With column strides larger than `rows`, `A` and `C` are
+/// a band of rows of taller matrices, such as one thread's rows of a weight matrix.
 #[derive(Clone, Copy, Debug)]
 pub struct Gemm<'a, T> {
     /// The number of rows of `A` and `C`.
@@ -41,17 +43,22 @@ pub struct Gemm<'a, T> {
     pub inner: usize,
     /// The values of `A`, column-major.
     pub a: &'a [T],
+    /// The distance between columns of `A`, at least `rows`.
+    pub a_col_stride: usize,
     /// The values of `B`, laid out by the two strides.
     pub b: &'a [T],
     /// The distance between rows of `B`.
     pub b_row_stride: usize,
     /// The distance between columns of `B`.
     pub b_col_stride: usize,
+    /// The distance between columns of `C`, at least `rows`.
+    pub c_col_stride: usize,
 }
 
 /// A product `C = A^T B` for [`dot_products`]: `A` is `len x rows` and `B` is
 /// `len x cols`, both column-major, so each value of the `rows x cols` result `C` is the
-/// dot product of a column of `A` with a column of `B`.
+/// dot product of a column of `A` with a column of `B`. Each matrix's columns are its
+/// column stride apart, at least `len` for `A` and `B` and `rows` for `C`.
 #[derive(Clone, Copy, Debug)]
 pub struct Dots<'a, T> {
     /// The number of columns of `A` and rows of `C`.
@@ -62,15 +69,22 @@ pub struct Dots<'a, T> {
     pub len: usize,
     /// The values of `A`, column-major.
     pub a: &'a [T],
+    /// The distance between columns of `A`.
+    pub a_col_stride: usize,
     /// The values of `B`, column-major.
     pub b: &'a [T],
+    /// The distance between columns of `B`.
+    pub b_col_stride: usize,
+    /// The distance between columns of `C`.
+    pub c_col_stride: usize,
 }
 
 /// Adds `A B` to `c`.
 ///
 /// # Panics
 ///
-/// When a slice is shorter than its shape needs.
+/// When a slice is shorter than its shape needs, or a column stride of `A` or `C` is
+/// smaller than `rows`.
 pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     run_gemm(product, c, false, "gemm");
 }
@@ -81,7 +95,7 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
 ///
 /// # Panics
 ///
-/// When a slice is shorter than its shape needs.
+/// As for [`gemm`].
 pub fn gemm_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     run_gemm(product, c, true, "gemm_overwrite");
 }
@@ -96,27 +110,74 @@ pub(crate) fn gemm_or_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T], ove
     }
 }
 
+/// Writes `A B` into the values of `C` at `c`, or adds it to them without `overwrite`,
+/// like [`gemm_overwrite`] and [`gemm`], through a pointer. The threads of a team that
+/// write disjoint bands of rows of one matrix use it: two `&mut` slices over the same
+/// columns may not exist at once, even when the rows each writes differ.
+///
+/// # Safety
+///
+/// `c` must be valid for reads and writes of value `i + j * c_col_stride` for every row
+/// `i < rows` and column `j < cols`, and no other thread may read or write those values
+/// while the call runs.
+///
+/// # Panics
+///
+/// When `a` or `b` is shorter than its shape needs, or a column stride of `A` or `C` is
+/// smaller than `rows`.
+pub unsafe fn gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool) {
+    let name = if overwrite { "gemm_overwrite" } else { "gemm" };
+    // SAFETY: forwarded from the caller.
+    unsafe { run_gemm_at(product, c, overwrite, name) }
+}
+
 /// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`. `name` names the function in
 /// panic messages.
 fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: &str) {
+    if product.rows == 0 || product.cols == 0 {
+        return;
+    }
+    assert!(
+        fits(
+            c.len(),
+            strided_len(product.rows, product.cols, product.c_col_stride)
+        ),
+        "{name}: `c` is too short"
+    );
+    // SAFETY: `c` holds every value of `C`, and the `&mut` keeps other threads away.
+    unsafe { run_gemm_at(product, c.as_mut_ptr(), overwrite, name) }
+}
+
+/// Checks the shape of `product` and runs it on the values of `C` at `c`.
+///
+/// # Safety
+///
+/// As for [`gemm_at`].
+unsafe fn run_gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool, name: &str) {
     let Gemm {
         rows,
         cols,
         inner,
+        a_col_stride,
         b_row_stride,
         b_col_stride,
+        c_col_stride,
         ..
     } = product;
     if rows == 0 || cols == 0 {
         return;
     }
     assert!(
-        fits(c.len(), rows.checked_mul(cols)),
-        "{name}: `c` is too short"
+        a_col_stride >= rows && c_col_stride >= rows,
+        "{name}: a column stride is smaller than the {rows} rows"
     );
     if inner == 0 {
         if overwrite {
-            c[..rows * cols].fill(T::zero());
+            for j in 0..cols {
+                // SAFETY: the caller guarantees access to rows `0..rows` of every column.
+                unsafe { core::slice::from_raw_parts_mut(c.add(j * c_col_stride), rows) }
+                    .fill(T::zero());
+            }
         }
         return;
     }
@@ -126,7 +187,7 @@ fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: 
         .zip((cols - 1).checked_mul(b_col_stride))
         .and_then(|(down, across)| down.checked_add(across));
     assert!(
-        fits(product.a.len(), rows.checked_mul(inner)),
+        fits(product.a.len(), strided_len(rows, inner, a_col_stride)),
         "{name}: `a` is too short"
     );
     assert!(
@@ -135,44 +196,74 @@ fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: 
     );
 
     #[cfg(target_arch = "x86_64")]
-    if super::x86::gemm(&product, c, overwrite) {
+    // SAFETY: the asserts above and the caller keep every index inside its matrix.
+    if unsafe { super::x86::gemm(&product, c, overwrite) } {
         return;
     }
-    // SAFETY: the asserts above keep every index the driver forms inside the slices.
-    unsafe { drive_gemm::<T, Portable>(&product, c.as_mut_ptr(), overwrite) }
+    // SAFETY: as above.
+    unsafe { drive_gemm::<T, Portable>(&product, c, overwrite) }
+}
+
+/// Returns the number of values that a column-major matrix of `rows x cols` takes with
+/// its columns `stride` apart, from its first value to its last, or `None` when that
+/// overflows `usize`. `rows` and `cols` are not zero.
+fn strided_len(rows: usize, cols: usize, stride: usize) -> Option<usize> {
+    (cols - 1)
+        .checked_mul(stride)
+        .and_then(|before| before.checked_add(rows))
 }
 
 /// Writes `A^T B` into `c`.
 ///
 /// # Panics
 ///
-/// When a slice is shorter than its shape needs.
+/// When a slice is shorter than its shape needs, or a column stride is smaller than
+/// `len` (`A` and `B`) or `rows` (`C`).
 pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     let Dots {
-        rows, cols, len, ..
+        rows,
+        cols,
+        len,
+        a_col_stride,
+        b_col_stride,
+        c_col_stride,
+        ..
     } = product;
     if rows == 0 || cols == 0 {
         return;
     }
     assert!(
-        fits(product.a.len(), len.checked_mul(rows)),
-        "dot_products: `a` is too short"
+        c_col_stride >= rows,
+        "dot_products: the column stride of `c` is smaller than the {rows} rows"
     );
+    if len > 0 {
+        assert!(
+            a_col_stride >= len && b_col_stride >= len,
+            "dot_products: a column stride is smaller than the length {len}"
+        );
+        assert!(
+            fits(product.a.len(), strided_len(len, rows, a_col_stride)),
+            "dot_products: `a` is too short"
+        );
+        assert!(
+            fits(product.b.len(), strided_len(len, cols, b_col_stride)),
+            "dot_products: `b` is too short"
+        );
+    }
     assert!(
-        fits(product.b.len(), len.checked_mul(cols)),
-        "dot_products: `b` is too short"
-    );
-    assert!(
-        fits(c.len(), rows.checked_mul(cols)),
+        fits(c.len(), strided_len(rows, cols, c_col_stride)),
         "dot_products: `c` is too short"
     );
     if len == 0 {
-        c[..rows * cols].fill(T::zero());
+        for column in c.chunks_mut(c_col_stride).take(cols) {
+            column[..rows].fill(T::zero());
+        }
         return;
     }
 
     #[cfg(target_arch = "x86_64")]
-    if super::x86::dot_products(&product, c) {
+    // SAFETY: the asserts above keep every index inside its matrix.
+    if unsafe { super::x86::dot_products(&product, c.as_mut_ptr()) } {
         return;
     }
     // SAFETY: as in `gemm`.
@@ -341,8 +432,9 @@ fn gemm_tile_shape(cols: usize, max_cols: usize) -> (usize, usize) {
 ///
 /// # Safety
 ///
-/// The slices of `product` and the `rows x cols` values at `c` must be as long as their
-/// shapes need, and `K`'s instructions must be available on this CPU.
+/// The slices of `product` must be as long as their shapes need, `c` must be valid for
+/// the `rows x cols` values of `C` with its columns `c_col_stride` apart, and `K`'s
+/// instructions must be available on this CPU.
 pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(
     product: &Gemm<'_, T>,
     c: *mut T,
@@ -360,7 +452,7 @@ pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(
     };
     let (a, b) = (product.a.as_ptr(), product.b.as_ptr());
     let strides = (product.b_row_stride, product.b_col_stride);
-    let ldc = product.rows;
+    let (lda, ldc) = (product.a_col_stride, product.c_col_stride);
     // The columns are shared evenly among the fewest tiles of at most `main_cols`: 64
     // columns in tiles of 12 become 4 tiles of 11 and 2 of 10, not 5 of 12 and 1 of 4.
     // A narrow last tile has too few sums to keep the multiply-adds busy.
@@ -386,8 +478,8 @@ pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(
                         cols,
                         rows,
                         k,
-                        a.add(i0 + p0 * ldc),
-                        ldc,
+                        a.add(i0 + p0 * lda),
+                        lda,
                         b.add(p0 * strides.0 + j0 * strides.1),
                         strides,
                         c.add(i0 + j0 * ldc),
@@ -431,7 +523,11 @@ pub(crate) unsafe fn drive_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c:
     }
     let (main_rows, main_cols) = if product.cols == 1 { (8, 1) } else { (4, 3) };
     let (a, b, len) = (product.a.as_ptr(), product.b.as_ptr(), product.len);
-    let ldc = product.rows;
+    let (lda, ldb, ldc) = (
+        product.a_col_stride,
+        product.b_col_stride,
+        product.c_col_stride,
+    );
 
     let mut i0 = 0;
     while i0 < product.rows {
@@ -454,10 +550,10 @@ pub(crate) unsafe fn drive_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c:
                     rows,
                     cols,
                     len,
-                    a.add(i0 * len),
-                    len,
-                    b.add(j0 * len),
-                    len,
+                    a.add(i0 * lda),
+                    lda,
+                    b.add(j0 * ldb),
+                    ldb,
                     c.add(i0 + j0 * ldc),
                     ldc,
                 );
@@ -489,7 +585,13 @@ const PACKED_ROWS: usize = 16;
 /// As for [`drive_gemm`].
 unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mut T) {
     let Dots {
-        rows, cols, len, ..
+        rows,
+        cols,
+        len,
+        a_col_stride,
+        b_col_stride,
+        c_col_stride,
+        ..
     } = *product;
     let (a, b) = (product.a.as_ptr(), product.b.as_ptr());
     let (main_vectors, main_cols) = gemm_tile_shape(cols, K::MAX_COLS);
@@ -513,8 +615,8 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
                 K::pack_transposed(
                     tile_rows,
                     k,
-                    a.add(i0 * len + p0),
-                    len,
+                    a.add(i0 * a_col_stride + p0),
+                    a_col_stride,
                     packed.as_mut_ptr().cast::<T>(),
                     lda,
                 );
@@ -533,10 +635,10 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
                         k,
                         packed.as_ptr().cast::<T>(),
                         lda,
-                        b.add(p0 + j0 * len),
-                        (1, len),
-                        c.add(i0 + j0 * rows),
-                        rows,
+                        b.add(p0 + j0 * b_col_stride),
+                        (1, b_col_stride),
+                        c.add(i0 + j0 * c_col_stride),
+                        c_col_stride,
                         p0 == 0,
                     );
                 }

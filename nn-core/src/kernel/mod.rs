@@ -100,9 +100,11 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
                 cols: B,
                 inner: IN,
                 a: weight.as_slice(),
+                a_col_stride: OUT,
                 b: x.as_slice(),
                 b_row_stride: 1,
                 b_col_stride: IN,
+                c_col_stride: OUT,
             },
             y.as_mut_slice(),
         );
@@ -131,7 +133,10 @@ pub fn transpose_mul<T: Float, const IN: usize, const OUT: usize, const B: usize
                 cols: B,
                 len: OUT,
                 a: weight.as_slice(),
+                a_col_stride: OUT,
                 b: grad.as_slice(),
+                b_col_stride: OUT,
+                c_col_stride: IN,
             },
             dx.as_mut_slice(),
         );
@@ -182,9 +187,11 @@ fn outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
             cols: IN,
             inner: B,
             a: grad.as_slice(),
+            a_col_stride: OUT,
             b: x.as_slice(),
             b_row_stride: IN,
             b_col_stride: 1,
+            c_col_stride: OUT,
         };
         blocked::gemm_or_overwrite(product, weight_grad.as_mut_slice(), overwrite);
     } else {
@@ -240,9 +247,11 @@ pub fn partial_product<T: Float, const IN: usize, const OUT: usize, const B: usi
                 cols: B,
                 inner: columns.len(),
                 a: &weight.as_slice()[columns.start * OUT..columns.end * OUT],
+                a_col_stride: OUT,
                 b: &x.as_slice()[columns.start..],
                 b_row_stride: 1,
                 b_col_stride: IN,
+                c_col_stride: OUT,
             },
             y.as_mut_slice(),
         );
@@ -304,9 +313,11 @@ fn outer_columns<T: Float, const IN: usize, const OUT: usize, const B: usize>(
         cols: columns.len(),
         inner: B,
         a: grad.as_slice(),
+        a_col_stride: OUT,
         b: &x.as_slice()[columns.start..],
         b_row_stride: IN,
         b_col_stride: 1,
+        c_col_stride: OUT,
     };
     blocked::gemm_or_overwrite(product, weight_grad_columns, overwrite);
 }
@@ -326,33 +337,24 @@ pub fn transpose_mul_rows<T: Float, const IN: usize, const OUT: usize, const B: 
     assert!(columns.start <= columns.end, "the column range is reversed");
     assert!(columns.end <= IN, "the column range ends after column {IN}");
     let mut dx: SMatrix<T, IN, B> = bytemuck::Zeroable::zeroed();
-    let rows = columns.len();
-    if rows == 0 || B == 0 {
+    if columns.is_empty() || B == 0 {
         return dx;
     }
-    let dx_values = dx.as_mut_slice();
-    // The products land packed, `rows` values per sample, at the start of `dx`. Each
-    // sample's values then move to their rows, last sample first: sample `j` moves from
-    // `j * rows` to `j * IN + columns.start`, at or after the end of sample `j - 1`'s
-    // packed values, so no move overwrites values still to be moved.
+    // The products land in their rows of `dx`, `IN` values apart per sample. The other
+    // rows keep their zeros.
     blocked::dot_products(
         blocked::Dots {
-            rows,
+            rows: columns.len(),
             cols: B,
             len: OUT,
             a: &weight.as_slice()[columns.start * OUT..columns.end * OUT],
+            a_col_stride: OUT,
             b: grad.as_slice(),
+            b_col_stride: OUT,
+            c_col_stride: IN,
         },
-        &mut dx_values[..rows * B],
+        &mut dx.as_mut_slice()[columns.start..],
     );
-    for sample in (0..B).rev() {
-        let packed = sample * rows;
-        dx_values.copy_within(packed..packed + rows, sample * IN + columns.start);
-    }
-    for column in dx_values.chunks_exact_mut(IN) {
-        column[..columns.start].fill(T::zero());
-        column[columns.end..].fill(T::zero());
-    }
     dx
 }
 

@@ -102,9 +102,11 @@ fn check_gemm<T: Float>(tolerance: f64) {
                 cols,
                 inner,
                 a: &a,
+                a_col_stride: rows,
                 b: &b,
                 b_row_stride: rsb,
                 b_col_stride: csb,
+                c_col_stride: rows,
             };
             let case = format!("{} gemm {rows}x{cols}x{inner} with B {layout}", T::NAME);
 
@@ -185,7 +187,10 @@ fn check_dots<T: Float>(tolerance: f64) {
             cols,
             len,
             a: &a,
+            a_col_stride: len,
             b: &b,
+            b_col_stride: len,
+            c_col_stride: rows,
         };
         let case = format!("{} dots {rows}x{cols} of length {len}", T::NAME);
 
@@ -215,6 +220,211 @@ fn blocked_gemm_matches_naive() {
 fn blocked_dots_match_naive() {
     check_dots::<f32>(1e-6);
     check_dots::<f64>(1e-14);
+}
+
+/// Returns rows `start..start + rows` of a column-major matrix of `cols` columns whose
+/// columns are `ld` values apart, as a contiguous `rows x cols` matrix.
+fn band<T: Float>(full: &[T], ld: usize, start: usize, (rows, cols): (usize, usize)) -> Vec<T> {
+    (0..cols)
+        .flat_map(|j| full[start + j * ld..][..rows].to_vec())
+        .collect()
+}
+
+/// Panics unless rows `start..start + rows` of `after` (columns `ld` apart) match
+/// `expected` and every other value is the one in `before`.
+#[allow(clippy::too_many_arguments)]
+fn assert_band<T: Float>(
+    case: &str,
+    before: &[T],
+    after: &[T],
+    ld: usize,
+    start: usize,
+    (rows, cols): (usize, usize),
+    expected: &[f64],
+    (inner, tolerance): (usize, f64),
+) {
+    let actual = band(after, ld, start, (rows, cols));
+    assert_close(case, expected, &actual, inner, tolerance);
+    for (index, (a, b)) in after.iter().zip(before).enumerate() {
+        let (i, j) = (index % ld, index / ld);
+        let inside = j < cols && (start..start + rows).contains(&i);
+        if !inside {
+            assert_eq!(
+                a.as_f64(),
+                b.as_f64(),
+                "{case}: value {index} outside the band"
+            );
+        }
+    }
+}
+
+/// Runs products on bands of rows of taller matrices, as the threads of a layer split by
+/// rows would: `A` with its columns 5 values further apart than its rows, and `C` 7.
+fn check_gemm_bands<T: Float>(tolerance: f64) {
+    for (case_index, &(rows, cols, inner)) in SHAPES.iter().enumerate() {
+        let (lda, a_start) = (rows + 5, 3);
+        let (ldc, c_start) = (rows + 7, 2);
+        let a_full = values::<T>(lda * inner, 600 + case_index as u64);
+        let c_full = values::<T>(ldc * cols, 700 + case_index as u64);
+        let b = values::<T>(inner * cols, 800 + case_index as u64);
+        let a = band(&a_full, lda, a_start, (rows, inner));
+        let c0 = band(&c_full, ldc, c_start, (rows, cols));
+        let expected = naive_gemm((rows, cols, inner), &a, &b, (1, inner), &c0);
+        let overwritten = naive_gemm(
+            (rows, cols, inner),
+            &a,
+            &b,
+            (1, inner),
+            &vec![T::zero(); rows * cols],
+        );
+        let product = Gemm {
+            rows,
+            cols,
+            inner,
+            a: &a_full[a_start..],
+            a_col_stride: lda,
+            b: &b,
+            b_row_stride: 1,
+            b_col_stride: inner,
+            c_col_stride: ldc,
+        };
+        let case = format!("{} gemm band {rows}x{cols}x{inner}", T::NAME);
+        let check = |way: &str, after: &[T], expected: &[f64]| {
+            let case = format!("{case} {way}");
+            let shape = (rows, cols);
+            let accuracy = (inner, tolerance);
+            assert_band(
+                &case, &c_full, after, ldc, c_start, shape, expected, accuracy,
+            );
+        };
+
+        let mut c = c_full.clone();
+        blocked::gemm(product, &mut c[c_start..]);
+        check("dispatched", &c, &expected);
+
+        let mut c = c_full.clone();
+        blocked::gemm_overwrite(product, &mut c[c_start..]);
+        check("dispatched overwrite", &c, &overwritten);
+
+        let mut c = c_full.clone();
+        // SAFETY: `c` holds the band, and no other thread uses it.
+        unsafe { blocked::gemm_at(product, c.as_mut_ptr().add(c_start), false) };
+        check("through a pointer", &c, &expected);
+
+        let mut c = c_full.clone();
+        // SAFETY: as above.
+        unsafe { blocked::drive_gemm::<T, Portable>(&product, c.as_mut_ptr().add(c_start), false) };
+        check("portable", &c, &expected);
+
+        #[cfg(target_arch = "x86_64")]
+        for (name, tail) in super::x86::gemm_each(&product, &c_full[c_start..], false) {
+            let mut c = c_full.clone();
+            c[c_start..].copy_from_slice(&tail);
+            check(name, &c, &expected);
+        }
+    }
+}
+
+/// Runs [`Dots`] on matrices whose columns are further apart than their lengths: `A` by
+/// 3 values, `B` by 4 and `C` by 6.
+fn check_dots_strides<T: Float>(tolerance: f64) {
+    for (case_index, &(rows, cols, len)) in SHAPES.iter().enumerate() {
+        let (lda, ldb, ldc, c_start) = (len + 3, len + 4, rows + 6, 1);
+        let a_full = values::<T>(lda * rows, 900 + case_index as u64);
+        let b_full = values::<T>(ldb * cols, 1000 + case_index as u64);
+        let c_full = values::<T>(ldc * cols, 1100 + case_index as u64);
+        let a = band(&a_full, lda, 0, (len, rows));
+        let b = band(&b_full, ldb, 0, (len, cols));
+        let a_transposed: Vec<T> = (0..len * rows)
+            .map(|n| a[(n / rows) + (n % rows) * len])
+            .collect();
+        let zeros = vec![T::zero(); rows * cols];
+        let expected = naive_gemm((rows, cols, len), &a_transposed, &b, (1, len), &zeros);
+        let product = Dots {
+            rows,
+            cols,
+            len,
+            a: &a_full,
+            a_col_stride: lda,
+            b: &b_full,
+            b_col_stride: ldb,
+            c_col_stride: ldc,
+        };
+        let case = format!(
+            "{} dots with strides {rows}x{cols} of length {len}",
+            T::NAME
+        );
+        let check = |way: &str, after: &[T]| {
+            let case = format!("{case} {way}");
+            let shape = (rows, cols);
+            let accuracy = (len, tolerance);
+            assert_band(
+                &case, &c_full, after, ldc, c_start, shape, &expected, accuracy,
+            );
+        };
+
+        let mut c = c_full.clone();
+        blocked::dot_products(product, &mut c[c_start..]);
+        check("dispatched", &c);
+
+        let mut c = c_full.clone();
+        // SAFETY: `c` holds the result's values from `c_start` on.
+        unsafe { blocked::drive_dots::<T, Portable>(&product, c.as_mut_ptr().add(c_start)) };
+        check("portable", &c);
+
+        #[cfg(target_arch = "x86_64")]
+        for (name, tail) in super::x86::dots_each(&product, &c_full[c_start..]) {
+            let mut c = c_full.clone();
+            c[c_start..].copy_from_slice(&tail);
+            check(name, &c);
+        }
+    }
+}
+
+#[test]
+fn blocked_gemm_runs_on_bands_of_rows() {
+    check_gemm_bands::<f32>(1e-6);
+    check_gemm_bands::<f64>(1e-14);
+}
+
+#[test]
+fn blocked_dots_follow_column_strides() {
+    check_dots_strides::<f32>(1e-6);
+    check_dots_strides::<f64>(1e-14);
+}
+
+#[test]
+#[should_panic(expected = "gemm: a column stride is smaller than the 4 rows")]
+fn gemm_rejects_column_stride_below_rows() {
+    let product = Gemm {
+        rows: 4,
+        cols: 2,
+        inner: 2,
+        a: &[1.0f32; 8],
+        a_col_stride: 4,
+        b: &[1.0f32; 4],
+        b_row_stride: 1,
+        b_col_stride: 2,
+        c_col_stride: 3,
+    };
+    blocked::gemm(product, &mut [0.0f32; 8]);
+}
+
+#[test]
+#[should_panic(expected = "dot_products: `c` is too short")]
+fn dot_products_check_c_with_its_stride() {
+    let product = Dots {
+        rows: 2,
+        cols: 2,
+        len: 1,
+        a: &[1.0f32; 2],
+        a_col_stride: 1,
+        b: &[1.0f32; 2],
+        b_col_stride: 1,
+        c_col_stride: 3,
+    };
+    // Column 1 of `C` starts at 3 and needs 2 values: 5 in all.
+    blocked::dot_products(product, &mut [0.0f32; 4]);
 }
 
 #[test]
@@ -394,9 +604,11 @@ fn gemm_rejects_overflowing_shape() {
         cols: 1,
         inner: 1 << (usize::BITS - 2),
         a: &a,
+        a_col_stride: 4,
         b: &b,
         b_row_stride: 0,
         b_col_stride: 0,
+        c_col_stride: 4,
     };
     blocked::gemm(product, &mut c);
 }
@@ -411,9 +623,11 @@ fn gemm_rejects_overflowing_b_stride() {
         cols: 2,
         inner: 2,
         a: &a,
+        a_col_stride: 1,
         b: &b,
         b_row_stride: usize::MAX,
         b_col_stride: 1,
+        c_col_stride: 1,
     };
     blocked::gemm(product, &mut c);
 }
@@ -426,9 +640,11 @@ fn gemm_checks_c_without_inner_steps() {
         cols: 4,
         inner: 0,
         a: &[],
+        a_col_stride: 4,
         b: &[],
         b_row_stride: 1,
         b_col_stride: 0,
+        c_col_stride: 4,
     };
     blocked::gemm(product, &mut [0.0f32; 3]);
 }
@@ -441,9 +657,11 @@ fn gemm_overwrite_names_itself() {
         cols: 1,
         inner: 2,
         a: &[1.0f32; 7],
+        a_col_stride: 4,
         b: &[1.0f32; 2],
         b_row_stride: 1,
         b_col_stride: 2,
+        c_col_stride: 4,
     };
     blocked::gemm_overwrite(product, &mut [0.0f32; 4]);
 }
@@ -458,7 +676,10 @@ fn dot_products_rejects_overflowing_shape() {
         cols: side,
         len: side,
         a: &a,
+        a_col_stride: side,
         b: &b,
+        b_col_stride: side,
+        c_col_stride: side,
     };
     blocked::dot_products(product, &mut c);
 }

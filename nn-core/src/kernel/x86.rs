@@ -87,16 +87,17 @@ fn uses_wide<T>(rows: usize, cols: usize) -> bool {
 
 /// Defines `$name`, which runs a `$product` through `blocked::$drive` with the AVX-512 or
 /// the AVX2 kernels (see [`uses_wide`]) and returns `true`, or returns `false` when
-/// neither applies to `T` or this CPU.
+/// neither applies to `T` or this CPU. The caller has checked the product's shape, and
+/// `c` must be valid for every value of the result that the shape names.
 macro_rules! on_kernel_set {
     (
         $(#[$doc:meta])* $name:ident, $product:ident, $retype:ident, $drive:ident
         $(, $arg:ident: $arg_type:ty)*
     ) => {
         $(#[$doc])*
-        pub(super) fn $name<T: Float>(
+        pub(super) unsafe fn $name<T: Float>(
             product: &$product<'_, T>,
-            c: &mut [T]
+            c: *mut T
             $(, $arg: $arg_type)*
         ) -> bool {
             if !has_avx2_fma() {
@@ -112,11 +113,12 @@ macro_rules! on_kernel_set {
         $drive:ident, $args:tt
     ) => {
         $(
-            if let Some(c) = same_type_mut::<T, $scalar>($c) {
+            if TypeId::of::<T>() == TypeId::of::<$scalar>() {
                 let product = $retype::<T, $scalar>($product);
-                let c = c.as_mut_ptr();
-                // SAFETY: the caller checked the lengths, and the CPU has the kernels'
-                // features.
+                // `T` is `$scalar`.
+                let c = $c.cast::<$scalar>();
+                // SAFETY: the caller checked the shape and passes a `c` valid for it, and
+                // the CPU has the kernels' features.
                 unsafe {
                     if $wide {
                         call!(blocked::$drive::<$scalar, Avx512>; &product, c; $args);
@@ -213,6 +215,7 @@ fn same_type<T: 'static, U: 'static>(values: &[T]) -> Option<&[U]> {
 }
 
 /// Like [`same_type`], for a mutable slice.
+#[cfg(test)]
 fn same_type_mut<T: 'static, U: 'static>(values: &mut [T]) -> Option<&mut [U]> {
     if TypeId::of::<T>() == TypeId::of::<U>() {
         // SAFETY: `T` and `U` are the same type.
@@ -230,9 +233,11 @@ fn retype_gemm<'a, T: 'static, U: 'static>(product: &Gemm<'a, T>) -> Gemm<'a, U>
         cols: product.cols,
         inner: product.inner,
         a: same_type(product.a).expect(same),
+        a_col_stride: product.a_col_stride,
         b: same_type(product.b).expect(same),
         b_row_stride: product.b_row_stride,
         b_col_stride: product.b_col_stride,
+        c_col_stride: product.c_col_stride,
     }
 }
 
@@ -244,7 +249,10 @@ fn retype_dots<'a, T: 'static, U: 'static>(product: &Dots<'a, T>) -> Dots<'a, U>
         cols: product.cols,
         len: product.len,
         a: same_type(product.a).expect(same),
+        a_col_stride: product.a_col_stride,
         b: same_type(product.b).expect(same),
+        b_col_stride: product.b_col_stride,
+        c_col_stride: product.c_col_stride,
     }
 }
 
