@@ -31,7 +31,12 @@
 //! load affects all of them. Each round starts with 64 untimed steps, which cover the 32
 //! steps in which a new `ParallelGrads` times its ways of handing work to its threads.
 //! The program prints the median step time of each way over the rounds and the
-//! speed-ups over `sequential`. Run with `cargo bench --bench row_split_sketch`.
+//! speed-ups over `sequential`.
+//!
+//! Last, it times what keeping the two halves in the library's one `Dense` layer would
+//! cost (`gradient_bands`): two threads set the first layer's weight gradient of their
+//! 64 rows, either into a matrix each or into their rows of one shared 128 x 784
+//! matrix. Run with `cargo bench --bench row_split_sketch`.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -401,7 +406,7 @@ unsafe fn band_gradient(
 }
 
 /// Times the weight gradient of the first layer of the row split on two threads, each
-/// thread setting the 64 rows of its half of the hidden units in every step, written as
+/// thread setting the 64 rows of its half of the hidden units in every step, written where
 /// `bands` says. Returns the mean time of a timed step in microseconds.
 ///
 /// The row split keeps each half's gradient in a matrix of its own. A row split of the
