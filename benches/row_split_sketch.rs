@@ -347,17 +347,36 @@ fn one_half(
     })
 }
 
-/// Where each thread of [`gradient_bands`] writes the weight gradient of its band.
+/// Where each thread of [`gradient_bands`] writes the weight gradient of its band. Every
+/// matrix starts on a 64-byte cache line, as the gradients of a `Dense` layer do, except
+/// with `Misaligned`.
 #[derive(Clone, Copy, PartialEq)]
 enum Bands {
     /// Each thread into a 64 x 784 matrix of its own, as each half of the row split
     /// keeps it.
     OwnBlocks,
     /// Both threads into one 128 x 784 column-major matrix, each into its 64 rows of
-    /// every column, as threads splitting one `Dense` layer by rows would.
+    /// every column, as threads splitting one `Dense` layer by rows would. A column is
+    /// 512 bytes, so each thread writes four whole cache lines of it.
     SharedMatrix,
+    /// As `SharedMatrix`, with the matrix starting 16 bytes after a cache line: each
+    /// thread's rows then cover five lines of a column, two of them shared with the
+    /// other thread.
+    Misaligned,
     /// The first thread alone into its rows of a 128 x 784 matrix, without a partner.
     Alone,
+}
+
+/// The number of `f32` values in a 64-byte cache line.
+const LINE_VALUES: usize = 16;
+
+/// Returns zeros with room for `len` values from the first value on a cache line plus up
+/// to `LINE_VALUES`, and the index of that first value.
+fn line_aligned(len: usize) -> (Vec<f32>, usize) {
+    let values = vec![0.0f32; len + 2 * LINE_VALUES];
+    let misalignment = values.as_ptr() as usize % (LINE_VALUES * 4) / 4;
+    let first = (LINE_VALUES - misalignment) % LINE_VALUES;
+    (values, first)
 }
 
 /// The first layer's weight gradient, an `f32` matrix of `HIDDEN x INPUTS`.
@@ -368,11 +387,10 @@ const INPUTS: usize = 784;
 #[derive(Clone, Copy)]
 struct Target(*mut f32);
 
-// SAFETY: the threads that receive a `Target` write disjoint values through it, and the
-// matrix it points to outlives them.
+// SAFETY: a `Target` is only an address. `gradient_bands` gives each thread its own,
+// through which it alone writes rows no other thread touches, and the matrices outlive
+// the threads.
 unsafe impl Send for Target {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Target {}
 
 /// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
 /// rows, from the output gradient `grad` (`HIDDEN x B`) and the inputs, with the
@@ -411,29 +429,34 @@ unsafe fn band_gradient(
 ///
 /// The row split keeps each half's gradient in a matrix of its own. A row split of the
 /// library's `Dense` layer would have both threads write into one column-major matrix,
-/// whose columns each hold 64 values of either thread: 256 bytes each, four cache lines.
+/// whose columns each hold 64 values of either thread: 256 bytes each, four whole cache
+/// lines when the matrix starts on a line.
 fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) -> f64 {
     let mut rng = Rng::seed_from_u64(3);
     let grad: Vec<f32> = (0..HIDDEN * B).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    let (mut shared, mut first, mut second) = (
-        vec![0.0f32; HIDDEN * INPUTS],
-        vec![0.0f32; HIDDEN / 2 * INPUTS],
-        vec![0.0f32; HIDDEN / 2 * INPUTS],
-    );
+    let (mut shared, shared_start) = line_aligned(HIDDEN * INPUTS);
+    let (mut first, first_start) = line_aligned(HIDDEN / 2 * INPUTS);
+    let (mut second, second_start) = line_aligned(HIDDEN / 2 * INPUTS);
+    // 0 or 4 values after a line, within the room `line_aligned` leaves.
+    let shared_start = shared_start + if bands == Bands::Misaligned { 4 } else { 0 };
+    // SAFETY (of the pointer offsets below): each matrix starts within its vector with
+    // room for all its values after it, and thread 1's rows start 64 values into the
+    // first column of the shared matrix.
     let targets = match bands {
-        Bands::OwnBlocks => [
-            (Target(first.as_mut_ptr()), HIDDEN / 2),
-            (Target(second.as_mut_ptr()), HIDDEN / 2),
-        ],
+        Bands::OwnBlocks => unsafe {
+            [
+                (Target(first.as_mut_ptr().add(first_start)), HIDDEN / 2),
+                (Target(second.as_mut_ptr().add(second_start)), HIDDEN / 2),
+            ]
+        },
         // Thread 1's rows start 64 values into each column of the shared matrix.
-        Bands::SharedMatrix | Bands::Alone => [
-            (Target(shared.as_mut_ptr()), HIDDEN),
-            // SAFETY: 64 is within the first column of the shared matrix.
-            (
-                Target(unsafe { shared.as_mut_ptr().add(HIDDEN / 2) }),
-                HIDDEN,
-            ),
-        ],
+        Bands::SharedMatrix | Bands::Misaligned | Bands::Alone => unsafe {
+            let start = shared.as_mut_ptr().add(shared_start);
+            [
+                (Target(start), HIDDEN),
+                (Target(start.add(HIDDEN / 2)), HIDDEN),
+            ]
+        },
     };
     let grad = &grad;
     if bands == Bands::Alone {
@@ -528,9 +551,10 @@ fn main() {
     let ways = [
         ("own blocks", Bands::OwnBlocks),
         ("shared matrix", Bands::SharedMatrix),
+        ("misaligned", Bands::Misaligned),
         ("one alone", Bands::Alone),
     ];
-    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
         for ((_, bands), values) in ways.iter().zip(&mut times) {
             values.push(gradient_bands(*bands, &inputs, steps));

@@ -69,13 +69,13 @@ pub struct Dots<'a, T> {
     pub len: usize,
     /// The values of `A`, column-major.
     pub a: &'a [T],
-    /// The distance between columns of `A`.
+    /// The distance between columns of `A`, at least `len`.
     pub a_col_stride: usize,
     /// The values of `B`, column-major.
     pub b: &'a [T],
-    /// The distance between columns of `B`.
+    /// The distance between columns of `B`, at least `len`.
     pub b_col_stride: usize,
-    /// The distance between columns of `C`.
+    /// The distance between columns of `C`, at least `rows`.
     pub c_col_stride: usize,
 }
 
@@ -111,40 +111,42 @@ pub(crate) fn gemm_or_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T], ove
 }
 
 /// Writes `A B` into the values of `C` at `c`, or adds it to them without `overwrite`,
-/// like [`gemm_overwrite`] and [`gemm`], through a pointer. The threads of a team that
-/// write disjoint bands of rows of one matrix use it: two `&mut` slices over the same
-/// columns may not exist at once, even when the rows each writes differ.
+/// like [`gemm_overwrite`] and [`gemm`], through a pointer. It lets threads write
+/// disjoint bands of rows of one matrix: two `&mut` slices over the same columns may not
+/// exist at once, even where the rows each writes differ.
 ///
 /// # Safety
 ///
-/// `c` must be valid for reads and writes of value `i + j * c_col_stride` for every row
-/// `i < rows` and column `j < cols`, and no other thread may read or write those values
-/// while the call runs.
+/// `c` must be properly aligned, and valid for reads and writes of value
+/// `i + j * c_col_stride` for every row `i < rows` and column `j < cols`, all within one
+/// allocation. None of these values may lie in the memory of `a` or `b`, and no other
+/// thread may read or write them while the call runs.
 ///
 /// # Panics
 ///
 /// When `a` or `b` is shorter than its shape needs, or a column stride of `A` or `C` is
 /// smaller than `rows`.
 pub unsafe fn gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool) {
-    let name = if overwrite { "gemm_overwrite" } else { "gemm" };
     // SAFETY: forwarded from the caller.
-    unsafe { run_gemm_at(product, c, overwrite, name) }
+    unsafe { run_gemm_at(product, c, overwrite, "gemm_at") }
 }
 
 /// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`. `name` names the function in
 /// panic messages.
 fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: &str) {
-    if product.rows == 0 || product.cols == 0 {
+    let Gemm {
+        rows,
+        cols,
+        c_col_stride,
+        ..
+    } = product;
+    if rows == 0 || cols == 0 {
         return;
     }
-    assert!(
-        fits(
-            c.len(),
-            strided_len(product.rows, product.cols, product.c_col_stride)
-        ),
-        "{name}: `c` is too short"
-    );
-    // SAFETY: `c` holds every value of `C`, and the `&mut` keeps other threads away.
+    check_stride(name, "c_col_stride", c_col_stride, "rows", rows);
+    check_len(name, "c", c.len(), strided_len(rows, cols, c_col_stride));
+    // SAFETY: `c` holds every value of `C`, and the `&mut` keeps `a`, `b` and other
+    // threads away from it.
     unsafe { run_gemm_at(product, c.as_mut_ptr(), overwrite, name) }
 }
 
@@ -167,10 +169,7 @@ unsafe fn run_gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool
     if rows == 0 || cols == 0 {
         return;
     }
-    assert!(
-        a_col_stride >= rows && c_col_stride >= rows,
-        "{name}: a column stride is smaller than the {rows} rows"
-    );
+    check_stride(name, "c_col_stride", c_col_stride, "rows", rows);
     if inner == 0 {
         if overwrite {
             for j in 0..cols {
@@ -181,27 +180,52 @@ unsafe fn run_gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool
         }
         return;
     }
+    check_stride(name, "a_col_stride", a_col_stride, "rows", rows);
+    check_len(
+        name,
+        "a",
+        product.a.len(),
+        strided_len(rows, inner, a_col_stride),
+    );
     // A shape whose size overflows `usize` fits no slice.
-    let b_last = (inner - 1)
+    let b_needed = (inner - 1)
         .checked_mul(b_row_stride)
         .zip((cols - 1).checked_mul(b_col_stride))
-        .and_then(|(down, across)| down.checked_add(across));
-    assert!(
-        fits(product.a.len(), strided_len(rows, inner, a_col_stride)),
-        "{name}: `a` is too short"
-    );
-    assert!(
-        b_last.is_some_and(|last| product.b.len() > last),
-        "{name}: `b` is too short"
-    );
+        .and_then(|(down, across)| down.checked_add(across))
+        .and_then(|last| last.checked_add(1));
+    check_len(name, "b", product.b.len(), b_needed);
 
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the asserts above and the caller keep every index inside its matrix.
+    // SAFETY: the checks above and the caller keep every index inside its matrix.
     if unsafe { super::x86::gemm(&product, c, overwrite) } {
         return;
     }
     // SAFETY: as above.
     unsafe { drive_gemm::<T, Portable>(&product, c, overwrite) }
+}
+
+/// Panics unless `stride`, the value of field `field`, is at least `least`, the value of
+/// `least_name`. `name` names the calling function.
+fn check_stride(name: &str, field: &str, stride: usize, least_name: &str, least: usize) {
+    assert!(
+        stride >= least,
+        "{name}: `{field}` {stride} is smaller than `{least_name}` {least}"
+    );
+}
+
+/// Panics unless `needed` values fit in slice `what` of `len` values. `None` stands for
+/// a count that overflowed `usize`, which fits in no slice. `name` names the calling
+/// function.
+fn check_len(name: &str, what: &str, len: usize, needed: Option<usize>) {
+    match needed {
+        Some(needed) => assert!(
+            len >= needed,
+            "{name}: `{what}` is too short: {len} values where the shape needs {needed}"
+        ),
+        None => {
+            panic!("{name}: `{what}` is too short: the shape needs more values than fit in memory")
+        }
+    }
 }
 
 /// Returns the number of values that a column-major matrix of `rows x cols` takes with
@@ -232,28 +256,25 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     if rows == 0 || cols == 0 {
         return;
     }
-    assert!(
-        c_col_stride >= rows,
-        "dot_products: the column stride of `c` is smaller than the {rows} rows"
-    );
+    let name = "dot_products";
+    check_stride(name, "c_col_stride", c_col_stride, "rows", rows);
     if len > 0 {
-        assert!(
-            a_col_stride >= len && b_col_stride >= len,
-            "dot_products: a column stride is smaller than the length {len}"
+        check_stride(name, "a_col_stride", a_col_stride, "len", len);
+        check_stride(name, "b_col_stride", b_col_stride, "len", len);
+        check_len(
+            name,
+            "a",
+            product.a.len(),
+            strided_len(len, rows, a_col_stride),
         );
-        assert!(
-            fits(product.a.len(), strided_len(len, rows, a_col_stride)),
-            "dot_products: `a` is too short"
-        );
-        assert!(
-            fits(product.b.len(), strided_len(len, cols, b_col_stride)),
-            "dot_products: `b` is too short"
+        check_len(
+            name,
+            "b",
+            product.b.len(),
+            strided_len(len, cols, b_col_stride),
         );
     }
-    assert!(
-        fits(c.len(), strided_len(rows, cols, c_col_stride)),
-        "dot_products: `c` is too short"
-    );
+    check_len(name, "c", c.len(), strided_len(rows, cols, c_col_stride));
     if len == 0 {
         for column in c.chunks_mut(c_col_stride).take(cols) {
             column[..rows].fill(T::zero());
@@ -262,18 +283,13 @@ pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     }
 
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: the asserts above keep every index inside its matrix.
+    // SAFETY: the checks above keep every index inside its matrix, and the `&mut` keeps
+    // `a` and `b` away from `c`.
     if unsafe { super::x86::dot_products(&product, c.as_mut_ptr()) } {
         return;
     }
-    // SAFETY: as in `gemm`.
+    // SAFETY: as above.
     unsafe { drive_dots::<T, Portable>(&product, c.as_mut_ptr()) }
-}
-
-/// Returns whether `needed` values fit in a slice of `len`. `None` stands for a count that
-/// overflowed `usize`, which fits in no slice.
-fn fits(len: usize, needed: Option<usize>) -> bool {
-    needed.is_some_and(|needed| len >= needed)
 }
 
 /// Returns the name of the tile kernels that [`gemm`] and [`dot_products`] use for `T`.
@@ -355,26 +371,26 @@ pub(crate) trait Tiles<T: Copy> {
         overwrite: bool,
     );
 
-    /// Copies the first `k` values of `rows` columns of `A` (`len` apart, starting at `a`)
+    /// Copies the first `k` values of `rows` columns of `A` (`lda` apart, starting at `a`)
     /// into `packed` as the rows of a column-major block, `ld` apart per column:
-    /// `packed[r + p * ld] = a[r * len + p]`.
+    /// `packed[r + p * ld] = a[r * lda + p]`.
     ///
     /// # Safety
     ///
-    /// `a` must have `(rows - 1) * len + k` readable values and `packed` room for
+    /// `a` must have `(rows - 1) * lda + k` readable values and `packed` room for
     /// `(k - 1) * ld + rows` values, with `rows <= ld`.
     unsafe fn pack_transposed(
         rows: usize,
         k: usize,
         a: *const T,
-        len: usize,
+        lda: usize,
         packed: *mut T,
         ld: usize,
     ) {
         for r in 0..rows {
             for p in 0..k {
                 // SAFETY: forwarded from the caller.
-                unsafe { *packed.add(r + p * ld) = *a.add(r * len + p) };
+                unsafe { *packed.add(r + p * ld) = *a.add(r * lda + p) };
             }
         }
     }

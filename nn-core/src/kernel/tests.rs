@@ -269,58 +269,67 @@ fn check_gemm_bands<T: Float>(tolerance: f64) {
         let b = values::<T>(inner * cols, 800 + case_index as u64);
         let a = band(&a_full, lda, a_start, (rows, inner));
         let c0 = band(&c_full, ldc, c_start, (rows, cols));
-        let expected = naive_gemm((rows, cols, inner), &a, &b, (1, inner), &c0);
-        let overwritten = naive_gemm(
-            (rows, cols, inner),
-            &a,
-            &b,
-            (1, inner),
-            &vec![T::zero(); rows * cols],
-        );
-        let product = Gemm {
-            rows,
-            cols,
-            inner,
-            a: &a_full[a_start..],
-            a_col_stride: lda,
-            b: &b,
-            b_row_stride: 1,
-            b_col_stride: inner,
-            c_col_stride: ldc,
-        };
-        let case = format!("{} gemm band {rows}x{cols}x{inner}", T::NAME);
-        let check = |way: &str, after: &[T], expected: &[f64]| {
-            let case = format!("{case} {way}");
-            let shape = (rows, cols);
-            let accuracy = (inner, tolerance);
-            assert_band(
-                &case, &c_full, after, ldc, c_start, shape, expected, accuracy,
+        // `B` column-major (the forward product) and transposed (the weight gradient,
+        // whose tall products take other tiles).
+        for (layout, strides) in [("column-major", (1, inner)), ("transposed", (cols, 1))] {
+            let expected = naive_gemm((rows, cols, inner), &a, &b, strides, &c0);
+            let overwritten = naive_gemm(
+                (rows, cols, inner),
+                &a,
+                &b,
+                strides,
+                &vec![T::zero(); rows * cols],
             );
-        };
+            let product = Gemm {
+                rows,
+                cols,
+                inner,
+                a: &a_full[a_start..],
+                a_col_stride: lda,
+                b: &b,
+                b_row_stride: strides.0,
+                b_col_stride: strides.1,
+                c_col_stride: ldc,
+            };
+            let case = format!(
+                "{} gemm band {rows}x{cols}x{inner} with B {layout}",
+                T::NAME
+            );
+            let check = |way: &str, after: &[T], expected: &[f64]| {
+                let case = format!("{case} {way}");
+                let shape = (rows, cols);
+                let accuracy = (inner, tolerance);
+                assert_band(
+                    &case, &c_full, after, ldc, c_start, shape, expected, accuracy,
+                );
+            };
 
-        let mut c = c_full.clone();
-        blocked::gemm(product, &mut c[c_start..]);
-        check("dispatched", &c, &expected);
-
-        let mut c = c_full.clone();
-        blocked::gemm_overwrite(product, &mut c[c_start..]);
-        check("dispatched overwrite", &c, &overwritten);
-
-        let mut c = c_full.clone();
-        // SAFETY: `c` holds the band, and no other thread uses it.
-        unsafe { blocked::gemm_at(product, c.as_mut_ptr().add(c_start), false) };
-        check("through a pointer", &c, &expected);
-
-        let mut c = c_full.clone();
-        // SAFETY: as above.
-        unsafe { blocked::drive_gemm::<T, Portable>(&product, c.as_mut_ptr().add(c_start), false) };
-        check("portable", &c, &expected);
-
-        #[cfg(target_arch = "x86_64")]
-        for (name, tail) in super::x86::gemm_each(&product, &c_full[c_start..], false) {
             let mut c = c_full.clone();
-            c[c_start..].copy_from_slice(&tail);
-            check(name, &c, &expected);
+            blocked::gemm(product, &mut c[c_start..]);
+            check("dispatched", &c, &expected);
+
+            let mut c = c_full.clone();
+            blocked::gemm_overwrite(product, &mut c[c_start..]);
+            check("dispatched overwrite", &c, &overwritten);
+
+            let mut c = c_full.clone();
+            // SAFETY: `c` holds the band, and no other thread uses it.
+            unsafe { blocked::gemm_at(product, c.as_mut_ptr().add(c_start), false) };
+            check("through a pointer", &c, &expected);
+
+            let mut c = c_full.clone();
+            // SAFETY: as above.
+            unsafe {
+                blocked::drive_gemm::<T, Portable>(&product, c.as_mut_ptr().add(c_start), false)
+            };
+            check("portable", &c, &expected);
+
+            #[cfg(target_arch = "x86_64")]
+            for (name, tail) in super::x86::gemm_each(&product, &c_full[c_start..], false) {
+                let mut c = c_full.clone();
+                c[c_start..].copy_from_slice(&tail);
+                check(name, &c, &expected);
+            }
         }
     }
 }
@@ -394,8 +403,8 @@ fn blocked_dots_follow_column_strides() {
 }
 
 #[test]
-#[should_panic(expected = "gemm: a column stride is smaller than the 4 rows")]
-fn gemm_rejects_column_stride_below_rows() {
+#[should_panic(expected = "gemm: `c_col_stride` 3 is smaller than `rows` 4")]
+fn gemm_rejects_c_stride_below_rows() {
     let product = Gemm {
         rows: 4,
         cols: 2,
@@ -408,6 +417,110 @@ fn gemm_rejects_column_stride_below_rows() {
         c_col_stride: 3,
     };
     blocked::gemm(product, &mut [0.0f32; 8]);
+}
+
+#[test]
+#[should_panic(expected = "gemm: `a_col_stride` 3 is smaller than `rows` 4")]
+fn gemm_rejects_a_stride_below_rows() {
+    let product = Gemm {
+        rows: 4,
+        cols: 1,
+        inner: 2,
+        a: &[1.0f32; 8],
+        a_col_stride: 3,
+        b: &[1.0f32; 2],
+        b_row_stride: 1,
+        b_col_stride: 2,
+        c_col_stride: 4,
+    };
+    blocked::gemm(product, &mut [0.0f32; 4]);
+}
+
+#[test]
+#[should_panic(expected = "dot_products: `b_col_stride` 1 is smaller than `len` 2")]
+fn dot_products_reject_stride_below_length() {
+    let product = Dots {
+        rows: 1,
+        cols: 2,
+        len: 2,
+        a: &[1.0f32; 2],
+        a_col_stride: 2,
+        b: &[1.0f32; 4],
+        b_col_stride: 1,
+        c_col_stride: 1,
+    };
+    blocked::dot_products(product, &mut [0.0f32; 2]);
+}
+
+#[test]
+#[should_panic(expected = "gemm_at: `a` is too short: 7 values where the shape needs 8")]
+fn gemm_at_names_itself() {
+    let product = Gemm {
+        rows: 4,
+        cols: 1,
+        inner: 2,
+        a: &[1.0f32; 7],
+        a_col_stride: 4,
+        b: &[1.0f32; 2],
+        b_row_stride: 1,
+        b_col_stride: 2,
+        c_col_stride: 4,
+    };
+    let mut c = [0.0f32; 4];
+    // SAFETY: `c` holds the 4 x 1 result, apart from `a` and `b`.
+    unsafe { blocked::gemm_at(product, c.as_mut_ptr(), false) };
+}
+
+/// Checks that products without inner steps write zeros into their band of rows with
+/// `overwrite` (and `dot_products` always), and nothing else.
+#[test]
+fn empty_inner_dimension_touches_only_the_band() {
+    // A 2 x 3 band at row 1 of a matrix with 4 rows: values 1, 2, 5, 6, 9 and 10.
+    let band = [1, 2, 5, 6, 9, 10];
+    let check = |case: &str, c: &[f32], written: bool| {
+        for (index, &value) in c.iter().enumerate() {
+            let expected = if written && band.contains(&index) {
+                0.0
+            } else {
+                7.0
+            };
+            assert_eq!(value, expected, "{case}: value {index}");
+        }
+    };
+    let product = Gemm {
+        rows: 2,
+        cols: 3,
+        inner: 0,
+        a: &[],
+        a_col_stride: 4,
+        b: &[],
+        b_row_stride: 1,
+        b_col_stride: 0,
+        c_col_stride: 4,
+    };
+    let mut c = [7.0f32; 12];
+    blocked::gemm(product, &mut c[1..]);
+    check("gemm", &c, false);
+    blocked::gemm_overwrite(product, &mut c[1..]);
+    check("gemm_overwrite", &c, true);
+    let mut c = [7.0f32; 12];
+    // SAFETY: `c` holds the band from value 1 on, apart from `a` and `b`.
+    unsafe { blocked::gemm_at(product, c.as_mut_ptr().add(1), true) };
+    check("gemm_at", &c, true);
+
+    let dots = Dots {
+        rows: 2,
+        cols: 3,
+        len: 0,
+        a: &[],
+        a_col_stride: 0,
+        b: &[],
+        b_col_stride: 0,
+        c_col_stride: 4,
+    };
+    let mut c = [7.0f32; 12];
+    blocked::dot_products(dots, &mut c[1..]);
+    check("dot_products", &c, true);
 }
 
 #[test]

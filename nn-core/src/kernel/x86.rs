@@ -141,12 +141,21 @@ macro_rules! call {
 
 on_kernel_set!(
     /// Runs [`blocked::gemm`], or [`blocked::gemm_overwrite`] with `overwrite`, on this
-    /// CPU's SIMD kernels. The caller has checked the lengths.
+    /// CPU's SIMD kernels.
+    ///
+    /// # Safety
+    ///
+    /// The caller has checked the product's shape, and `c` is valid as
+    /// [`blocked::gemm_at`] requires.
     gemm, Gemm, retype_gemm, drive_gemm, overwrite: bool
 );
 on_kernel_set!(
-    /// Runs [`blocked::dot_products`] on this CPU's SIMD kernels. `blocked::dot_products`
-    /// has checked the lengths.
+    /// Runs [`blocked::dot_products`] on this CPU's SIMD kernels.
+    ///
+    /// # Safety
+    ///
+    /// `blocked::dot_products` has checked the product's shape, and `c` points to a
+    /// slice as long as it needs, apart from `a` and `b`.
     dot_products, Dots, retype_dots, drive_dots
 );
 
@@ -441,7 +450,7 @@ macro_rules! simd_tiles {
                 rows: usize,
                 k: usize,
                 a: *const $t,
-                len: usize,
+                lda: usize,
                 packed: *mut $t,
                 ld: usize,
             ) {
@@ -452,8 +461,8 @@ macro_rules! simd_tiles {
                         // guarantees, and the caller checked the CPU.
                         unsafe {
                             $transpose_block(
-                                a.add(r0 * len + p0),
-                                len,
+                                a.add(r0 * lda + p0),
+                                lda,
                                 packed.add(r0 + p0 * ld),
                                 ld,
                             )
@@ -465,7 +474,7 @@ macro_rules! simd_tiles {
                     let first_p = if r < full_rows { full_k } else { 0 };
                     for p in first_p..k {
                         // SAFETY: as above.
-                        unsafe { *packed.add(r + p * ld) = *a.add(r * len + p) };
+                        unsafe { *packed.add(r + p * ld) = *a.add(r * lda + p) };
                     }
                 }
             }
