@@ -143,7 +143,7 @@ fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: 
     if rows == 0 || cols == 0 {
         return;
     }
-    check_stride(name, "c_col_stride", c_col_stride, "rows", rows);
+    // `run_gemm_at` checks the stride.
     check_len(name, "c", c.len(), strided_len(rows, cols, c_col_stride));
     // SAFETY: `c` holds every value of `C`, and the `&mut` keeps `a`, `b` and other
     // threads away from it.

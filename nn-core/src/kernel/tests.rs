@@ -53,6 +53,26 @@ fn assert_close<T: Float>(
     }
 }
 
+/// Returns the product `C += A B` of a column-major `A` and `B` (`rows x inner` and
+/// `inner x cols`) with a column-major `C`, for the checks of shapes and lengths.
+fn column_major<'a>(
+    (rows, cols, inner): (usize, usize, usize),
+    a: &'a [f32],
+    b: &'a [f32],
+) -> Gemm<'a, f32> {
+    Gemm {
+        rows,
+        cols,
+        inner,
+        a,
+        a_col_stride: rows,
+        b,
+        b_row_stride: 1,
+        b_col_stride: inner,
+        c_col_stride: rows,
+    }
+}
+
 /// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors, three near the
 /// end fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
 /// and a masked 2 vectors, and leave one row for a masked tile of one vector. With `B`
@@ -406,15 +426,8 @@ fn blocked_dots_follow_column_strides() {
 #[should_panic(expected = "gemm: `c_col_stride` 3 is smaller than `rows` 4")]
 fn gemm_rejects_c_stride_below_rows() {
     let product = Gemm {
-        rows: 4,
-        cols: 2,
-        inner: 2,
-        a: &[1.0f32; 8],
-        a_col_stride: 4,
-        b: &[1.0f32; 4],
-        b_row_stride: 1,
-        b_col_stride: 2,
         c_col_stride: 3,
+        ..column_major((4, 2, 2), &[1.0f32; 8], &[1.0f32; 4])
     };
     blocked::gemm(product, &mut [0.0f32; 8]);
 }
@@ -423,15 +436,8 @@ fn gemm_rejects_c_stride_below_rows() {
 #[should_panic(expected = "gemm: `a_col_stride` 3 is smaller than `rows` 4")]
 fn gemm_rejects_a_stride_below_rows() {
     let product = Gemm {
-        rows: 4,
-        cols: 1,
-        inner: 2,
-        a: &[1.0f32; 8],
         a_col_stride: 3,
-        b: &[1.0f32; 2],
-        b_row_stride: 1,
-        b_col_stride: 2,
-        c_col_stride: 4,
+        ..column_major((4, 1, 2), &[1.0f32; 8], &[1.0f32; 2])
     };
     blocked::gemm(product, &mut [0.0f32; 4]);
 }
@@ -455,17 +461,7 @@ fn dot_products_reject_stride_below_length() {
 #[test]
 #[should_panic(expected = "gemm_at: `a` is too short: 7 values where the shape needs 8")]
 fn gemm_at_names_itself() {
-    let product = Gemm {
-        rows: 4,
-        cols: 1,
-        inner: 2,
-        a: &[1.0f32; 7],
-        a_col_stride: 4,
-        b: &[1.0f32; 2],
-        b_row_stride: 1,
-        b_col_stride: 2,
-        c_col_stride: 4,
-    };
+    let product = column_major((4, 1, 2), &[1.0f32; 7], &[1.0f32; 2]);
     let mut c = [0.0f32; 4];
     // SAFETY: `c` holds the 4 x 1 result, apart from `a` and `b`.
     unsafe { blocked::gemm_at(product, c.as_mut_ptr(), false) };
@@ -488,15 +484,9 @@ fn empty_inner_dimension_touches_only_the_band() {
         }
     };
     let product = Gemm {
-        rows: 2,
-        cols: 3,
-        inner: 0,
-        a: &[],
         a_col_stride: 4,
-        b: &[],
-        b_row_stride: 1,
-        b_col_stride: 0,
         c_col_stride: 4,
+        ..column_major((2, 3, 0), &[], &[])
     };
     let mut c = [7.0f32; 12];
     blocked::gemm(product, &mut c[1..]);
@@ -713,15 +703,9 @@ fn gemm_rejects_overflowing_shape() {
     // `rows * inner` is 2^64 and `B` repeats one value, so without checked products
     // every check would pass.
     let product = Gemm {
-        rows: 4,
-        cols: 1,
-        inner: 1 << (usize::BITS - 2),
-        a: &a,
-        a_col_stride: 4,
-        b: &b,
         b_row_stride: 0,
         b_col_stride: 0,
-        c_col_stride: 4,
+        ..column_major((4, 1, 1 << (usize::BITS - 2)), &a, &b)
     };
     blocked::gemm(product, &mut c);
 }
@@ -732,15 +716,9 @@ fn gemm_rejects_overflowing_b_stride() {
     let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
     // The last value of `B` is at `usize::MAX + 1`, which wraps around to 0.
     let product = Gemm {
-        rows: 1,
-        cols: 2,
-        inner: 2,
-        a: &a,
-        a_col_stride: 1,
-        b: &b,
         b_row_stride: usize::MAX,
         b_col_stride: 1,
-        c_col_stride: 1,
+        ..column_major((1, 2, 2), &a, &b)
     };
     blocked::gemm(product, &mut c);
 }
@@ -748,34 +726,14 @@ fn gemm_rejects_overflowing_b_stride() {
 #[test]
 #[should_panic(expected = "gemm: `c` is too short")]
 fn gemm_checks_c_without_inner_steps() {
-    let product = Gemm {
-        rows: 4,
-        cols: 4,
-        inner: 0,
-        a: &[],
-        a_col_stride: 4,
-        b: &[],
-        b_row_stride: 1,
-        b_col_stride: 0,
-        c_col_stride: 4,
-    };
+    let product = column_major((4, 4, 0), &[], &[]);
     blocked::gemm(product, &mut [0.0f32; 3]);
 }
 
 #[test]
 #[should_panic(expected = "gemm_overwrite: `a` is too short")]
 fn gemm_overwrite_names_itself() {
-    let product = Gemm {
-        rows: 4,
-        cols: 1,
-        inner: 2,
-        a: &[1.0f32; 7],
-        a_col_stride: 4,
-        b: &[1.0f32; 2],
-        b_row_stride: 1,
-        b_col_stride: 2,
-        c_col_stride: 4,
-    };
+    let product = column_major((4, 1, 2), &[1.0f32; 7], &[1.0f32; 2]);
     blocked::gemm_overwrite(product, &mut [0.0f32; 4]);
 }
 
