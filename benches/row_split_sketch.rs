@@ -347,9 +347,9 @@ fn one_half(
     })
 }
 
-/// Where each thread of [`gradient_bands`] writes the weight gradient of its band. Every
-/// matrix starts on a 64-byte cache line, as the gradients of a `Dense` layer do, except
-/// with `Misaligned`.
+/// The matrices into which the threads of [`gradient_bands`] write the weight gradients
+/// of their bands. Every matrix starts on a 64-byte cache line, as the gradients of a
+/// `Dense` layer do, except with `Misaligned`.
 #[derive(Clone, Copy, PartialEq)]
 enum Bands {
     /// Each thread into a 64 x 784 matrix of its own, as each half of the row split
@@ -387,9 +387,9 @@ const INPUTS: usize = 784;
 #[derive(Clone, Copy)]
 struct Target(*mut f32);
 
-// SAFETY: a `Target` is only an address. `gradient_bands` gives each thread its own,
-// through which it alone writes rows no other thread touches, and the matrices outlive
-// the threads.
+// SAFETY: a `Target` is only an address. Each thread of `gradient_bands` writes only
+// through the address of its own half (the worker receives both and uses the second),
+// into rows no other thread touches, and the matrices outlive the threads.
 unsafe impl Send for Target {}
 
 /// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
@@ -424,8 +424,8 @@ unsafe fn band_gradient(
 }
 
 /// Times the weight gradient of the first layer of the row split on two threads, each
-/// thread setting the 64 rows of its half of the hidden units in every step, written where
-/// `bands` says. Returns the mean time of a timed step in microseconds.
+/// thread setting the 64 rows of its half of the hidden units in every step, into the
+/// matrices that `bands` names. Returns the mean time of a timed step in microseconds.
 ///
 /// The row split keeps each half's gradient in a matrix of its own. A row split of the
 /// library's `Dense` layer would have both threads write into one column-major matrix,
@@ -458,12 +458,14 @@ fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) 
             ]
         },
     };
+
     let grad = &grad;
     if bands == Bands::Alone {
         let (target, ld) = targets[0];
         // SAFETY: only this thread writes the matrix.
         return steps.time(|_| unsafe { band_gradient(0, grad, inputs, target, ld) });
     }
+
     let (started, finished) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let time = std::thread::scope(|scope| {
         let (started, finished) = (&started, &finished);

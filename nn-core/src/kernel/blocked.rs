@@ -84,7 +84,8 @@ pub struct Dots<'a, T> {
 /// # Panics
 ///
 /// When a slice is shorter than its shape needs, or a column stride of `A` or `C` is
-/// smaller than `rows`.
+/// smaller than `rows`. Nothing is checked for an empty result, and the stride of `A`
+/// is not checked when `inner` is 0.
 pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     run_gemm(product, c, false, "gemm");
 }
@@ -119,13 +120,13 @@ pub(crate) fn gemm_or_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T], ove
 ///
 /// `c` must be properly aligned, and valid for reads and writes of value
 /// `i + j * c_col_stride` for every row `i < rows` and column `j < cols`, all within one
-/// allocation. None of these values may lie in the memory of `a` or `b`, and no other
-/// thread may read or write them while the call runs.
+/// allocation. Without `overwrite` these values must be initialized. None of them may
+/// lie in the memory of `a` or `b`, and no other thread may read or write them while the
+/// call runs.
 ///
 /// # Panics
 ///
-/// When `a` or `b` is shorter than its shape needs, or a column stride of `A` or `C` is
-/// smaller than `rows`.
+/// As for [`gemm`].
 pub unsafe fn gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool) {
     // SAFETY: forwarded from the caller.
     unsafe { run_gemm_at(product, c, overwrite, "gemm_at") }
@@ -145,7 +146,7 @@ fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: 
     }
     // `run_gemm_at` checks the stride.
     check_len(name, "c", c.len(), strided_len(rows, cols, c_col_stride));
-    // SAFETY: `c` holds every value of `C`, and the `&mut` keeps `a`, `b` and other
+    // SAFETY: every value of `C` lies in `c`, and the `&mut` keeps `a`, `b` and other
     // threads away from it.
     unsafe { run_gemm_at(product, c.as_mut_ptr(), overwrite, name) }
 }
@@ -213,17 +214,17 @@ fn check_stride(name: &str, field: &str, stride: usize, least_name: &str, least:
     );
 }
 
-/// Panics unless `needed` values fit in slice `what` of `len` values. `None` stands for
-/// a count that overflowed `usize`, which fits in no slice. `name` names the calling
-/// function.
-fn check_len(name: &str, what: &str, len: usize, needed: Option<usize>) {
+/// Panics unless `needed` values fit in the slice named `slice`, of `len` values. `None`
+/// means a count that overflowed `usize`, which fits in no slice. `name` names the
+/// calling function.
+fn check_len(name: &str, slice: &str, len: usize, needed: Option<usize>) {
     match needed {
         Some(needed) => assert!(
             len >= needed,
-            "{name}: `{what}` is too short: {len} values where the shape needs {needed}"
+            "{name}: `{slice}` is too short: {len} values where the shape needs {needed}"
         ),
         None => {
-            panic!("{name}: `{what}` is too short: the shape needs more values than fit in memory")
+            panic!("{name}: `{slice}` is too short: the shape needs more values than fit in memory")
         }
     }
 }
@@ -242,7 +243,8 @@ fn strided_len(rows: usize, cols: usize, stride: usize) -> Option<usize> {
 /// # Panics
 ///
 /// When a slice is shorter than its shape needs, or a column stride is smaller than
-/// `len` (`A` and `B`) or `rows` (`C`).
+/// `len` (`A` and `B`) or `rows` (`C`). Nothing is checked for an empty result, and the
+/// strides of `A` and `B` are not checked when `len` is 0.
 pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     let Dots {
         rows,

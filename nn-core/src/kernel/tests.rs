@@ -333,7 +333,7 @@ fn check_gemm_bands<T: Float>(tolerance: f64) {
             check("dispatched overwrite", &c, &overwritten);
 
             let mut c = c_full.clone();
-            // SAFETY: `c` holds the band, and no other thread uses it.
+            // SAFETY: the band lies in `c`, and no other thread uses it.
             unsafe { blocked::gemm_at(product, c.as_mut_ptr().add(c_start), false) };
             check("through a pointer", &c, &expected);
 
@@ -397,7 +397,7 @@ fn check_dots_strides<T: Float>(tolerance: f64) {
         check("dispatched", &c);
 
         let mut c = c_full.clone();
-        // SAFETY: `c` holds the result's values from `c_start` on.
+        // SAFETY: the result's values lie in `c` from `c_start` on.
         unsafe { blocked::drive_dots::<T, Portable>(&product, c.as_mut_ptr().add(c_start)) };
         check("portable", &c);
 
@@ -444,7 +444,7 @@ fn gemm_rejects_a_stride_below_rows() {
 
 #[test]
 #[should_panic(expected = "dot_products: `b_col_stride` 1 is smaller than `len` 2")]
-fn dot_products_reject_stride_below_length() {
+fn dot_products_rejects_b_stride_below_length() {
     let product = Dots {
         rows: 1,
         cols: 2,
@@ -459,11 +459,43 @@ fn dot_products_reject_stride_below_length() {
 }
 
 #[test]
+#[should_panic(expected = "dot_products: `a_col_stride` 2 is smaller than `len` 3")]
+fn dot_products_rejects_a_stride_below_length() {
+    let product = Dots {
+        rows: 2,
+        cols: 1,
+        len: 3,
+        a: &[1.0f32; 6],
+        a_col_stride: 2,
+        b: &[1.0f32; 3],
+        b_col_stride: 3,
+        c_col_stride: 2,
+    };
+    blocked::dot_products(product, &mut [0.0f32; 2]);
+}
+
+#[test]
+#[should_panic(expected = "dot_products: `c_col_stride` 1 is smaller than `rows` 2")]
+fn dot_products_rejects_c_stride_below_rows() {
+    let product = Dots {
+        rows: 2,
+        cols: 2,
+        len: 1,
+        a: &[1.0f32; 2],
+        a_col_stride: 1,
+        b: &[1.0f32; 2],
+        b_col_stride: 1,
+        c_col_stride: 1,
+    };
+    blocked::dot_products(product, &mut [0.0f32; 4]);
+}
+
+#[test]
 #[should_panic(expected = "gemm_at: `a` is too short: 7 values where the shape needs 8")]
 fn gemm_at_names_itself() {
     let product = column_major((4, 1, 2), &[1.0f32; 7], &[1.0f32; 2]);
     let mut c = [0.0f32; 4];
-    // SAFETY: `c` holds the 4 x 1 result, apart from `a` and `b`.
+    // SAFETY: the 4 x 1 result lies in `c`, apart from `a` and `b`.
     unsafe { blocked::gemm_at(product, c.as_mut_ptr(), false) };
 }
 
@@ -494,7 +526,7 @@ fn empty_inner_dimension_touches_only_the_band() {
     blocked::gemm_overwrite(product, &mut c[1..]);
     check("gemm_overwrite", &c, true);
     let mut c = [7.0f32; 12];
-    // SAFETY: `c` holds the band from value 1 on, apart from `a` and `b`.
+    // SAFETY: the band lies in `c` from value 1 on, apart from `a` and `b`.
     unsafe { blocked::gemm_at(product, c.as_mut_ptr().add(1), true) };
     check("gemm_at", &c, true);
 
