@@ -235,29 +235,50 @@ impl HalfState {
     }
 }
 
-/// The data the two threads of the row split share: their partial outputs and the step
-/// counters they synchronise on.
+/// The data the two threads of the row split share: their partial outputs and the count
+/// of those published. [`in_lockstep`] keeps each thread from starting a step before the
+/// other has read the previous step's partial outputs.
 struct Exchange {
     partial_outputs: [Mutex<SMatrix<f32, 10, B>>; 2],
-    /// Steps the calling thread has started. The worker starts a step only after the
-    /// calling thread has read the previous step's partial outputs.
-    started: AtomicUsize,
     /// Partial outputs published, two per step.
     published: AtomicUsize,
-    /// Steps the worker thread has finished. The calling thread starts a step only after
-    /// the worker has read the previous step's partial outputs.
-    finished: AtomicUsize,
 }
 
 impl Exchange {
     fn new() -> Self {
         Exchange {
             partial_outputs: [Mutex::new(SMatrix::zeros()), Mutex::new(SMatrix::zeros())],
-            started: AtomicUsize::new(0),
             published: AtomicUsize::new(0),
-            finished: AtomicUsize::new(0),
         }
     }
+}
+
+/// Runs `worker(step)` on a second thread and `caller(step)` on the calling thread for
+/// every step of `steps`, and returns the mean time of a timed step in microseconds.
+///
+/// The worker starts a step only after the calling thread has started it, and the
+/// calling thread starts the next step only after the worker has finished this one.
+fn in_lockstep(
+    steps: Steps,
+    mut worker: impl FnMut(usize) + Send,
+    mut caller: impl FnMut(usize),
+) -> f64 {
+    let (started, finished) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|scope| {
+        let (started, finished) = (&started, &finished);
+        scope.spawn(move || {
+            for step in 0..steps.untimed + steps.timed {
+                wait_for(started, step + 1);
+                worker(step);
+                finished.fetch_add(1, Ordering::Release);
+            }
+        });
+        steps.time(|step| {
+            started.fetch_add(1, Ordering::Release);
+            caller(step);
+            wait_for(finished, step + 1);
+        })
+    })
 }
 
 /// Runs step `step` of half `index`: its forward pass, the exchange of partial outputs,
@@ -313,20 +334,12 @@ fn row_split(
     let exchange = Exchange::new();
     let mut first = HalfState::new(1);
     let mut second = HalfState::new(2);
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            for step in 0..steps.untimed + steps.timed {
-                wait_for(&exchange.started, step + 1);
-                half_step(&mut second, 1, step, adam, &exchange, inputs, targets);
-                exchange.finished.fetch_add(1, Ordering::Release);
-            }
-        });
-        steps.time(|step| {
-            exchange.started.fetch_add(1, Ordering::Release);
-            half_step(&mut first, 0, step, adam, &exchange, inputs, targets);
-            wait_for(&exchange.finished, step + 1);
-        })
-    })
+    let exchange = &exchange;
+    in_lockstep(
+        steps,
+        |step| half_step(&mut second, 1, step, adam, exchange, inputs, targets),
+        |step| half_step(&mut first, 0, step, adam, exchange, inputs, targets),
+    )
 }
 
 /// Trains one half alone on the calling thread, as its thread does in the row split but
@@ -388,8 +401,8 @@ const INPUTS: usize = 784;
 struct Target(*mut f32);
 
 // SAFETY: a `Target` is only an address. Each thread of `gradient_bands` writes only
-// through the address of its own half (the worker receives both and uses the second),
-// into rows no other thread touches, and the matrices outlive the threads.
+// through the address of its own half, into rows no other thread touches, and the
+// matrices outlive the threads.
 unsafe impl Send for Target {}
 
 /// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
@@ -466,26 +479,14 @@ fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) 
         return steps.time(|_| unsafe { band_gradient(0, grad, inputs, target, ld) });
     }
 
-    let (started, finished) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let time = std::thread::scope(|scope| {
-        let (started, finished) = (&started, &finished);
-        scope.spawn(move || {
-            let (target, ld) = targets[1];
-            for step in 0..steps.untimed + steps.timed {
-                wait_for(started, step + 1);
-                // SAFETY: this thread alone writes the second half's rows.
-                unsafe { band_gradient(1, grad, inputs, target, ld) };
-                finished.fetch_add(1, Ordering::Release);
-            }
-        });
-        let (target, ld) = targets[0];
-        steps.time(|step| {
-            started.fetch_add(1, Ordering::Release);
-            // SAFETY: this thread alone writes the first half's rows.
-            unsafe { band_gradient(0, grad, inputs, target, ld) };
-            wait_for(finished, step + 1);
-        })
-    });
+    let ((first_target, first_ld), (second_target, second_ld)) = (targets[0], targets[1]);
+    let time = in_lockstep(
+        steps,
+        // SAFETY: the worker alone writes the second half's rows.
+        move |_| unsafe { band_gradient(1, grad, inputs, second_target, second_ld) },
+        // SAFETY: the calling thread alone writes the first half's rows.
+        |_| unsafe { band_gradient(0, grad, inputs, first_target, first_ld) },
+    );
     black_box((&shared, &first, &second));
     time
 }

@@ -135,17 +135,9 @@ pub unsafe fn gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool
 /// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`. `name` names the function in
 /// panic messages.
 fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: &str) {
-    let Gemm {
-        rows,
-        cols,
-        c_col_stride,
-        ..
-    } = product;
-    if rows == 0 || cols == 0 {
-        return;
-    }
     // `run_gemm_at` checks the stride.
-    check_len(name, "c", c.len(), strided_len(rows, cols, c_col_stride));
+    let c_needed = strided_len(product.rows, product.cols, product.c_col_stride);
+    check_len(name, "c", c.len(), c_needed);
     // SAFETY: every value of `C` lies in `c`, and the `&mut` keeps `a`, `b` and other
     // threads away from it.
     unsafe { run_gemm_at(product, c.as_mut_ptr(), overwrite, name) }
@@ -188,12 +180,7 @@ unsafe fn run_gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool
         product.a.len(),
         strided_len(rows, inner, a_col_stride),
     );
-    // A shape whose size overflows `usize` fits no slice.
-    let b_needed = (inner - 1)
-        .checked_mul(b_row_stride)
-        .zip((cols - 1).checked_mul(b_col_stride))
-        .and_then(|(down, across)| down.checked_add(across))
-        .and_then(|last| last.checked_add(1));
+    let b_needed = span(inner, cols, b_row_stride, b_col_stride);
     check_len(name, "b", product.b.len(), b_needed);
 
     #[cfg(target_arch = "x86_64")]
@@ -230,12 +217,21 @@ fn check_len(name: &str, slice: &str, len: usize, needed: Option<usize>) {
 }
 
 /// Returns the number of values that a column-major matrix of `rows x cols` takes with
-/// its columns `stride` apart, from its first value to its last, or `None` when that
-/// overflows `usize`. `rows` and `cols` are not zero.
+/// its columns `stride` apart, from its first value to its last (see [`span`]).
 fn strided_len(rows: usize, cols: usize, stride: usize) -> Option<usize> {
-    (cols - 1)
-        .checked_mul(stride)
-        .and_then(|before| before.checked_add(rows))
+    span(rows, cols, 1, stride)
+}
+
+/// Returns the number of values from the first to the last element of a `rows x cols`
+/// matrix whose element `(i, j)` is value `i * row_stride + j * col_stride`: 0 for an
+/// empty matrix, and `None` when the count overflows `usize`, so no slice fits it.
+fn span(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Option<usize> {
+    if rows == 0 || cols == 0 {
+        return Some(0);
+    }
+    let down = (rows - 1).checked_mul(row_stride)?;
+    let across = (cols - 1).checked_mul(col_stride)?;
+    down.checked_add(across)?.checked_add(1)
 }
 
 /// Writes `A^T B` into `c`.

@@ -73,6 +73,25 @@ fn column_major<'a>(
     }
 }
 
+/// Returns the product `C = A^T B` of column-major `A` and `B` (`len x rows` and
+/// `len x cols`) with a column-major `C`, for the checks of shapes and lengths.
+fn dots_column_major<'a>(
+    (rows, cols, len): (usize, usize, usize),
+    a: &'a [f32],
+    b: &'a [f32],
+) -> Dots<'a, f32> {
+    Dots {
+        rows,
+        cols,
+        len,
+        a,
+        a_col_stride: len,
+        b,
+        b_col_stride: len,
+        c_col_stride: rows,
+    }
+}
+
 /// The shapes `(rows, cols, inner)` of the checks. With 16-lane vectors, three near the
 /// end fill the tallest tile (16 vectors, one column), cut 250 rows into tiles of 8, 4, 2
 /// and a masked 2 vectors, and leave one row for a masked tile of one vector. With `B`
@@ -446,14 +465,8 @@ fn gemm_rejects_a_stride_below_rows() {
 #[should_panic(expected = "dot_products: `b_col_stride` 1 is smaller than `len` 2")]
 fn dot_products_rejects_b_stride_below_length() {
     let product = Dots {
-        rows: 1,
-        cols: 2,
-        len: 2,
-        a: &[1.0f32; 2],
-        a_col_stride: 2,
-        b: &[1.0f32; 4],
         b_col_stride: 1,
-        c_col_stride: 1,
+        ..dots_column_major((1, 2, 2), &[1.0f32; 2], &[1.0f32; 4])
     };
     blocked::dot_products(product, &mut [0.0f32; 2]);
 }
@@ -462,14 +475,8 @@ fn dot_products_rejects_b_stride_below_length() {
 #[should_panic(expected = "dot_products: `a_col_stride` 2 is smaller than `len` 3")]
 fn dot_products_rejects_a_stride_below_length() {
     let product = Dots {
-        rows: 2,
-        cols: 1,
-        len: 3,
-        a: &[1.0f32; 6],
         a_col_stride: 2,
-        b: &[1.0f32; 3],
-        b_col_stride: 3,
-        c_col_stride: 2,
+        ..dots_column_major((2, 1, 3), &[1.0f32; 6], &[1.0f32; 3])
     };
     blocked::dot_products(product, &mut [0.0f32; 2]);
 }
@@ -478,14 +485,8 @@ fn dot_products_rejects_a_stride_below_length() {
 #[should_panic(expected = "dot_products: `c_col_stride` 1 is smaller than `rows` 2")]
 fn dot_products_rejects_c_stride_below_rows() {
     let product = Dots {
-        rows: 2,
-        cols: 2,
-        len: 1,
-        a: &[1.0f32; 2],
-        a_col_stride: 1,
-        b: &[1.0f32; 2],
-        b_col_stride: 1,
         c_col_stride: 1,
+        ..dots_column_major((2, 2, 1), &[1.0f32; 2], &[1.0f32; 2])
     };
     blocked::dot_products(product, &mut [0.0f32; 4]);
 }
@@ -531,14 +532,8 @@ fn empty_inner_dimension_touches_only_the_band() {
     check("gemm_at", &c, true);
 
     let dots = Dots {
-        rows: 2,
-        cols: 3,
-        len: 0,
-        a: &[],
-        a_col_stride: 0,
-        b: &[],
-        b_col_stride: 0,
         c_col_stride: 4,
+        ..dots_column_major((2, 3, 0), &[], &[])
     };
     let mut c = [7.0f32; 12];
     blocked::dot_products(dots, &mut c[1..]);
@@ -549,14 +544,8 @@ fn empty_inner_dimension_touches_only_the_band() {
 #[should_panic(expected = "dot_products: `c` is too short")]
 fn dot_products_check_c_with_its_stride() {
     let product = Dots {
-        rows: 2,
-        cols: 2,
-        len: 1,
-        a: &[1.0f32; 2],
-        a_col_stride: 1,
-        b: &[1.0f32; 2],
-        b_col_stride: 1,
         c_col_stride: 3,
+        ..dots_column_major((2, 2, 1), &[1.0f32; 2], &[1.0f32; 2])
     };
     // Column 1 of `C` starts at 3 and needs 2 values: 5 in all.
     blocked::dot_products(product, &mut [0.0f32; 4]);
@@ -774,15 +763,6 @@ fn gemm_overwrite_names_itself() {
 fn dot_products_rejects_overflowing_shape() {
     let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
     let side = 1 << (usize::BITS / 2);
-    let product = Dots {
-        rows: side,
-        cols: side,
-        len: side,
-        a: &a,
-        a_col_stride: side,
-        b: &b,
-        b_col_stride: side,
-        c_col_stride: side,
-    };
+    let product = dots_column_major((side, side, side), &a, &b);
     blocked::dot_products(product, &mut c);
 }

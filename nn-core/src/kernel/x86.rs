@@ -115,7 +115,7 @@ macro_rules! on_kernel_set {
         $(
             if TypeId::of::<T>() == TypeId::of::<$scalar>() {
                 let product = $retype::<T, $scalar>($product);
-                // `T` is `$scalar`.
+                // The `TypeId` check above shows that `T` is `$scalar`.
                 let c = $c.cast::<$scalar>();
                 // SAFETY: the caller checked the shape and passes a `c` valid for it, and
                 // the CPU has the kernels' features.
