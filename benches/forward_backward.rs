@@ -19,7 +19,10 @@
 //! multiply-adds of the vectors the blocked kernel uses (512-bit where the CPU has
 //! AVX-512, else 256-bit): the most floating-point work one core can do per second.
 //! `peak/tile_l1` times the blocked kernel on a product whose operands fit in a 32 KiB
-//! L1 cache: what its tiles reach when no operand comes from further away.
+//! L1 cache: what its tiles reach when no operand comes from further away. On CPUs where
+//! the kernel runs AVX-512, `peak/tile_loop` times the inner loop of its 2 x 12 tile
+//! alone on such operands, and `peak/tile_loop_registers` the same loop without its
+//! vector loads: how close to `peak/fma` that mix of instructions can get.
 //! `scripts/bench-table.py` states each result as a fraction of that peak. Run with
 //! `cargo bench --bench forward_backward`; the results and their ratios are recorded in
 //! `BENCHMARKS.md`.
@@ -657,7 +660,94 @@ fn fma_peak(criterion: &mut Criterion) {
         });
         group.finish();
         tile_in_l1(criterion);
+        if wide {
+            tile_loop(criterion);
+        }
     }
+}
+
+/// The inner steps one round of [`tile_loop_512`] cycles through. Its operands take
+/// 5.5 KiB, so every load hits L1.
+const TILE_LOOP_STEPS: usize = 32;
+
+/// The rounds of one `peak/tile_loop` measurement: about as many multiply-adds as one
+/// `peak/fma` measurement.
+const TILE_LOOP_ROUNDS: u64 = 1_500;
+
+/// Runs `rounds` times [`TILE_LOOP_STEPS`] steps of the AVX-512 kernel's 2 x 12 tile, the
+/// forward product's tile: per step 2 vector loads of `a`, 12 broadcasts of `b` and 24
+/// multiply-adds into 24 register sums. Without `LOAD_A`, the two vectors of `a` stay in
+/// registers, so a step loads only its 12 broadcasts. Returns a value that depends on
+/// every sum.
+///
+/// # Safety
+///
+/// The CPU must support AVX-512 Foundation.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_loop_512<const LOAD_A: bool>(
+    rounds: u64,
+    a: &[f32; 32 * TILE_LOOP_STEPS],
+    b: &[f32; 12 * TILE_LOOP_STEPS],
+) -> f32 {
+    use std::arch::x86_64::*;
+    let load = |offset: usize| {
+        let vector: &[f32; 16] = a[offset..offset + 16].try_into().expect("16 values");
+        // SAFETY: the 16 values of `vector` are the 64 bytes this load reads.
+        unsafe { _mm512_loadu_ps(vector.as_ptr()) }
+    };
+    let mut sums = [[_mm512_setzero_ps(); 2]; 12];
+    let fixed = [load(0), load(16)];
+    for _ in 0..rounds {
+        for (step, column) in b.chunks_exact(12).enumerate() {
+            let a_step = if LOAD_A {
+                [load(32 * step), load(32 * step + 16)]
+            } else {
+                fixed
+            };
+            for (sum, &value) in sums.iter_mut().zip(column) {
+                let broadcast = _mm512_set1_ps(value);
+                for (partial, &a_vector) in sum.iter_mut().zip(&a_step) {
+                    *partial = _mm512_fmadd_ps(a_vector, broadcast, *partial);
+                }
+            }
+        }
+    }
+    let total = sums
+        .iter()
+        .flatten()
+        .fold(_mm512_setzero_ps(), |total, &v| _mm512_add_ps(total, v));
+    _mm512_reduce_add_ps(total)
+}
+
+/// Measures `peak/tile_loop` and `peak/tile_loop_registers`: the inner loop of the
+/// AVX-512 2 x 12 tile on operands in L1 ([`tile_loop_512`]), with and without its
+/// vector loads. Unlike `peak/tile_l1`, no call, loop around the tiles or access to `C`
+/// takes time, so the gap to `peak/fma` is that of the loop's instructions alone: the
+/// most any kernel with this tile can reach on the CPU. Throughput is the loop's
+/// floating-point operations.
+#[cfg(target_arch = "x86_64")]
+fn tile_loop(criterion: &mut Criterion) {
+    let mut rng = Rng::seed_from_u64(SEED);
+    // Small values, so that the sums stay finite over all rounds.
+    let a: [f32; 32 * TILE_LOOP_STEPS] = std::array::from_fn(|_| rng.uniform(-1e-3, 1e-3));
+    let b: [f32; 12 * TILE_LOOP_STEPS] = std::array::from_fn(|_| rng.uniform(-1e-3, 1e-3));
+    let flops = TILE_LOOP_ROUNDS * (TILE_LOOP_STEPS * 24 * 16 * 2) as u64;
+    let mut group = criterion.benchmark_group("peak");
+    group.throughput(Throughput::Elements(flops));
+    group.bench_function("tile_loop", |bencher| {
+        // SAFETY: the caller runs this only where the blocked kernel runs AVX-512.
+        bencher.iter(|| unsafe {
+            tile_loop_512::<true>(black_box(TILE_LOOP_ROUNDS), black_box(&a), black_box(&b))
+        })
+    });
+    group.bench_function("tile_loop_registers", |bencher| {
+        // SAFETY: as above.
+        bencher.iter(|| unsafe {
+            tile_loop_512::<false>(black_box(TILE_LOOP_ROUNDS), black_box(&a), black_box(&b))
+        })
+    });
+    group.finish();
 }
 
 /// The shape of the `peak/tile_l1` product `C += A B`: `A` is 32 x 128, `B` 128 x 12

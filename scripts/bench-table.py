@@ -3,10 +3,11 @@
 
 Reads criterion's estimates from one or more criterion output directories (default:
 target/criterion), each holding one group per workload and network with the functions
-`generated`, `static` and `dynamic`, and the group `peak` (`fma`, and `tile_l1` where
-present). A time is criterion's median estimate per iteration. With several directories
-(copies of target/criterion from repeated runs) it is the smallest of their medians,
-because other processes on the machine can only add time.
+`generated`, `static` and `dynamic`, and the group `peak` (`fma`, and `tile_l1`,
+`tile_loop` and `tile_loop_registers` where present). A time is criterion's median
+estimate per iteration. With several directories (copies of target/criterion from
+repeated runs) it is the smallest of their medians, because other processes on the
+machine can only add time.
 
 Columns:
 - generated / best: the generated network's time over the faster of the two
@@ -141,22 +142,28 @@ def main() -> None:
     peak_time, peak_flops = load(criterion_dirs, "peak", "fma")
     peak = peak_flops / (peak_time * 1e-9)
     print(f"FMA peak measured in the same run: {peak / 1e9:.1f} GFLOP/s (`peak/fma`).")
-    tile_runs = [
-        (directory / "peak" / "tile_l1" / "new" / "estimates.json").is_file()
-        for directory in criterion_dirs
+    extra_lines = [
+        ("tile_l1", "Blocked kernel on operands in L1"),
+        ("tile_loop", "Inner loop of the AVX-512 2 x 12 tile on operands in L1"),
+        ("tile_loop_registers", "The same loop without its vector loads"),
     ]
-    if all(tile_runs):
-        tile_time, tile_flops = load(criterion_dirs, "peak", "tile_l1")
-        tile = tile_flops / (tile_time * 1e-9)
-        print(
-            f"Blocked kernel on operands in L1: {tile / 1e9:.1f} GFLOP/s, "
-            f"{100 * tile / peak:.0f}% of the peak (`peak/tile_l1`)."
-        )
-    elif any(tile_runs):
-        print(
-            f"`peak/tile_l1` is missing in {tile_runs.count(False)} of "
-            f"{len(tile_runs)} runs, so its line is left out."
-        )
+    for name, description in extra_lines:
+        present = [
+            (directory / "peak" / name / "new" / "estimates.json").is_file()
+            for directory in criterion_dirs
+        ]
+        if all(present):
+            time, flops = load(criterion_dirs, "peak", name)
+            rate = flops / (time * 1e-9)
+            print(
+                f"{description}: {rate / 1e9:.1f} GFLOP/s, "
+                f"{100 * rate / peak:.0f}% of the peak (`peak/{name}`)."
+            )
+        elif any(present):
+            print(
+                f"`peak/{name}` is missing in {present.count(False)} of "
+                f"{len(present)} runs, so its line is left out."
+            )
     print()
 
     print(
