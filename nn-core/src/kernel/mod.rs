@@ -91,9 +91,7 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
     // memmove in a profile of a training step), which `zeroed` does not.
     let mut y: SMatrix<T, OUT, B> = bytemuck::Zeroable::zeroed();
     if uses_blocked(OUT, IN, B) && blocked::has_simd::<T>() {
-        for column in y.as_mut_slice().chunks_exact_mut(OUT) {
-            column.copy_from_slice(bias.as_slice());
-        }
+        repeat_column(y.as_mut_slice(), bias.as_slice());
         blocked::gemm(
             blocked::Gemm {
                 rows: OUT,
@@ -117,6 +115,29 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
         );
     }
     y
+}
+
+/// Fills `matrix`, whose length is a multiple of `column.len()`, with copies of
+/// `column`.
+///
+/// It copies what is already filled, doubling each time: a batch of 64 takes 7 copies
+/// instead of 64. With one copy per column, the hidden layer of a 784-128-10 network
+/// called `memcpy` for its 512-byte bias once per sample (counted with `gdb` on
+/// `benches/forward_backward.rs`).
+fn repeat_column<T: Copy>(matrix: &mut [T], column: &[T]) {
+    let Some(first) = matrix
+        .get_mut(..column.len())
+        .filter(|first| !first.is_empty())
+    else {
+        return;
+    };
+    first.copy_from_slice(column);
+    let mut filled = column.len();
+    while filled < matrix.len() {
+        let count = filled.min(matrix.len() - filled);
+        matrix.copy_within(..count, filled);
+        filled += count;
+    }
 }
 
 /// Computes `weight^T * grad`, the input gradient of a dense layer.

@@ -766,3 +766,18 @@ fn dot_products_rejects_overflowing_shape() {
     let product = dots_column_major((side, side, side), &a, &b);
     blocked::dot_products(product, &mut c);
 }
+
+#[test]
+fn repeat_column_fills_every_column() {
+    let column = [1.0f32, 2.0, 3.0];
+    for columns in [1, 2, 3, 5, 8, 64] {
+        let mut matrix = vec![0.0f32; 3 * columns];
+        super::repeat_column(&mut matrix, &column);
+        for (index, chunk) in matrix.chunks_exact(3).enumerate() {
+            assert_eq!(chunk, column, "column {index} of {columns}");
+        }
+    }
+    let mut empty: [f32; 0] = [];
+    super::repeat_column(&mut empty, &column);
+    super::repeat_column(&mut empty, &[]);
+}
