@@ -20,9 +20,9 @@
 //! AVX-512, else 256-bit): the most floating-point work one core can do per second.
 //! `peak/tile_l1` times the blocked kernel on a product whose operands fit in a 32 KiB
 //! L1 cache: what its tiles reach when no operand comes from further away. On CPUs where
-//! the kernel runs AVX-512, `peak/tile_loop` times the inner loop of its 2 x 12 tile
-//! alone on such operands, and `peak/tile_loop_registers` the same loop without its
-//! vector loads: how close to `peak/fma` that mix of instructions can get.
+//! the kernel runs AVX-512, `peak/tile_loop` times the inner loop of a 2 x 12 tile alone
+//! on such operands. `peak/tile_loop_registers` times the same loop without its vector
+//! loads. Both show how close to `peak/fma` that mix of instructions can get.
 //! `scripts/bench-table.py` states each result as a fraction of that peak. Run with
 //! `cargo bench --bench forward_backward`; the results and their ratios are recorded in
 //! `BENCHMARKS.md`.
@@ -668,17 +668,19 @@ fn fma_peak(criterion: &mut Criterion) {
 
 /// The inner steps one round of [`tile_loop_512`] cycles through. Its operands take
 /// 5.5 KiB, so every load hits L1.
+#[cfg(target_arch = "x86_64")]
 const TILE_LOOP_STEPS: usize = 32;
 
 /// The rounds of one `peak/tile_loop` measurement: about as many multiply-adds as one
 /// `peak/fma` measurement.
+#[cfg(target_arch = "x86_64")]
 const TILE_LOOP_ROUNDS: u64 = 1_500;
 
-/// Runs `rounds` times [`TILE_LOOP_STEPS`] steps of the AVX-512 kernel's 2 x 12 tile, the
-/// forward product's tile: per step 2 vector loads of `a`, 12 broadcasts of `b` and 24
-/// multiply-adds into 24 register sums. Without `LOAD_A`, the two vectors of `a` stay in
-/// registers, so a step loads only its 12 broadcasts. Returns a value that depends on
-/// every sum.
+/// Runs `rounds` times [`TILE_LOOP_STEPS`] steps of the AVX-512 kernel's 2 x 12 tile: per
+/// step 2 vector loads of `a`, 12 broadcasts of `b` and 24 multiply-adds into 24 register
+/// sums. The 12 values of `b` one step reads are adjacent, as in a weight gradient and in
+/// `peak/tile_l1`. Without `LOAD_A`, the two vectors of `a` stay in registers, so a step
+/// loads only its 12 broadcasts. Returns a value that depends on every sum.
 ///
 /// # Safety
 ///
