@@ -582,11 +582,13 @@ where
 // Floating-point peak.
 
 /// The number of loop iterations of one `peak/fma` measurement.
+#[cfg(target_arch = "x86_64")]
 const PEAK_ITERATIONS: u64 = 100_000;
 
 /// The number of independent accumulators of the peak loop. It exceeds the FMA latency
 /// (4 to 5 cycles on current x86-64 cores) times their 2 FMA units, so that the units
 /// need not wait for a result.
+#[cfg(target_arch = "x86_64")]
 const PEAK_CHAINS: usize = 12;
 
 /// Runs `iterations` rounds of [`PEAK_CHAINS`] independent 256-bit `f32` multiply-adds
@@ -642,6 +644,9 @@ unsafe fn fma_peak_loop_512(iterations: u64, start: f32) -> f32 {
 /// kernel does (`blocked_instruction_set` is `avx512f`). Skipped on CPUs without AVX2 and
 /// FMA.
 fn fma_peak(criterion: &mut Criterion) {
+    // Elsewhere there is nothing to measure.
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = criterion;
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         let wide = static_nn::core::kernel::blocked_instruction_set::<f32>() == "avx512f";
@@ -754,6 +759,7 @@ fn tile_loop(criterion: &mut Criterion) {
 
 /// The shape of the `peak/tile_l1` product `C += A B`: `A` is 32 x 128, `B` 128 x 12
 /// and `C` 32 x 12, 23.5 KiB together, which fits in an L1 data cache of 32 KiB.
+#[cfg(target_arch = "x86_64")]
 const TILE_L1_SHAPE: (usize, usize, usize) = (32, 128, 12);
 
 /// Measures `peak/tile_l1`: the blocked kernel on a [`TILE_L1_SHAPE`] product, with `A`
@@ -761,6 +767,7 @@ const TILE_L1_SHAPE: (usize, usize, usize) = (32, 128, 12);
 /// that the 12 values of `B` one inner step reads are adjacent. Every call reads the
 /// same operands, so they stay in L1. Its throughput is the product's floating-point
 /// operations.
+#[cfg(target_arch = "x86_64")]
 fn tile_in_l1(criterion: &mut Criterion) {
     use static_nn::core::kernel::blocked;
     let (rows, inner, cols) = TILE_L1_SHAPE;

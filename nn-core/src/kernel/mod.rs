@@ -125,6 +125,7 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
 /// called `memcpy` for its 512-byte bias once per sample (counted with `gdb` on
 /// `benches/forward_backward.rs`).
 fn repeat_column<T: Copy>(matrix: &mut [T], column: &[T]) {
+    debug_assert!(matrix.len().is_multiple_of(column.len()));
     let Some(first) = matrix
         .get_mut(..column.len())
         .filter(|first| !first.is_empty())

@@ -588,6 +588,36 @@ fn small_kernels_match_naive() {
     assert_close("small weight gradient", &expected, &dw, B, 1e-14);
 }
 
+/// Checks `affine` against `W x + b` with a bias that differs from row to row, on a
+/// shape large enough for the blocked kernel where it runs.
+fn check_affine_bias<T: Float, const IN: usize, const OUT: usize, const B: usize>(seed: u64) {
+    use nalgebra::{SMatrix, SVector};
+
+    let weight = SMatrix::<T, OUT, IN>::from_column_slice(&values::<T>(OUT * IN, seed));
+    let bias = SVector::<T, OUT>::from_column_slice(&values::<T>(OUT, seed + 1));
+    let x = SMatrix::<T, IN, B>::from_column_slice(&values::<T>(IN * B, seed + 2));
+    let y = super::affine(&weight, &bias, &x);
+    let biased: Vec<T> = (0..B).flat_map(|_| bias.iter().copied()).collect();
+    let expected = naive_gemm(
+        (OUT, B, IN),
+        weight.as_slice(),
+        x.as_slice(),
+        (1, IN),
+        &biased,
+    );
+    let case = format!("affine {OUT} x {IN} with {B} samples");
+    assert_close(&case, &expected, y.as_slice(), IN, 1e-6);
+}
+
+#[test]
+fn affine_adds_the_bias_to_every_column() {
+    assert!(super::uses_blocked(40, 24, 9));
+    check_affine_bias::<f32, 24, 40, 9>(70);
+    check_affine_bias::<f64, 24, 40, 9>(71);
+    check_affine_bias::<f32, 32, 20, 64>(72);
+    check_affine_bias::<f32, 8, 4, 1>(73);
+}
+
 #[test]
 fn kernels_take_layers_without_inputs_or_outputs() {
     use nalgebra::{SMatrix, SVector};
