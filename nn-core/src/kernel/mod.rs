@@ -126,13 +126,10 @@ pub fn affine<T: Float, const IN: usize, const OUT: usize, const B: usize>(
 /// `benches/forward_backward.rs`).
 fn repeat_column<T: Copy>(matrix: &mut [T], column: &[T]) {
     debug_assert!(matrix.len().is_multiple_of(column.len()));
-    let Some(first) = matrix
-        .get_mut(..column.len())
-        .filter(|first| !first.is_empty())
-    else {
+    if column.is_empty() || matrix.len() < column.len() {
         return;
-    };
-    first.copy_from_slice(column);
+    }
+    matrix[..column.len()].copy_from_slice(column);
     let mut filled = column.len();
     while filled < matrix.len() {
         let count = filled.min(matrix.len() - filled);

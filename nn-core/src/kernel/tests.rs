@@ -807,6 +807,8 @@ fn repeat_column_fills_every_column() {
             assert_eq!(chunk, column, "column {index} of {columns}");
         }
     }
+
+    // Empty inputs have nothing to fill, so both calls return at once.
     let mut empty: [f32; 0] = [];
     super::repeat_column(&mut empty, &column);
     super::repeat_column(&mut empty, &[]);

@@ -346,7 +346,7 @@ macro_rules! simd_tiles {
                 // `B` is contiguous and gets its own pointer, set up once and made opaque
                 // with `opaque_pointer` so that the compiler keeps it. On the 784-128-10
                 // hidden layer the first made the weight gradient 4 to 5% faster and the
-                // second the forward product 6% (`cargo bench --bench kernel_sweep --
+                // second the forward product 6 to 7% (`cargo bench --bench kernel_sweep --
                 // alignment`).
                 if csb == 1 {
                     steps!(|p, j| b.add(p * rsb + j));
@@ -613,8 +613,9 @@ macro_rules! simd_tiles {
 /// The forward product's tiles read `B` through one pointer per column, `csb` values
 /// apart. When it can see through them, the compiler folds them back into `b + j * csb`
 /// and rebuilds the addresses at every inner step with 9 or 10 integer additions (read
-/// with `perf annotate` and objdump). Opaque pointers stay in registers, two of 12 on the
-/// stack, and every broadcast addresses `column + p`.
+/// with `perf annotate` and objdump). With opaque pointers every broadcast addresses
+/// `column + p`. Up to 11 pointers stay in registers; a 12-column tile keeps two of them
+/// on the stack and reloads them at every step.
 #[inline(always)]
 #[allow(
     clippy::pointers_in_nomem_asm_block,
