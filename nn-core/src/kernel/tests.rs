@@ -97,8 +97,10 @@ fn dots_column_major<'a>(
 /// and a masked 2 vectors, and leave one row for a masked tile of one vector. With `B`
 /// transposed and 16 lanes, shapes of at least 128 rows and more than 2 columns take
 /// tiles of 4 vectors, with widths the driver evens out. The last three reach widths 6
-/// and 5 (over a masked tile of 2 vectors), 5 and 4, and 4 and 3.
-const SHAPES: [(usize, usize, usize); 20] = [
+/// and 5 (over a masked tile of 2 vectors), 5 and 4, and 4 and 3. As dot products, the
+/// shapes with `len` below 256 pack `A` in bands of more than 16 rows, 500 x 4 of length
+/// 12 in two bands, and the transposes of lengths that 8 does not divide are partial.
+const SHAPES: [(usize, usize, usize); 22] = [
     (1, 1, 1),
     (3, 2, 5),
     (8, 1, 7),
@@ -119,6 +121,8 @@ const SHAPES: [(usize, usize, usize); 20] = [
     (150, 11, 7),
     (128, 9, 2),
     (128, 7, 3),
+    (10, 40, 300),
+    (500, 4, 12),
 ];
 
 fn check_gemm<T: Float>(tolerance: f64) {

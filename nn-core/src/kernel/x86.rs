@@ -457,9 +457,10 @@ macro_rules! simd_tiles {
                 packed: *mut $t,
                 ld: usize,
             ) {
-                let (full_rows, full_k) = (rows / $block * $block, k / $block * $block);
-                for r0 in (0..full_rows).step_by($block) {
-                    for p0 in (0..full_k).step_by($block) {
+                // Blocks of `$block x $block` values; those on the edges are partial.
+                for r0 in (0..rows).step_by($block) {
+                    for p0 in (0..k).step_by($block) {
+                        let size = ((rows - r0).min($block), (k - p0).min($block));
                         // SAFETY: the block lies inside the `rows x k` region the caller
                         // guarantees, and the caller checked the CPU.
                         unsafe {
@@ -468,16 +469,9 @@ macro_rules! simd_tiles {
                                 lda,
                                 packed.add(r0 + p0 * ld),
                                 ld,
+                                size,
                             )
                         };
-                    }
-                }
-                // The rows and steps left over from whole blocks, one value at a time.
-                for r in 0..rows {
-                    let first_p = if r < full_rows { full_k } else { 0 };
-                    for p in first_p..k {
-                        // SAFETY: as above.
-                        unsafe { *packed.add(r + p * ld) = *a.add(r * lda + p) };
                     }
                 }
             }
@@ -647,22 +641,38 @@ fn lane_mask_f64(n: usize) -> __m256i {
     _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))
 }
 
-/// Transposes an 8 x 8 block: row `i` of the output (8 values at `dst + i * dst_stride`)
-/// is lane `i` of the 8 input vectors at `src + j * src_stride`.
+/// Transposes a block of up to 8 x 8 values: row `i` of the output (the values at
+/// `dst + i * dst_stride`) is lane `i` of the input vectors at `src + j * src_stride`.
+///
+/// The block has `inputs` input vectors of `lanes` values each, both at most 8, so it
+/// writes `lanes` output rows of `inputs` values. A partial block loads and stores with
+/// masks and touches nothing outside it.
 ///
 /// # Safety
 ///
-/// The 8 input vectors must be readable and the 8 output vectors writable.
+/// The `lanes` values of each of the `inputs` input vectors must be readable, and the
+/// `inputs` values of each of the `lanes` output rows writable.
 #[target_feature(enable = "avx2")]
 unsafe fn transpose_block_f32(
     src: *const f32,
     src_stride: usize,
     dst: *mut f32,
     dst_stride: usize,
+    (inputs, lanes): (usize, usize),
 ) {
-    // SAFETY: forwarded from the caller.
+    let full = inputs == 8 && lanes == 8;
+    let (lane_mask, input_mask) = (lane_mask_f32(lanes), lane_mask_f32(inputs));
+    // SAFETY: forwarded from the caller; masked-off lanes are neither read nor written.
     unsafe {
-        let row = |j: usize| _mm256_loadu_ps(src.add(j * src_stride));
+        let row = |j: usize| {
+            if full {
+                _mm256_loadu_ps(src.add(j * src_stride))
+            } else if j < inputs {
+                _mm256_maskload_ps(src.add(j * src_stride), lane_mask)
+            } else {
+                _mm256_setzero_ps()
+            }
+        };
         let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
         let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
         let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
@@ -685,7 +695,13 @@ unsafe fn transpose_block_f32(
             _mm256_shuffle_ps::<0x44>(t5, t7),
             _mm256_shuffle_ps::<0xee>(t5, t7),
         );
-        let store = |i: usize, v: __m256| _mm256_storeu_ps(dst.add(i * dst_stride), v);
+        let store = |i: usize, v: __m256| {
+            if full {
+                _mm256_storeu_ps(dst.add(i * dst_stride), v);
+            } else if i < lanes {
+                _mm256_maskstore_ps(dst.add(i * dst_stride), input_mask, v);
+            }
+        };
         store(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
         store(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
         store(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
@@ -697,25 +713,42 @@ unsafe fn transpose_block_f32(
     }
 }
 
-/// Transposes a 4 x 4 block, as [`transpose_block_f32`] does for 8 x 8.
+/// Transposes a block of up to 4 x 4 values, as [`transpose_block_f32`] does for 8 x 8.
 ///
 /// # Safety
 ///
-/// The 4 input vectors must be readable and the 4 output vectors writable.
+/// As for [`transpose_block_f32`], with 4 in place of 8.
 #[target_feature(enable = "avx2")]
 unsafe fn transpose_block_f64(
     src: *const f64,
     src_stride: usize,
     dst: *mut f64,
     dst_stride: usize,
+    (inputs, lanes): (usize, usize),
 ) {
-    // SAFETY: forwarded from the caller.
+    let full = inputs == 4 && lanes == 4;
+    let (lane_mask, input_mask) = (lane_mask_f64(lanes), lane_mask_f64(inputs));
+    // SAFETY: forwarded from the caller; masked-off lanes are neither read nor written.
     unsafe {
-        let row = |j: usize| _mm256_loadu_pd(src.add(j * src_stride));
+        let row = |j: usize| {
+            if full {
+                _mm256_loadu_pd(src.add(j * src_stride))
+            } else if j < inputs {
+                _mm256_maskload_pd(src.add(j * src_stride), lane_mask)
+            } else {
+                _mm256_setzero_pd()
+            }
+        };
         let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
         let (t0, t1) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
         let (t2, t3) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
-        let store = |i: usize, v: __m256d| _mm256_storeu_pd(dst.add(i * dst_stride), v);
+        let store = |i: usize, v: __m256d| {
+            if full {
+                _mm256_storeu_pd(dst.add(i * dst_stride), v);
+            } else if i < lanes {
+                _mm256_maskstore_pd(dst.add(i * dst_stride), input_mask, v);
+            }
+        };
         store(0, _mm256_permute2f128_pd::<0x20>(t0, t2));
         store(1, _mm256_permute2f128_pd::<0x20>(t1, t3));
         store(2, _mm256_permute2f128_pd::<0x31>(t0, t2));
