@@ -36,7 +36,8 @@
 //! Last, it times what keeping the two halves in the library's one `Dense` layer would
 //! cost (`gradient_bands`): two threads set the first layer's weight gradient of their
 //! 64 rows, either into a matrix each or into their rows of one shared 128 x 784
-//! matrix. Run with `cargo bench --bench row_split_sketch`.
+//! matrix, which starts on a page, 64 bytes after one or 16 bytes after one. Run with
+//! `cargo bench --bench row_split_sketch`.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -361,8 +362,8 @@ fn one_half(
 }
 
 /// The matrices into which the threads of [`gradient_bands`] write the weight gradients
-/// of their bands. Every matrix starts on a 64-byte cache line, as the gradients of a
-/// `Dense` layer do, except with `Misaligned`.
+/// of their bands. Each matrix starts on a 4 KiB page, except with `StraddledPairs` and
+/// `Misaligned`. The gradients of a `Dense` layer start on a 64-byte cache line.
 #[derive(Clone, Copy, PartialEq)]
 enum Bands {
     /// Each thread into a 64 x 784 matrix of its own, as each half of the row split
@@ -370,25 +371,29 @@ enum Bands {
     OwnBlocks,
     /// Both threads into one 128 x 784 column-major matrix, each into its 64 rows of
     /// every column, as threads splitting one `Dense` layer by rows would. A column is
-    /// 512 bytes, so each thread writes four whole cache lines of it.
+    /// 512 bytes, so each thread writes four whole cache lines of it. The matrix starts
+    /// on a 4 KiB page, so each aligned 128-byte pair of lines, which the adjacent-line
+    /// prefetcher fetches together, lies in the rows of one thread.
     SharedMatrix,
-    /// As `SharedMatrix`, with the matrix starting 16 bytes after a cache line: each
-    /// thread's rows then cover five lines of a column, two of them shared with the
-    /// other thread.
+    /// As `SharedMatrix`, with the matrix starting 64 bytes after a page: two of the
+    /// 128-byte pairs of every column hold a line of each thread.
+    StraddledPairs,
+    /// As `SharedMatrix`, with the matrix starting 16 bytes after a page: each thread's
+    /// rows then cover five lines of a column, two of them shared with the other thread.
     Misaligned,
     /// The first thread alone into its rows of a 128 x 784 matrix, without a partner.
     Alone,
 }
 
-/// The number of `f32` values in a 64-byte cache line.
-const LINE_VALUES: usize = 16;
+/// The number of `f32` values in a 4 KiB page.
+const PAGE_VALUES: usize = 1024;
 
-/// Returns zeros with room for `len` values from the first value on a cache line plus up
-/// to `LINE_VALUES`, and the index of that first value.
-fn line_aligned(len: usize) -> (Vec<f32>, usize) {
-    let values = vec![0.0f32; len + 2 * LINE_VALUES];
-    let misalignment = values.as_ptr() as usize % (LINE_VALUES * 4) / 4;
-    let first = (LINE_VALUES - misalignment) % LINE_VALUES;
+/// Returns zeros with room for `len` values from the first value on a 4 KiB page plus up
+/// to `PAGE_VALUES`, and the index of that first value.
+fn page_aligned(len: usize) -> (Vec<f32>, usize) {
+    let values = vec![0.0f32; len + 2 * PAGE_VALUES];
+    let misalignment = values.as_ptr() as usize % (PAGE_VALUES * 4) / 4;
+    let first = (PAGE_VALUES - misalignment) % PAGE_VALUES;
     (values, first)
 }
 
@@ -447,11 +452,16 @@ unsafe fn band_gradient(
 fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) -> f64 {
     let mut rng = Rng::seed_from_u64(3);
     let grad: Vec<f32> = (0..HIDDEN * B).map(|_| rng.uniform(-1.0, 1.0)).collect();
-    let (mut shared, shared_start) = line_aligned(HIDDEN * INPUTS);
-    let (mut first, first_start) = line_aligned(HIDDEN / 2 * INPUTS);
-    let (mut second, second_start) = line_aligned(HIDDEN / 2 * INPUTS);
-    // 0 or 4 values after a line, within the room `line_aligned` leaves.
-    let shared_start = shared_start + if bands == Bands::Misaligned { 4 } else { 0 };
+    let (mut shared, shared_start) = page_aligned(HIDDEN * INPUTS);
+    let (mut first, first_start) = page_aligned(HIDDEN / 2 * INPUTS);
+    let (mut second, second_start) = page_aligned(HIDDEN / 2 * INPUTS);
+    // 0, 16 or 4 values after a page, within the room `page_aligned` leaves.
+    let shared_start = shared_start
+        + match bands {
+            Bands::StraddledPairs => 16,
+            Bands::Misaligned => 4,
+            _ => 0,
+        };
     // SAFETY (of the pointer offsets below): each matrix starts within its vector with
     // room for all its values after it, and thread 1's rows start 64 values into the
     // first column of the shared matrix.
@@ -463,7 +473,7 @@ fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) 
             ]
         },
         // Thread 1's rows start 64 values into each column of the shared matrix.
-        Bands::SharedMatrix | Bands::Misaligned | Bands::Alone => unsafe {
+        Bands::SharedMatrix | Bands::StraddledPairs | Bands::Misaligned | Bands::Alone => unsafe {
             let start = shared.as_mut_ptr().add(shared_start);
             [
                 (Target(start), HIDDEN),
@@ -554,10 +564,11 @@ fn main() {
     let ways = [
         ("own blocks", Bands::OwnBlocks),
         ("shared matrix", Bands::SharedMatrix),
+        ("shared, +64 B", Bands::StraddledPairs),
         ("misaligned", Bands::Misaligned),
         ("one alone", Bands::Alone),
     ];
-    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
         for ((_, bands), values) in ways.iter().zip(&mut times) {
             values.push(gradient_bands(*bands, &inputs, steps));
