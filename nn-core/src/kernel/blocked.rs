@@ -747,7 +747,7 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
                 c: unsafe { c.add(i0) },
                 ldc: c_col_stride,
             };
-            // SAFETY: the buffer holds the band's `band_rows x k` values of `A^T`, `ld`
+            // SAFETY: the buffer contains the band's `band_rows x k` values of `A^T`, `ld`
             // apart per step; the tiles read no row past `band_rows`.
             unsafe { run_tiles::<T, K>(&block, tile, p0 == 0) };
             i0 += band_rows;
