@@ -36,8 +36,9 @@
 //! Last, it times what keeping the two halves in the library's one `Dense` layer would
 //! cost (`gradient_bands`): two threads set the first layer's weight gradient of their
 //! 64 rows, either into a matrix each or into their rows of one shared 128 x 784
-//! matrix, which starts on a page, 64 bytes after one or 16 bytes after one. Run with
-//! `cargo bench --bench row_split_sketch`.
+//! matrix, which starts on a page, 64 bytes after one or 16 bytes after one. On the
+//! matrix that starts on a page it also times the kernel called once per block of 98
+//! columns. Run with `cargo bench --bench row_split_sketch`.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -378,12 +379,20 @@ enum Bands {
     /// As `SharedMatrix`, with the matrix starting 64 bytes after a page: two of the
     /// 128-byte pairs of every column hold a line of each thread.
     StraddledPairs,
+    /// As `SharedMatrix`, with each thread calling the kernel once per block of 98
+    /// columns ([`COLUMN_BLOCKS`] blocks). The kernel's tiles are 32 rows high, so each
+    /// thread then writes both row tiles of a block's columns before the next block,
+    /// instead of sweeping all 784 columns once per row tile.
+    ColumnBlocks,
     /// As `SharedMatrix`, with the matrix starting 16 bytes after a page: each thread's
     /// rows then cover five lines of a column, two of them shared with the other thread.
     Misaligned,
     /// The first thread alone into its rows of a 128 x 784 matrix, without a partner.
     Alone,
 }
+
+/// The number of column blocks of [`Bands::ColumnBlocks`], 98 columns each.
+const COLUMN_BLOCKS: usize = 8;
 
 /// The number of `f32` values in a 4 KiB page.
 const PAGE_VALUES: usize = 1024;
@@ -412,7 +421,8 @@ unsafe impl Send for Target {}
 
 /// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
 /// rows, from the output gradient `grad` (`HIDDEN x B`) and the inputs, with the
-/// library's blocked kernel, at `target` with columns `ld` values apart.
+/// library's blocked kernel, at `target` with columns `ld` values apart. It calls the
+/// kernel once per block of columns, `column_blocks` blocks of nearly equal width.
 ///
 /// # Safety
 ///
@@ -422,23 +432,27 @@ unsafe fn band_gradient(
     index: usize,
     grad: &[f32],
     inputs: &SMatrix<f32, INPUTS, B>,
-    target: Target,
-    ld: usize,
+    (target, ld): (Target, usize),
+    column_blocks: usize,
 ) {
     let rows = HIDDEN / 2;
-    let product = blocked::Gemm {
-        rows,
-        cols: INPUTS,
-        inner: B,
-        a: &grad[index * rows..],
-        a_col_stride: HIDDEN,
-        b: inputs.as_slice(),
-        b_row_stride: INPUTS,
-        b_col_stride: 1,
-        c_col_stride: ld,
-    };
-    // SAFETY: forwarded from the caller.
-    unsafe { blocked::gemm_at(product, target.0, true) };
+    for block in 0..column_blocks {
+        let columns = INPUTS * block / column_blocks..INPUTS * (block + 1) / column_blocks;
+        let product = blocked::Gemm {
+            rows,
+            cols: columns.len(),
+            inner: B,
+            a: &grad[index * rows..],
+            a_col_stride: HIDDEN,
+            b: &inputs.as_slice()[columns.start..],
+            b_row_stride: INPUTS,
+            b_col_stride: 1,
+            c_col_stride: ld,
+        };
+        // SAFETY: forwarded from the caller; the block's columns lie within the `INPUTS`
+        // columns at `target`.
+        unsafe { blocked::gemm_at(product, target.0.add(columns.start * ld), true) };
+    }
 }
 
 /// Times the weight gradient of the first layer of the row split on two threads, each
@@ -473,7 +487,7 @@ fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) 
             ]
         },
         // Thread 1's rows start 64 values into each column of the shared matrix.
-        Bands::SharedMatrix | Bands::StraddledPairs | Bands::Misaligned | Bands::Alone => unsafe {
+        _ => unsafe {
             let start = shared.as_mut_ptr().add(shared_start);
             [
                 (Target(start), HIDDEN),
@@ -483,19 +497,23 @@ fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) 
     };
 
     let grad = &grad;
+    let blocks = if bands == Bands::ColumnBlocks {
+        COLUMN_BLOCKS
+    } else {
+        1
+    };
     if bands == Bands::Alone {
-        let (target, ld) = targets[0];
         // SAFETY: only this thread writes the matrix.
-        return steps.time(|_| unsafe { band_gradient(0, grad, inputs, target, ld) });
+        return steps.time(|_| unsafe { band_gradient(0, grad, inputs, targets[0], blocks) });
     }
 
-    let ((first_target, first_ld), (second_target, second_ld)) = (targets[0], targets[1]);
+    let [first, second] = targets;
     let time = in_lockstep(
         steps,
         // SAFETY: the worker alone writes the second half's rows.
-        move |_| unsafe { band_gradient(1, grad, inputs, second_target, second_ld) },
+        move |_| unsafe { band_gradient(1, grad, inputs, second, blocks) },
         // SAFETY: the calling thread alone writes the first half's rows.
-        |_| unsafe { band_gradient(0, grad, inputs, first_target, first_ld) },
+        |_| unsafe { band_gradient(0, grad, inputs, first, blocks) },
     );
     black_box((&shared, &first, &second));
     time
@@ -565,10 +583,11 @@ fn main() {
         ("own blocks", Bands::OwnBlocks),
         ("shared matrix", Bands::SharedMatrix),
         ("shared, +64 B", Bands::StraddledPairs),
+        ("shared, 98 columns at a time", Bands::ColumnBlocks),
         ("misaligned", Bands::Misaligned),
         ("one alone", Bands::Alone),
     ];
-    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+    let mut times = ways.map(|_| Vec::new());
     for _ in 0..rounds {
         for ((_, bands), values) in ways.iter().zip(&mut times) {
             values.push(gradient_bands(*bands, &inputs, steps));
@@ -580,6 +599,6 @@ fn main() {
         steps.timed
     );
     for ((name, _), values) in ways.iter().zip(&mut times) {
-        println!("{name:13} {:7.1} us per step", median(values));
+        println!("{name:29} {:7.1} us per step", median(values));
     }
 }
