@@ -353,7 +353,9 @@ pub(crate) trait Tiles<T: Copy> {
     ///
     /// # Safety
     ///
-    /// Every index formed from the arguments must be inside its allocation.
+    /// Every index formed from the arguments must be inside its allocation. A tile reads
+    /// only rows `0..rows` of `A` and `C`: the drivers rely on that when they leave the
+    /// rows past `rows` of a vector uninitialised or owned by another thread.
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemm_tile(
         vectors: usize,
@@ -469,14 +471,15 @@ pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(
     let mut p0 = 0;
     while p0 < block.k {
         let k = INNER_BLOCK.min(block.k - p0);
-        // SAFETY: `p0 + k <= inner`, and the rest is forwarded from the caller.
+        // SAFETY: `p0 < inner` and `p0 + k <= inner`, and the rest is forwarded from the
+        // caller.
         unsafe { run_tiles::<T, K>(&block.steps(p0, k), tile, overwrite && p0 == 0) };
         p0 += k;
     }
 }
 
-/// A product `C += A B` on raw pointers, laid out as in [`Gemm`], with `k` inner steps,
-/// for [`run_tiles`]. Element `(p, j)` of `B` is at `b + p * strides.0 + j * strides.1`.
+/// A product `C += A B` (or `C = A B`) on raw pointers, laid out as in [`Gemm`], with `k`
+/// inner steps, for [`run_tiles`]. Element `(p, j)` of `B` is at `b + p * strides.0 + j * strides.1`.
 #[derive(Clone, Copy)]
 struct Block<T> {
     rows: usize,
@@ -495,10 +498,9 @@ impl<T> Block<T> {
     ///
     /// # Safety
     ///
-    /// `p0 + k` must not exceed `self.k`.
+    /// `p0` must be below `self.k`, and `p0 + k` must not exceed it.
     unsafe fn steps(&self, p0: usize, k: usize) -> Self {
-        // SAFETY: step `p0` lies inside `A` and `B` while `p0 < self.k`, and one past
-        // their ends otherwise, which `add` allows.
+        // SAFETY: step `p0` of `A` and `B` lies inside them because `p0 < self.k`.
         unsafe {
             Self {
                 k,
@@ -510,7 +512,7 @@ impl<T> Block<T> {
     }
 }
 
-/// Returns the height in vectors and the most columns of the main tiles for a product
+/// Returns the height in vectors and the maximum width of the main tiles for a product
 /// of `rows x cols` whose `B` has column stride `b_col_stride`.
 fn main_tile<T: Copy, K: Tiles<T>>(
     rows: usize,
@@ -581,8 +583,8 @@ const BUFFER_LEN: usize = PACKED_ROWS * INNER_BLOCK;
 /// An uninitialised buffer on the stack for [`drive_packed_dots`], aligned to a cache
 /// line.
 ///
-/// It is left uninitialised because zeroing it took longer than a whole 8 x 8 product.
-/// The drivers read only the values they wrote.
+/// It is left uninitialised so that small products do not pay for zeroing 16 KiB (32
+/// KiB for `f64`). The tiles read only the values that the driver packed into it.
 #[repr(C, align(64))]
 struct Buffer<T>([MaybeUninit<T>; BUFFER_LEN]);
 
@@ -681,12 +683,13 @@ const PACKED_ROWS: usize = 16;
 /// For each inner block the driver copies bands of columns of `A` into a [`Buffer`],
 /// laid out as the tile kernels read `A` (rows contiguous per inner step), and runs the
 /// tiles on each band. A band has as many rows as fit in the buffer, in whole tiles:
-/// 16 for 256 steps, 384 for the 10 steps of a 10-output layer's input gradient. With
-/// bands of 16 rows at every length, that gradient ran on 1-vector AVX-512 tiles, and
-/// for a 10 x 128 layer with 32 samples it took 933 ns instead of 775 ns on an Intel
-/// Xeon (model 207; `cargo bench --bench kernel_sweep -- input_gradient/10x128x32`).
-/// Masked transposes on the edges, instead of copying the values there one by one,
-/// brought it to 667 ns.
+/// 16 for 256 steps, and 384 with AVX-512 `f32` tiles (400 with AVX2 tiles) for the 10
+/// steps of a 10-output layer's input gradient (see [`band_height`]). With bands of 16
+/// rows at every length, that gradient ran on 1-vector AVX-512 tiles. For a 10 x 128
+/// layer with 32 samples it then took 933 ns instead of 775 ns on the Intel Xeon model
+/// 207 machine of `BENCHMARKS.md` (`cargo bench --bench kernel_sweep --
+/// input_gradient/10x128x32`). Masked transposes on the edges, instead of copying the
+/// values there one by one, brought it to 667 ns.
 ///
 /// # Safety
 ///
@@ -709,18 +712,12 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
     let mut p0 = 0;
     while p0 < len {
         let k = INNER_BLOCK.min(len - p0);
-        // Whole main tiles where at least one fits, else whole vectors: at least 16
-        // rows, since `k <= INNER_BLOCK`.
-        let fitting = BUFFER_LEN / k;
-        let unit = if fitting >= tile.0 * K::LANES {
-            tile.0 * K::LANES
-        } else {
-            K::LANES
-        };
-        let band = fitting / unit * unit;
+        let band = band_height(k, tile.0 * K::LANES, K::LANES);
         let mut i0 = 0;
         while i0 < rows {
             let band_rows = band.min(rows - i0);
+            // Whole vectors per step, so that each step's values start a vector's width
+            // apart. `band` is a multiple of `LANES`, so `ld <= band`.
             let ld = band_rows.next_multiple_of(K::LANES);
             // SAFETY: columns `i0..i0 + band_rows` of `A` have `len >= p0 + k` values,
             // and the buffer has room for `ld * k <= band * k <= BUFFER_LEN` values.
@@ -754,6 +751,29 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
         }
         p0 += k;
     }
+}
+
+/// Returns the number of rows of a band of [`drive_packed_dots`] for inner blocks of `k`
+/// steps: as many whole tiles of `tile_rows` as fit in a [`Buffer`], or if not even one
+/// fits, as many whole vectors of `lanes`.
+///
+/// # Panics
+///
+/// When `k` is 0 or above [`INNER_BLOCK`], or `lanes` above 16: the band would then hold
+/// no vector, and the driver would not advance.
+pub(crate) fn band_height(k: usize, tile_rows: usize, lanes: usize) -> usize {
+    assert!(
+        (1..=INNER_BLOCK).contains(&k) && lanes <= BUFFER_LEN / INNER_BLOCK,
+        "band_height: expected 1 to {INNER_BLOCK} steps and at most 16 lanes, got {k} \
+         steps and {lanes} lanes"
+    );
+    let fitting = BUFFER_LEN / k;
+    let unit = if fitting >= tile_rows {
+        tile_rows
+    } else {
+        lanes
+    };
+    fitting / unit * unit
 }
 
 /// Tile kernels in plain Rust, for CPUs and builds without a SIMD version.

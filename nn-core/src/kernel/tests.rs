@@ -98,8 +98,9 @@ fn dots_column_major<'a>(
 /// transposed and 16 lanes, shapes of at least 128 rows and more than 2 columns take
 /// tiles of 4 vectors, with widths the driver evens out. The last three reach widths 6
 /// and 5 (over a masked tile of 2 vectors), 5 and 4, and 4 and 3. As dot products, the
-/// shapes with `len` below 256 pack `A` in bands of more than 16 rows, 500 x 4 of length
-/// 12 in two bands, and the transposes of lengths that 8 does not divide are partial.
+/// shapes with `len` of at most 64 pack `A` in bands of more than 16 rows, and 500 x 4
+/// of length 12 in two bands. Their transposes are partial where 8 does not divide the
+/// length.
 const SHAPES: [(usize, usize, usize); 22] = [
     (1, 1, 1),
     (3, 2, 5),
@@ -251,6 +252,36 @@ fn check_dots<T: Float>(tolerance: f64) {
             assert_close(&format!("{case} {name}"), &expected, &c, len, tolerance);
         }
     }
+}
+
+#[test]
+fn packed_bands_fill_the_buffer() {
+    // (steps, tile rows, lanes, rows per band): AVX-512 and AVX2 `f32`, AVX2 `f64`.
+    let cases = [
+        (256, 32, 16, 16),
+        (256, 16, 8, 16),
+        (200, 32, 16, 16),
+        (129, 32, 16, 16),
+        (128, 32, 16, 32),
+        (64, 32, 16, 64),
+        (10, 32, 16, 384),
+        (10, 16, 8, 400),
+        (10, 8, 4, 408),
+        (1, 32, 16, 4096),
+    ];
+    for (k, tile_rows, lanes, expected) in cases {
+        assert_eq!(
+            blocked::band_height(k, tile_rows, lanes),
+            expected,
+            "{k} steps, tiles of {tile_rows} rows, {lanes} lanes"
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "band_height: expected 1 to 256 steps")]
+fn packed_bands_reject_empty_blocks() {
+    blocked::band_height(0, 32, 16);
 }
 
 #[test]
