@@ -38,7 +38,10 @@
 //! 64 rows, either into a matrix each or into their rows of one shared 128 x 784
 //! matrix, which starts on a page, 64 bytes after one or 16 bytes after one. On the
 //! matrix that starts on a page it also times the kernel called once per block of 98
-//! columns. Run with `cargo bench --bench row_split_sketch`.
+//! columns. Then it times what the optimizer update of that layer would cost
+//! (`update_cuts`): two threads update half of the weights, gradient and Adam moments
+//! each, in matrices of their own, as rows of shared matrices, or as contiguous halves of
+//! them. Run with `cargo bench --bench row_split_sketch`.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -414,9 +417,9 @@ const INPUTS: usize = 784;
 #[derive(Clone, Copy)]
 struct Target(*mut f32);
 
-// SAFETY: a `Target` is only an address. Each thread of `gradient_bands` writes only
-// through the address of its own half, into rows no other thread touches, and the
-// matrices outlive the threads.
+// SAFETY: a `Target` is only an address. Each thread of `gradient_bands` and
+// `update_cuts` writes only through the address of its own half, into values no other
+// thread touches, and the matrices outlive the threads.
 unsafe impl Send for Target {}
 
 /// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
@@ -519,6 +522,99 @@ fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) 
     time
 }
 
+/// How the two threads of [`update_cuts`] share the first layer's weights, weight
+/// gradient and two Adam moments, four `HIDDEN x INPUTS` matrices.
+#[derive(Clone, Copy, PartialEq)]
+enum UpdateCut {
+    /// Each thread updates four 64 x 784 matrices of its own, as each half of the row
+    /// split keeps them.
+    OwnBlocks,
+    /// Each thread updates its 64 rows of four shared column-major matrices, 784 runs of
+    /// 64 values, as a row split of one `Dense` layer would.
+    RowBands,
+    /// Each thread updates a contiguous half of each shared matrix, 392 whole columns, as
+    /// `ParallelGrads` cuts the update in the layer split.
+    ColumnHalves,
+    /// The first thread alone updates its rows of the shared matrices, without a partner.
+    Alone,
+}
+
+/// Runs an Adam update with learning rate 0 on `params`, with the moments `first` and
+/// `second` of the gradient `grads`: the reads and writes of `Adam`'s update, without its
+/// bias correction.
+fn adam_update(params: &mut [f32], grads: &[f32], first: &mut [f32], second: &mut [f32]) {
+    let values = params.iter_mut().zip(grads).zip(first).zip(second);
+    for (((param, &grad), first), second) in values {
+        *first = 0.9 * *first + 0.1 * grad;
+        *second = 0.999 * *second + 0.001 * grad * grad;
+        *param -= 0.0 * *first / (second.sqrt() + 1e-8);
+    }
+}
+
+/// Runs [`adam_update`] on the runs of `len` values that start at each of `starts` in the
+/// four matrices at `matrices` (weights, gradient, first and second moment).
+///
+/// # Safety
+///
+/// Every run must lie inside each matrix, and no other thread may touch the runs during
+/// the call.
+unsafe fn update_runs(matrices: [Target; 4], starts: &[usize], len: usize) {
+    for &start in starts {
+        // SAFETY: forwarded from the caller; the four matrices are distinct allocations.
+        unsafe {
+            let [params, grads, first, second] = matrices.map(|matrix| matrix.0.add(start));
+            adam_update(
+                std::slice::from_raw_parts_mut(params, len),
+                std::slice::from_raw_parts(grads, len),
+                std::slice::from_raw_parts_mut(first, len),
+                std::slice::from_raw_parts_mut(second, len),
+            );
+        }
+    }
+}
+
+/// Times the optimizer update of the first layer on two threads, each thread updating
+/// half of it in every step, cut as `cut` names. Returns the mean time of a timed step
+/// in microseconds.
+fn update_cuts(cut: UpdateCut, steps: Steps) -> f64 {
+    let len = HIDDEN * INPUTS;
+    let mut shared: Vec<(Vec<f32>, usize)> = (0..4).map(|_| page_aligned(len)).collect();
+    let mut own: Vec<(Vec<f32>, usize)> = (0..8).map(|_| page_aligned(len / 2)).collect();
+    let start = |(values, first): &mut (Vec<f32>, usize)| {
+        // SAFETY: `first` is inside `values`, with room for the matrix after it.
+        Target(unsafe { values.as_mut_ptr().add(*first) })
+    };
+    let shared_matrices: [Target; 4] = core::array::from_fn(|m| start(&mut shared[m]));
+    let own_matrices: [[Target; 4]; 2] =
+        core::array::from_fn(|half| core::array::from_fn(|m| start(&mut own[4 * half + m])));
+    let half = HIDDEN / 2;
+    // The runs of each thread: (matrices, starts, run length).
+    let runs = |thread: usize| match cut {
+        UpdateCut::OwnBlocks => (own_matrices[thread], vec![0], len / 2),
+        UpdateCut::RowBands | UpdateCut::Alone => (
+            shared_matrices,
+            (0..INPUTS).map(|j| j * HIDDEN + thread * half).collect(),
+            half,
+        ),
+        UpdateCut::ColumnHalves => (shared_matrices, vec![thread * len / 2], len / 2),
+    };
+    let (first_runs, second_runs) = (runs(0), runs(1));
+    let time = if cut == UpdateCut::Alone {
+        // SAFETY: only this thread touches the matrices.
+        steps.time(|_| unsafe { update_runs(first_runs.0, &first_runs.1, first_runs.2) })
+    } else {
+        in_lockstep(
+            steps,
+            // SAFETY: the worker alone touches the second thread's runs.
+            move |_| unsafe { update_runs(second_runs.0, &second_runs.1, second_runs.2) },
+            // SAFETY: the calling thread alone touches the first thread's runs.
+            |_| unsafe { update_runs(first_runs.0, &first_runs.1, first_runs.2) },
+        )
+    };
+    black_box((&shared, &own));
+    time
+}
+
 /// Returns the median of `values`.
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -599,6 +695,27 @@ fn main() {
         steps.timed
     );
     for ((name, _), values) in ways.iter().zip(&mut times) {
+        println!("{name:29} {:7.1} us per step", median(values));
+    }
+
+    let cuts = [
+        ("own blocks", UpdateCut::OwnBlocks),
+        ("row bands of shared", UpdateCut::RowBands),
+        ("column halves of shared", UpdateCut::ColumnHalves),
+        ("row bands, one alone", UpdateCut::Alone),
+    ];
+    let mut times = cuts.map(|_| Vec::new());
+    for _ in 0..rounds {
+        for ((_, cut), values) in cuts.iter().zip(&mut times) {
+            values.push(update_cuts(*cut, steps));
+        }
+    }
+    println!(
+        "Adam-like update of half of the first layer's weights per thread; \
+         median over {rounds} rounds of {} steps",
+        steps.timed
+    );
+    for ((name, _), values) in cuts.iter().zip(&mut times) {
         println!("{name:29} {:7.1} us per step", median(values));
     }
 }
