@@ -587,6 +587,7 @@ fn update_cuts(cut: UpdateCut, steps: Steps) -> f64 {
     let shared_matrices: [Target; 4] = core::array::from_fn(|m| start(&mut shared[m]));
     let own_matrices: [[Target; 4]; 2] =
         core::array::from_fn(|half| core::array::from_fn(|m| start(&mut own[4 * half + m])));
+
     let half = HIDDEN / 2;
     // The runs of each thread: (matrices, starts, run length).
     let runs = |thread: usize| match cut {
@@ -599,6 +600,7 @@ fn update_cuts(cut: UpdateCut, steps: Steps) -> f64 {
         UpdateCut::ColumnHalves => (shared_matrices, vec![thread * len / 2], len / 2),
     };
     let (first_runs, second_runs) = (runs(0), runs(1));
+
     let time = if cut == UpdateCut::Alone {
         // SAFETY: only this thread touches the matrices.
         steps.time(|_| unsafe { update_runs(first_runs.0, &first_runs.1, first_runs.2) })
