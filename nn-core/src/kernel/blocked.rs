@@ -336,10 +336,11 @@ pub(crate) trait Tiles<T: Copy> {
     /// its part of `C` once per few dozen steps. A taller tile with fewer columns touches
     /// fewer and longer pieces of the columns of `C`, and fewer cache lines where `C`
     /// starts off a line. The AVX-512 `f32` kernels use 4 x 6 tiles there. On the Intel
-    /// Xeon machine of `BENCHMARKS.md`, the weight gradient of a 128 x 784 layer with 32
-    /// samples took 43.3 to 43.5 µs on them against 44.4 to 44.9 µs on 2 x 12 tiles. With
-    /// `C` 16 bytes past a cache line it took 45.5 to 45.6 against 49.9 to 50.4 µs
-    /// (`cargo bench --bench kernel_sweep -- alignment/weight`, two runs each).
+    /// Xeon model 167 machine of `BENCHMARKS.md`, the weight gradient of a 128 x 784
+    /// layer with 32 samples took 43.3 to 43.5 µs on them against 44.4 to 44.9 µs on
+    /// 2 x 12 tiles. With `C` 16 bytes past a cache line it took 45.5 to 45.6 against
+    /// 49.9 to 50.4 µs (`cargo bench --bench kernel_sweep -- alignment/weight`, two runs
+    /// each).
     const TRANSPOSED_B_TILE: Option<(usize, usize)> = None;
 
     /// Adds the product of rows `0..rows` of `A` (`lda` apart per column, `k` columns)
@@ -354,8 +355,8 @@ pub(crate) trait Tiles<T: Copy> {
     /// # Safety
     ///
     /// Every index formed from the arguments must be inside its allocation. A tile reads
-    /// only rows `0..rows` of `A` and `C`: the drivers rely on that when they leave the
-    /// rows past `rows` of a vector uninitialised or owned by another thread.
+    /// and writes only rows `0..rows` of `A` and `C`: the drivers rely on that when they
+    /// leave the rows past `rows` of a vector uninitialised or owned by another thread.
     #[allow(clippy::too_many_arguments)]
     unsafe fn gemm_tile(
         vectors: usize,
@@ -430,9 +431,9 @@ pub(crate) trait Tiles<T: Copy> {
 /// 128 x 784 x 64 product on AMD Zen 4, even where 4 divides the columns and 6 does not,
 /// and a 3 x 4 tile spilled registers. AVX-512 has 32 registers, and its tiles are 2
 /// vectors by 12 columns (24 accumulators): each loaded column of `A` then serves twice
-/// as many columns of `B`. On the Intel Xeon machine of `BENCHMARKS.md` the 784-128-10
-/// forward pass of 64 samples took 121 us with 512-bit tiles of 2 x 6 and 95 us with
-/// 2 x 12 (`cargo bench --bench forward_backward`, one run each).
+/// as many columns of `B`. On the Intel Xeon model 167 machine of `BENCHMARKS.md` the
+/// 784-128-10 forward pass of 64 samples took 121 us with 512-bit tiles of 2 x 6 and 95
+/// us with 2 x 12 (`cargo bench --bench forward_backward`, one run each).
 fn gemm_tile_shape(cols: usize, max_cols: usize) -> (usize, usize) {
     match cols {
         1 => (16, 1),
@@ -479,7 +480,8 @@ pub(crate) unsafe fn drive_gemm<T: Float, K: Tiles<T>>(
 }
 
 /// A product `C += A B` (or `C = A B`) on raw pointers, laid out as in [`Gemm`], with `k`
-/// inner steps, for [`run_tiles`]. Element `(p, j)` of `B` is at `b + p * strides.0 + j * strides.1`.
+/// inner steps, for [`run_tiles`]. Element `(p, j)` of `B` is at
+/// `b + p * strides.0 + j * strides.1`.
 #[derive(Clone, Copy)]
 struct Block<T> {
     rows: usize,
@@ -683,7 +685,7 @@ const PACKED_ROWS: usize = 16;
 /// For each inner block the driver copies bands of columns of `A` into a [`Buffer`],
 /// laid out as the tile kernels read `A` (rows contiguous per inner step), and runs the
 /// tiles on each band. A band has as many rows as fit in the buffer, in whole tiles:
-/// 16 for 256 steps, and 384 with AVX-512 `f32` tiles (400 with AVX2 tiles) for the 10
+/// 16 for 256 steps, and 384 with AVX-512 `f32` tiles (400 with AVX2 `f32`) for the 10
 /// steps of a 10-output layer's input gradient (see [`band_height`]). With bands of 16
 /// rows at every length, that gradient ran on 1-vector AVX-512 tiles. For a 10 x 128
 /// layer with 32 samples it then took 933 ns instead of 775 ns on the Intel Xeon model
@@ -759,8 +761,8 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
 ///
 /// # Panics
 ///
-/// When `k` is 0 or above [`INNER_BLOCK`], or `lanes` above 16: the band would then hold
-/// no vector, and the driver would not advance.
+/// When `k` is 0 or above [`INNER_BLOCK`], or `lanes` above 16: the band could then
+/// hold no vector, and the driver would not advance.
 pub(crate) fn band_height(k: usize, tile_rows: usize, lanes: usize) -> usize {
     assert!(
         (1..=INNER_BLOCK).contains(&k) && lanes <= BUFFER_LEN / INNER_BLOCK,
