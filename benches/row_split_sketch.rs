@@ -38,10 +38,11 @@
 //! 64 rows, either into a matrix each or into their rows of one shared 128 x 784
 //! matrix, which starts on a page, 64 bytes after one or 16 bytes after one. On the
 //! matrix that starts on a page, and on the threads' own matrices, it also times the
-//! kernel called once per block of 98 columns. Then it times what the optimizer update of that layer would cost
-//! (`update_cuts`): two threads update half of the weights, gradient and Adam moments
-//! each, in matrices of their own, as rows of shared matrices, or as contiguous halves of
-//! them. Run with `cargo bench --bench row_split_sketch`.
+//! kernel called once per block of 98 columns. Then it times what the optimizer update
+//! of that layer would cost (`update_cuts`). Two threads each update half of the
+//! weights, gradient and Adam moments: in matrices of their own, as rows of shared
+//! matrices, or as contiguous halves of them. Run with `cargo bench --bench
+//! row_split_sketch`.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -527,8 +528,8 @@ fn gradient_bands(bands: Bands, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) 
     time
 }
 
-/// How the two threads of [`update_cuts`] share the first layer's weights, weight
-/// gradient and two Adam moments, four `HIDDEN x INPUTS` matrices.
+/// The ways in which the two threads of [`update_cuts`] share the first layer's weights,
+/// weight gradient and two Adam moments, four `HIDDEN x INPUTS` matrices.
 #[derive(Clone, Copy, PartialEq)]
 enum UpdateCut {
     /// Each thread updates four 64 x 784 matrices of its own, as each half of the row
