@@ -428,6 +428,10 @@ struct Target(*mut f32);
 // values, which no other thread reads or writes, and the matrices outlive the threads.
 unsafe impl Send for Target {}
 
+// SAFETY: as for `Send`: the threads of `layer_cycles` share the list of addresses, and
+// each writes through them only into its own values.
+unsafe impl Sync for Target {}
+
 /// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
 /// rows, from the output gradient `grad` (`HIDDEN x B`) and the inputs, with the
 /// library's blocked kernel, at `target` with columns `ld` values apart. It calls the
@@ -632,6 +636,120 @@ fn update_cuts(cut: UpdateCut, steps: Steps) -> f64 {
     time
 }
 
+/// Where the two threads of [`layer_cycles`] keep the first layer's weights, weight
+/// gradient and two Adam moments.
+#[derive(Clone, Copy, PartialEq)]
+enum CycleLayout {
+    /// Four 64 x 784 matrices per thread: each thread reads, writes and updates only its
+    /// own, as each half of the row split does.
+    OwnBlocks,
+    /// Four shared 128 x 784 column-major matrices, as a row split of one `Dense` layer
+    /// would keep them. Each thread reads its 64 rows of the weights and writes its rows
+    /// of the gradient in blocks of 98 columns. Then both update contiguous halves, as
+    /// `ParallelGrads` cuts the update, so each thread updates weights that the other
+    /// thread reads and reads gradient rows that the other thread wrote.
+    SharedHalves,
+}
+
+/// A spin barrier for two threads: [`Meeting::meet`] returns once both have called it
+/// the same number of times.
+struct Meeting(AtomicUsize);
+
+impl Meeting {
+    /// Waits until the other thread has also made call number `call` (from 1).
+    fn meet(&self, call: usize) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+        wait_for(&self.0, 2 * call);
+    }
+}
+
+/// Times the first layer's part of a row split's step on two threads, in `layout`: each
+/// thread's forward product of its 64 hidden units, its rows of the weight gradient
+/// (both with the library's blocked kernel) and, after both have finished those, an
+/// Adam-like update of half of the layer. Returns the mean time of a timed step in
+/// microseconds.
+///
+/// This is the memory traffic that decides whether a row split can keep the `Dense`
+/// layer's column-major layout and `ParallelGrads`' contiguous update ranges.
+fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) -> f64 {
+    let len = HIDDEN * INPUTS;
+    let half = HIDDEN / 2;
+    let mut rng = Rng::seed_from_u64(5);
+    let grad: Vec<f32> = (0..HIDDEN * B).map(|_| rng.uniform(-1.0, 1.0)).collect();
+    let (matrix_count, matrix_len) = match layout {
+        CycleLayout::OwnBlocks => (8, len / 2),
+        CycleLayout::SharedHalves => (4, len),
+    };
+    let mut storage: Vec<(Vec<f32>, usize)> = (0..matrix_count)
+        .map(|_| page_aligned(matrix_len))
+        .collect();
+    for (values, _) in &mut storage {
+        for value in values.iter_mut() {
+            *value = rng.uniform(0.0, 1e-3);
+        }
+    }
+    let starts: Vec<Target> = storage
+        .iter_mut()
+        // SAFETY: `first` is inside `values`, with room for the matrix after it.
+        .map(|(values, first)| Target(unsafe { values.as_mut_ptr().add(*first) }))
+        .collect();
+    // Per thread: the four matrices, the weights' column stride, the offset of the
+    // thread's rows in each column, and the thread's update run (start, length).
+    let plan = |thread: usize| -> ([Target; 4], usize, usize, (usize, usize)) {
+        match layout {
+            CycleLayout::OwnBlocks => (
+                core::array::from_fn(|m| starts[4 * thread + m]),
+                half,
+                0,
+                (0, len / 2),
+            ),
+            CycleLayout::SharedHalves => (
+                core::array::from_fn(|m| starts[m]),
+                HIDDEN,
+                thread * half,
+                (thread * len / 2, len / 2),
+            ),
+        }
+    };
+    let meeting = Meeting(AtomicUsize::new(0));
+    let cycle = |thread: usize, step: usize| {
+        let (matrices, ld, row, (first, count)) = plan(thread);
+        {
+            let mut hidden = SMatrix::<f32, 64, B>::zeros();
+            // SAFETY: the thread's rows of the weights lie inside the matrix, and no thread
+            // writes the weights before both have met below, after this block ends.
+            let weights = unsafe {
+                std::slice::from_raw_parts(matrices[0].0.add(row), (INPUTS - 1) * ld + half)
+            };
+            let product = blocked::Gemm {
+                rows: half,
+                cols: B,
+                inner: INPUTS,
+                a: weights,
+                a_col_stride: ld,
+                b: inputs.as_slice(),
+                b_row_stride: 1,
+                b_col_stride: INPUTS,
+                c_col_stride: half,
+            };
+            blocked::gemm_overwrite(product, hidden.as_mut_slice());
+            black_box(&hidden);
+        }
+        // SAFETY: each thread writes only its rows of the gradient.
+        let gradient = unsafe { Target(matrices[1].0.add(row)) };
+        // SAFETY: as above; no thread reads the gradient before both have met below.
+        unsafe { band_gradient(thread, &grad, inputs, (gradient, ld), COLUMN_BLOCKS) };
+        meeting.meet(step + 1);
+        // SAFETY: the threads' update runs do not overlap, and both threads finished
+        // reading the weights and writing the gradient before meeting.
+        unsafe { update_runs(matrices, &[first], count) };
+    };
+    let meeting = &meeting;
+    let time = in_lockstep(steps, |step| cycle(1, step), |step| cycle(0, step));
+    black_box((&storage, meeting.0.load(Ordering::Relaxed)));
+    time
+}
+
 /// Returns the median of `values`.
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -734,6 +852,25 @@ fn main() {
         steps.timed
     );
     for ((name, _), values) in cuts.iter().zip(&mut times) {
+        println!("{name:32} {:7.1} us per step", median(values));
+    }
+
+    let layouts = [
+        ("own blocks", CycleLayout::OwnBlocks),
+        ("shared, halves updated", CycleLayout::SharedHalves),
+    ];
+    let mut times = layouts.map(|_| Vec::new());
+    for _ in 0..rounds {
+        for ((_, layout), values) in layouts.iter().zip(&mut times) {
+            values.push(layer_cycles(*layout, &inputs, steps));
+        }
+    }
+    println!(
+        "First layer of a row split per thread: forward product, weight gradient, update; \
+         median over {rounds} rounds of {} steps",
+        steps.timed
+    );
+    for ((name, _), values) in layouts.iter().zip(&mut times) {
         println!("{name:32} {:7.1} us per step", median(values));
     }
 }
