@@ -33,7 +33,7 @@
 //! The program prints the median step time of each way over the rounds and the
 //! speed-ups over `sequential`.
 //!
-//! Last, it times what keeping the two halves in the library's one `Dense` layer would
+//! Then it times what keeping the two halves in the library's one `Dense` layer would
 //! cost (`gradient_bands`): two threads set the first layer's weight gradient of their
 //! 64 rows, either into a matrix each or into their rows of one shared 128 x 784
 //! matrix, which starts on a page, 64 bytes after one or 16 bytes after one. On the
@@ -41,8 +41,10 @@
 //! kernel called once per block of 98 columns. Then it times what the optimizer update
 //! of that layer would cost (`update_cuts`). Two threads each update half of the
 //! weights, gradient and Adam moments: in matrices of their own, as rows of shared
-//! matrices, or as contiguous halves of them. Run with `cargo bench --bench
-//! row_split_sketch`.
+//! matrices, or as contiguous halves of them. Last, it times the first layer's whole
+//! cycle in a row split (`layer_cycles`): forward product, weight gradient and update,
+//! in blocks of each thread's own or in shared matrices updated in contiguous halves.
+//! Run with `cargo bench --bench row_split_sketch`.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -636,8 +638,8 @@ fn update_cuts(cut: UpdateCut, steps: Steps) -> f64 {
     time
 }
 
-/// Where the two threads of [`layer_cycles`] keep the first layer's weights, weight
-/// gradient and two Adam moments.
+/// The storage of the first layer's weights, weight gradient and two Adam moments in
+/// [`layer_cycles`].
 #[derive(Clone, Copy, PartialEq)]
 enum CycleLayout {
     /// Four 64 x 784 matrices per thread: each thread reads, writes and updates only its
@@ -663,11 +665,11 @@ impl Meeting {
     }
 }
 
-/// Times the first layer's part of a row split's step on two threads, in `layout`: each
-/// thread's forward product of its 64 hidden units, its rows of the weight gradient
-/// (both with the library's blocked kernel) and, after both have finished those, an
-/// Adam-like update of half of the layer. Returns the mean time of a timed step in
-/// microseconds.
+/// Times the first layer's part of a row split's step on two threads, with the matrices
+/// stored as `layout` names. Each thread runs the forward product of its 64 hidden units
+/// and its rows of the weight gradient, both with the library's blocked kernel. Once both
+/// threads have finished those, each runs an Adam-like update of half of the layer.
+/// Returns the mean time of a timed step in microseconds.
 ///
 /// This is the memory traffic that decides whether a row split can keep the `Dense`
 /// layer's column-major layout and `ParallelGrads`' contiguous update ranges.
@@ -676,6 +678,7 @@ fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: St
     let half = HIDDEN / 2;
     let mut rng = Rng::seed_from_u64(5);
     let grad: Vec<f32> = (0..HIDDEN * B).map(|_| rng.uniform(-1.0, 1.0)).collect();
+
     let (matrix_count, matrix_len) = match layout {
         CycleLayout::OwnBlocks => (8, len / 2),
         CycleLayout::SharedHalves => (4, len),
@@ -693,6 +696,7 @@ fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: St
         // SAFETY: `first` is inside `values`, with room for the matrix after it.
         .map(|(values, first)| Target(unsafe { values.as_mut_ptr().add(*first) }))
         .collect();
+
     // Per thread: the four matrices, the weights' column stride, the offset of the
     // thread's rows in each column, and the thread's update run (start, length).
     let plan = |thread: usize| -> ([Target; 4], usize, usize, (usize, usize)) {
@@ -711,6 +715,7 @@ fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: St
             ),
         }
     };
+
     let meeting = Meeting(AtomicUsize::new(0));
     let cycle = |thread: usize, step: usize| {
         let (matrices, ld, row, (first, count)) = plan(thread);
