@@ -420,18 +420,20 @@ fn page_aligned(len: usize) -> (Vec<f32>, usize) {
 const HIDDEN: usize = 128;
 const INPUTS: usize = 784;
 
-/// A pointer to a matrix that the threads of [`gradient_bands`] or [`update_cuts`] read
-/// or write.
+/// A pointer to a matrix that the threads of [`gradient_bands`], [`update_cuts`] or
+/// [`layer_cycles`] read or write.
 #[derive(Clone, Copy)]
 struct Target(*mut f32);
 
-// SAFETY: a `Target` is only an address. The threads of `gradient_bands` and
-// `update_cuts` may hold the same address, but each writes only its own half of the
-// values, which no other thread reads or writes, and the matrices outlive the threads.
+// SAFETY: a `Target` is only an address, and the matrices outlive the threads. The
+// threads of `gradient_bands` and `update_cuts` may hold the same address, but each
+// writes only its own half of the values, which no other thread reads or writes.
 unsafe impl Send for Target {}
 
-// SAFETY: as for `Send`: the threads of `layer_cycles` share the list of addresses, and
-// each writes through them only into its own values.
+// SAFETY: a `Target` is only an address. The threads of `layer_cycles` share the list
+// of addresses, and in the shared layout one thread updates values that the other read
+// or wrote earlier. A `Meeting` orders those accesses within a step and `in_lockstep`
+// across steps, so no two accesses to one value race.
 unsafe impl Sync for Target {}
 
 /// Sets the weight gradient of half `index` of the first layer's hidden units, `64`
@@ -671,8 +673,10 @@ impl Meeting {
 /// threads have finished those, each runs an Adam-like update of half of the layer.
 /// Returns the mean time of a timed step in microseconds.
 ///
-/// This is the memory traffic that decides whether a row split can keep the `Dense`
-/// layer's column-major layout and `ParallelGrads`' contiguous update ranges.
+/// The two layouts do the same arithmetic on the same tile kernels. They differ in the
+/// values that cross between the cores and in how each thread's values are spread over
+/// lines and pages, which decides whether a row split can keep the `Dense` layer's
+/// column-major layout and `ParallelGrads`' contiguous update ranges.
 fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: Steps) -> f64 {
     let len = HIDDEN * INPUTS;
     let half = HIDDEN / 2;
@@ -721,8 +725,11 @@ fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: St
         let (matrices, ld, row, (first, count)) = plan(thread);
         {
             let mut hidden = SMatrix::<f32, 64, B>::zeros();
-            // SAFETY: the thread's rows of the weights lie inside the matrix, and no thread
-            // writes the weights before both have met below, after this block ends.
+            // SAFETY: the slice runs from the thread's first row to its last value of the
+            // last column, inside the matrix; in the shared layout it also spans the other
+            // thread's rows. No thread writes the weights while it lives: the updates of
+            // the previous step finished before `in_lockstep` started this one, and this
+            // step's come after the meeting below, once the block has ended.
             let weights = unsafe {
                 std::slice::from_raw_parts(matrices[0].0.add(row), (INPUTS - 1) * ld + half)
             };
@@ -740,16 +747,17 @@ fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: St
             blocked::gemm_overwrite(product, hidden.as_mut_slice());
             black_box(&hidden);
         }
-        // SAFETY: each thread writes only its rows of the gradient.
+        // SAFETY: `row` is 0 or 64, inside the gradient matrix.
         let gradient = unsafe { Target(matrices[1].0.add(row)) };
-        // SAFETY: as above; no thread reads the gradient before both have met below.
+        // SAFETY: each thread writes only its rows of the gradient. The other thread reads
+        // them only in its update after the meeting below, and the previous step's
+        // updates finished before `in_lockstep` started this step.
         unsafe { band_gradient(thread, &grad, inputs, (gradient, ld), COLUMN_BLOCKS) };
         meeting.meet(step + 1);
         // SAFETY: the threads' update runs do not overlap, and both threads finished
         // reading the weights and writing the gradient before meeting.
         unsafe { update_runs(matrices, &[first], count) };
     };
-    let meeting = &meeting;
     let time = in_lockstep(steps, |step| cycle(1, step), |step| cycle(0, step));
     black_box((&storage, meeting.0.load(Ordering::Relaxed)));
     time
