@@ -726,9 +726,9 @@ fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: St
         {
             let mut hidden = SMatrix::<f32, 64, B>::zeros();
             // SAFETY: the slice runs from the thread's first row to its last value of the
-            // last column, inside the matrix; in the shared layout it also spans the other
-            // thread's rows. No thread writes the weights while it lives: the updates of
-            // the previous step finished before `in_lockstep` started this one, and this
+            // last column, inside the matrix. In the shared layout it also spans the other
+            // thread's rows, but no thread writes the weights while it lives. The previous
+            // step's updates finished before `in_lockstep` started this step, and this
             // step's come after the meeting below, once the block has ended.
             let weights = unsafe {
                 std::slice::from_raw_parts(matrices[0].0.add(row), (INPUTS - 1) * ld + half)
@@ -761,6 +761,29 @@ fn layer_cycles(layout: CycleLayout, inputs: &SMatrix<f32, INPUTS, B>, steps: St
     let time = in_lockstep(steps, |step| cycle(1, step), |step| cycle(0, step));
     black_box((&storage, meeting.0.load(Ordering::Relaxed)));
     time
+}
+
+/// Times each of `cases` with `run` once per round, `rounds` rounds in turn, and prints
+/// `title` and the median step time of each case.
+fn time_cases<C: Copy>(
+    title: &str,
+    cases: &[(&str, C)],
+    (rounds, steps): (usize, Steps),
+    mut run: impl FnMut(C) -> f64,
+) {
+    let mut times = vec![Vec::new(); cases.len()];
+    for _ in 0..rounds {
+        for ((_, case), values) in cases.iter().zip(&mut times) {
+            values.push(run(*case));
+        }
+    }
+    println!(
+        "{title}; median over {rounds} rounds of {} steps",
+        steps.timed
+    );
+    for ((name, _), values) in cases.iter().zip(&mut times) {
+        println!("{name:32} {:7.1} us per step", median(values));
+    }
 }
 
 /// Returns the median of `values`.
@@ -832,20 +855,12 @@ fn main() {
         ("misaligned", Bands::Misaligned),
         ("one alone", Bands::Alone),
     ];
-    let mut times = ways.map(|_| Vec::new());
-    for _ in 0..rounds {
-        for ((_, bands), values) in ways.iter().zip(&mut times) {
-            values.push(gradient_bands(*bands, &inputs, steps));
-        }
-    }
-    println!(
-        "Weight gradient of 64 of the 128 hidden units per thread, batches of {B}; \
-         median over {rounds} rounds of {} steps",
-        steps.timed
+    time_cases(
+        &format!("Weight gradient of 64 of the 128 hidden units per thread, batches of {B}"),
+        &ways,
+        (rounds, steps),
+        |bands| gradient_bands(bands, &inputs, steps),
     );
-    for ((name, _), values) in ways.iter().zip(&mut times) {
-        println!("{name:32} {:7.1} us per step", median(values));
-    }
 
     let cuts = [
         ("own blocks", UpdateCut::OwnBlocks),
@@ -853,37 +868,21 @@ fn main() {
         ("column halves of shared", UpdateCut::ColumnHalves),
         ("row bands, one alone", UpdateCut::Alone),
     ];
-    let mut times = cuts.map(|_| Vec::new());
-    for _ in 0..rounds {
-        for ((_, cut), values) in cuts.iter().zip(&mut times) {
-            values.push(update_cuts(*cut, steps));
-        }
-    }
-    println!(
-        "Adam-like update of half of the first layer's weights per thread; \
-         median over {rounds} rounds of {} steps",
-        steps.timed
+    time_cases(
+        "Adam-like update of half of the first layer's weights per thread",
+        &cuts,
+        (rounds, steps),
+        |cut| update_cuts(cut, steps),
     );
-    for ((name, _), values) in cuts.iter().zip(&mut times) {
-        println!("{name:32} {:7.1} us per step", median(values));
-    }
 
     let layouts = [
         ("own blocks", CycleLayout::OwnBlocks),
         ("shared, halves updated", CycleLayout::SharedHalves),
     ];
-    let mut times = layouts.map(|_| Vec::new());
-    for _ in 0..rounds {
-        for ((_, layout), values) in layouts.iter().zip(&mut times) {
-            values.push(layer_cycles(*layout, &inputs, steps));
-        }
-    }
-    println!(
-        "First layer of a row split per thread: forward product, weight gradient, update; \
-         median over {rounds} rounds of {} steps",
-        steps.timed
+    time_cases(
+        "First layer of a row split per thread: forward product, weight gradient, update",
+        &layouts,
+        (rounds, steps),
+        |layout| layer_cycles(layout, &inputs, steps),
     );
-    for ((name, _), values) in layouts.iter().zip(&mut times) {
-        println!("{name:32} {:7.1} us per step", median(values));
-    }
 }
