@@ -718,8 +718,8 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
         let mut i0 = 0;
         while i0 < rows {
             let band_rows = band.min(rows - i0);
-            // Whole vectors per step, so that each step's values start a vector's width
-            // apart. `band` is a multiple of `LANES`, so `ld <= band`.
+            // Each step's values start a whole number of vectors apart. `band` is a
+            // multiple of `LANES`, so `ld <= band`.
             let ld = band_rows.next_multiple_of(K::LANES);
             // SAFETY: columns `i0..i0 + band_rows` of `A` have `len >= p0 + k` values,
             // and the buffer has room for `ld * k <= band * k <= BUFFER_LEN` values.
@@ -747,7 +747,7 @@ unsafe fn drive_packed_dots<T: Float, K: Tiles<T>>(product: &Dots<'_, T>, c: *mu
                 ldc: c_col_stride,
             };
             // SAFETY: the buffer contains the band's `band_rows x k` values of `A^T`, `ld`
-            // apart per step; the tiles read no row past `band_rows`.
+            // apart per step, and the tiles read no row past `band_rows`.
             unsafe { run_tiles::<T, K>(&block, tile, p0 == 0) };
             i0 += band_rows;
         }

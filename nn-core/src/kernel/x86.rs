@@ -457,7 +457,7 @@ macro_rules! simd_tiles {
                 packed: *mut $t,
                 ld: usize,
             ) {
-                // Blocks of `$block x $block` values; those on the edges are partial.
+                // Blocks of `$block x $block` values, partial ones along the edges.
                 for r0 in (0..rows).step_by($block) {
                     for p0 in (0..k).step_by($block) {
                         let size = ((rows - r0).min($block), (k - p0).min($block));
@@ -662,7 +662,7 @@ unsafe fn transpose_block_f32(
 ) {
     let full = inputs == 8 && lanes == 8;
     let (lane_mask, input_mask) = (lane_mask_f32(lanes), lane_mask_f32(inputs));
-    // SAFETY: forwarded from the caller; masked-off lanes are neither read nor written.
+    // SAFETY: forwarded from the caller, and masked-off lanes are neither read nor written.
     unsafe {
         let row = |j: usize| {
             if full {
@@ -728,7 +728,7 @@ unsafe fn transpose_block_f64(
 ) {
     let full = inputs == 4 && lanes == 4;
     let (lane_mask, input_mask) = (lane_mask_f64(lanes), lane_mask_f64(inputs));
-    // SAFETY: forwarded from the caller; masked-off lanes are neither read nor written.
+    // SAFETY: forwarded from the caller, and masked-off lanes are neither read nor written.
     unsafe {
         let row = |j: usize| {
             if full {
