@@ -82,11 +82,15 @@ fn boxed_backward_fits_default_stack() {
         y,
         "inference and training forward differ"
     );
+    // A single sample may take other kernel tiles than a batch, which add the same
+    // products in another order (see `nn_core::kernel`).
     let first = net.forward(&x.column(0).into_owned());
-    assert_eq!(
-        first,
-        y.column(0),
-        "single-sample forward differs from the batch"
+    let scale = y.column(0).amax().max(1.0);
+    let difference = (first - y.column(0)).amax();
+    assert!(
+        difference <= 1e-12 * scale,
+        "single-sample forward differs from the batch by {difference:e}: {first} against {}",
+        y.column(0)
     );
 
     let grad_out = squared_error_gradient(&y);

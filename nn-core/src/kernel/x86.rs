@@ -71,19 +71,27 @@ pub(super) fn instruction_set() -> &'static str {
 
 /// Returns whether a product with `rows` result rows of `T` and `cols` columns (samples)
 /// runs the AVX-512 kernels: when the CPU has them, the rows do not fit in one 256-bit
-/// vector and there is more than one column.
+/// vector, and there is more than one column or the rows fit in two 512-bit vectors.
 ///
 /// Rows that fit in one AVX2 vector (8 `f32`) fill an AVX2 tile but only half of a
 /// 512-bit one. In `cargo bench --bench kernel_sweep` on the Intel Xeon machine of
 /// `BENCHMARKS.md`, the 512-bit tiles lost to the small kernel on 8 x 8 layers where the
-/// AVX2 tiles win. With 10 rows the 512-bit tiles were the faster set for 64 samples. A
-/// single sample reads each weight once, so memory bounds it, and the AVX2 tile of one
-/// column keeps 16 independent sums over a 128-row layer where a 512-bit one keeps 8.
-/// There the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of 5.1 to 5.3
-/// µs, and a 64-32-10 sample in 137 to 139 ns instead of 176 to 179 ns (`cargo bench
-/// --bench forward_backward`, two runs each).
+/// AVX2 tiles win. With 10 rows the 512-bit tiles were the faster set for 64 samples.
+///
+/// A single sample through a layer of more than two 512-bit vectors of rows reads each
+/// weight once, so memory bounds it, and the AVX2 tile of one column keeps 16
+/// independent sums over a 128-row layer where a 512-bit one keeps 8. On the Intel Xeon
+/// machine the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of 5.1 to
+/// 5.3 µs (`cargo bench --bench forward_backward`, two runs each). Up to two vectors of
+/// rows, a single sample waits on the latency of its multiply-adds instead, and the
+/// 512-bit tile with its accumulator sets (see [`accumulator_sets`]) runs half as many
+/// of them. On the AMD EPYC family 26 machine of `BENCHMARKS.md`, a 64-32-10 sample
+/// took 104 to 106 ns with neither, 90 to 94 ns with the sets on AVX2 tiles, and 77 to
+/// 80 ns with both (alternating runs of `cargo bench --bench forward_backward --
+/// '^forward/64-32-10/generated'`).
 fn uses_wide<T>(rows: usize, cols: usize) -> bool {
-    rows * core::mem::size_of::<T>() > 32 && cols > 1 && has_avx512()
+    let bytes = rows * core::mem::size_of::<T>();
+    bytes > 32 && (cols > 1 || bytes <= 128) && has_avx512()
 }
 
 /// Defines `$name`, which runs a `$product` through `blocked::$drive` with the AVX-512 or
@@ -295,10 +303,16 @@ macro_rules! simd_tiles {
     ) => {
         /// Adds a `V`-vector by `NR`-column tile of `A B` to `C`, or writes it with
         /// `overwrite` (see [`Tiles::gemm_tile`]). With `MASKED`, the last vector covers
-        /// only `rows - (V - 1) * LANES` rows.
+        /// only `rows - (V - 1) * LANES` rows. The inner steps go round-robin to `S`
+        /// sets of accumulators, which are added at the end (see [`accumulator_sets`]).
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $gemm_tile<const V: usize, const NR: usize, const MASKED: bool>(
+        unsafe fn $gemm_tile<
+            const V: usize,
+            const NR: usize,
+            const S: usize,
+            const MASKED: bool,
+        >(
             rows: usize,
             k: usize,
             a: *const $t,
@@ -311,15 +325,16 @@ macro_rules! simd_tiles {
             overwrite: bool,
         ) {
             let mask = $lane_mask(rows.saturating_sub((V - 1) * $lanes));
-            let mut acc = [[$zero(); V]; NR];
+            let mut sets = [[[$zero(); V]; NR]; S];
             // SAFETY: the caller keeps every address inside its matrix, and the masked
             // loads and stores touch only the rows below `rows`.
             unsafe {
                 // The steps along the inner dimension, given the address of element
-                // `(p, j)` of `B` as an expression of `p` and `j`.
+                // `(p, j)` of `B` as an expression of `p` and `j`. Step `p` adds to set
+                // `p % S`.
                 macro_rules! steps {
                     (|$p:ident, $j:ident| $b_value:expr) => {
-                        for $p in 0..k {
+                        let step = |$p: usize, acc: &mut [[$v; V]; NR]| {
                             let a_p = a.add($p * lda);
                             let mut a_v = [$zero(); V];
                             for v in 0..V {
@@ -335,6 +350,17 @@ macro_rules! simd_tiles {
                                     acc[$j][v] = $fmadd(a_v[v], b_j, acc[$j][v]);
                                 }
                             }
+                        };
+                        let whole = k - k % S;
+                        let mut first = 0;
+                        while first < whole {
+                            for (set, acc) in sets.iter_mut().enumerate() {
+                                step(first + set, acc);
+                            }
+                            first += S;
+                        }
+                        for (p, acc) in (whole..k).zip(sets.iter_mut()) {
+                            step(p, acc);
                         }
                     };
                 }
@@ -356,6 +382,14 @@ macro_rules! simd_tiles {
                     steps!(|p, j| columns[j].add(p));
                 } else {
                     steps!(|p, j| b.add(p * rsb + j * csb));
+                }
+                let mut acc = sets[0];
+                for set in &sets[1..] {
+                    for j in 0..NR {
+                        for v in 0..V {
+                            acc[j][v] = $add(acc[j][v], set[j][v]);
+                        }
+                    }
                 }
                 // Unless `overwrite` skips the loads, every value of the tile in `C` is
                 // loaded before any is stored. A masked store ends inside the vector's span. When the columns of `C` are closer
@@ -495,9 +529,12 @@ macro_rules! simd_tiles {
                     ($vectors:literal, $cols:literal, $masked:literal) => {
                         // SAFETY: forwarded from the caller, who checked the CPU.
                         unsafe {
-                            $gemm_tile::<$vectors, $cols, $masked>(
-                                rows, k, a, lda, b, rsb, csb, c, ldc, overwrite,
-                            )
+                            $gemm_tile::<
+                                $vectors,
+                                $cols,
+                                { accumulator_sets($vectors, $cols) },
+                                $masked,
+                            >(rows, k, a, lda, b, rsb, csb, c, ldc, overwrite)
                         }
                     };
                 }
@@ -599,6 +636,28 @@ macro_rules! simd_tiles {
             }
         }
     };
+}
+
+/// Returns how many sets of accumulators a tile of `vectors` by `cols` vectors spreads
+/// its inner steps over: enough for 8 independent chains of multiply-adds.
+///
+/// A multiply-add waits for the one before it on the same accumulator. With two FMA
+/// units and a latency of 4 cycles, a core keeps 8 of them in flight, so a tile of fewer
+/// than 8 accumulators, such as the 2 x 1 tile of a single sample through a 32-output
+/// layer, waits on latency. Sets add their sums in a fixed order, so results stay
+/// deterministic, but a value computed in such a tile differs in its last bits from the
+/// same value computed in a wider one.
+const fn accumulator_sets(vectors: usize, cols: usize) -> usize {
+    let accumulators = vectors * cols;
+    if accumulators >= 8 {
+        1
+    } else if accumulators >= 4 {
+        2
+    } else if accumulators >= 2 {
+        4
+    } else {
+        8
+    }
 }
 
 /// Returns `pointer` unchanged, through an empty `asm!` block that the compiler cannot
