@@ -106,7 +106,11 @@ where
         let bar = progress_bar(config, epoch, batches);
         let mut epoch_loss = 0.0;
         let mut correct = 0usize;
-        for (batch_index, chunk) in order.chunks_exact(B).enumerate() {
+        let mut chunks = order.chunks_exact(B).enumerate().peekable();
+        while let Some((batch_index, chunk)) = chunks.next() {
+            if let Some((_, next)) = chunks.peek() {
+                prefetch_samples(train, next);
+            }
             let (inputs, targets) =
                 gather::<T, A, IN, OUT, B>(train, chunk, &config.augment, &mut rng);
             let (batch_loss, outputs) = batch_grads(
@@ -256,6 +260,36 @@ where
             loss.loss_and_grad(outputs, targets)
         })
     }
+}
+
+/// Asks the CPU to start loading the samples at `indices` into its caches, so that
+/// gathering them for the next step finds them there instead of waiting on memory.
+fn prefetch_samples<T: Float, const IN: usize, const OUT: usize>(
+    data: &Dataset<T, IN, OUT>,
+    indices: &[usize],
+) {
+    for &index in indices {
+        prefetch(data.inputs()[index].as_slice());
+        prefetch(data.targets()[index].as_slice());
+    }
+}
+
+/// Starts loading the cache lines of `values`, without waiting for them. A no-op
+/// outside x86-64.
+fn prefetch<T>(values: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        const LINE: usize = 64;
+        let start = values.as_ptr().cast::<i8>();
+        for offset in (0..core::mem::size_of_val(values)).step_by(LINE) {
+            // SAFETY: the address lies inside `values`; a prefetch reads nothing that
+            // the program sees and cannot fault.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
 }
 
 /// Copies the samples at `indices` into batch matrices, one sample per column, and
