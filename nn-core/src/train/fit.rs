@@ -86,6 +86,8 @@ where
     // augmentation take the same values from `rng` whatever the thread count.
     let mut dropout_rng = Rng::seed_from_u64(config.seed ^ PARALLEL_DROPOUT_STREAM);
     let mut grads: Box<GradsOf<T, N, IN, OUT>> = bytemuck::zeroed_box();
+    let mut inputs: Box<SMatrix<T, IN, B>> = bytemuck::zeroed_box();
+    let mut targets: Box<SMatrix<T, OUT, B>> = bytemuck::zeroed_box();
     let mut order: Vec<usize> = (0..train.len()).collect();
     let base_rate = optimizer.learning_rate();
     let mut history = History::default();
@@ -111,8 +113,13 @@ where
             if let Some((_, next)) = chunks.peek() {
                 prefetch_samples(train, next);
             }
-            let (inputs, targets) =
-                gather::<T, A, IN, OUT, B>(train, chunk, &config.augment, &mut rng);
+            gather(
+                train,
+                chunk,
+                &config.augment,
+                &mut rng,
+                (&mut inputs, &mut targets),
+            );
             let (batch_loss, outputs) = batch_grads(
                 &*net,
                 loss,
@@ -292,22 +299,24 @@ fn prefetch<T>(values: &[T]) {
     let _ = values;
 }
 
-/// Copies the samples at `indices` into batch matrices, one sample per column, and
-/// augments each input.
+/// Copies the samples at `indices` into the batch matrices `inputs` and `targets`, one
+/// sample per column, and augments each input.
+///
+/// The matrices are allocated once per `fit` and overwritten here: building them anew
+/// for every batch zeroed and moved 100 KB per step for MNIST.
 fn gather<T: Float, A: Augment<T, IN>, const IN: usize, const OUT: usize, const B: usize>(
     data: &Dataset<T, IN, OUT>,
     indices: &[usize],
     augment: &A,
     rng: &mut Rng,
-) -> (SMatrix<T, IN, B>, SMatrix<T, OUT, B>) {
-    let mut inputs = SMatrix::<T, IN, B>::zeros();
+    (inputs, targets): (&mut SMatrix<T, IN, B>, &mut SMatrix<T, OUT, B>),
+) {
     for (col, &index) in indices.iter().enumerate() {
         let mut sample = data.inputs()[index];
         augment.apply(&mut sample, rng);
         inputs.set_column(col, &sample);
+        targets.set_column(col, &data.targets()[index]);
     }
-    let targets = SMatrix::<T, OUT, B>::from_fn(|row, col| data.targets()[indices[col]][row]);
-    (inputs, targets)
 }
 
 fn count_correct<T: Float, const IN: usize, const OUT: usize, const B: usize>(
