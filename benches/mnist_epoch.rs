@@ -14,8 +14,9 @@
 //!
 //! Prints the fastest of the runs of each case, for the loops with the time of each phase
 //! in that run, and the speed-ups of two threads. Run with `cargo bench --bench
-//! mnist_epoch` (about 40 s; it needs `data/mnist/`). The scikit-learn comparison of
-//! `BENCHMARKS.md` is `benches/sklearn_mnist_epoch.py`.
+//! mnist_epoch`, which needs `data/mnist/` and takes about 5 s on the AMD EPYC family 26
+//! machine of `BENCHMARKS.md`. The scikit-learn comparison of `BENCHMARKS.md` is
+//! `benches/sklearn_mnist_epoch.py`.
 
 use std::error::Error;
 use std::path::Path;
