@@ -89,6 +89,10 @@ pub(super) fn instruction_set() -> &'static str {
 /// took 104 to 106 ns with neither, 90 to 94 ns with the sets on AVX2 tiles, and 77 to
 /// 80 ns with both (alternating runs of `cargo bench --bench forward_backward --
 /// '^forward/64-32-10/generated'`).
+///
+/// NOTE: before the sets, the AVX2 tiles ran that sample faster on the Intel Xeon
+/// machine (137 to 139 ns against 176 to 179 ns), and the rule has not been measured
+/// there since.
 fn uses_wide<T>(rows: usize, cols: usize) -> bool {
     let bytes = rows * core::mem::size_of::<T>();
     bytes > 32 && (cols > 1 || bytes <= 128) && has_avx512()
