@@ -79,8 +79,8 @@ pub(super) fn instruction_set() -> &'static str {
 /// AVX2 tiles win. With 10 rows the 512-bit tiles were the faster set for 64 samples.
 ///
 /// A single sample through a layer of more than two 512-bit vectors of rows reads each
-/// weight once, so memory bounds it, and the AVX2 tile of one column keeps 16
-/// independent sums over a 128-row layer where a 512-bit one keeps 8. On the Intel Xeon
+/// weight once, so memory bounds it. The AVX2 tile of one column keeps 16 independent
+/// sums over a 128-row layer where a 512-bit one keeps 8. On the Intel Xeon
 /// machine the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of 5.1 to
 /// 5.3 µs (`cargo bench --bench forward_backward`, two runs each). Up to two vectors of
 /// rows, a single sample waits on the latency of its multiply-adds instead, and the
@@ -646,9 +646,9 @@ macro_rules! simd_tiles {
 /// its inner steps over: enough for 8 independent chains of multiply-adds.
 ///
 /// A multiply-add waits for the one before it on the same accumulator. With two FMA
-/// units and a latency of 4 cycles, a core keeps 8 of them in flight, so a tile of fewer
+/// units and a latency of 4 cycles, a core keeps 8 of them in flight. A tile of fewer
 /// than 8 accumulators, such as the 2 x 1 tile of a single sample through a 32-output
-/// layer, waits on latency. Sets add their sums in a fixed order, so results stay
+/// layer, therefore waits on latency. Sets add their sums in a fixed order, so results stay
 /// deterministic, but a value computed in such a tile differs in its last bits from the
 /// same value computed in a wider one.
 const fn accumulator_sets(vectors: usize, cols: usize) -> usize {

@@ -290,8 +290,8 @@ fn prefetch<T>(values: &[T]) {
         const LINE: usize = 64;
         let start = values.as_ptr().cast::<i8>();
         for offset in (0..core::mem::size_of_val(values)).step_by(LINE) {
-            // SAFETY: the address lies inside `values`; a prefetch reads nothing that
-            // the program sees and cannot fault.
+            // SAFETY: the address lies inside `values`. A prefetch changes no value and
+            // cannot fault.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
         }
     }
