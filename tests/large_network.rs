@@ -85,6 +85,10 @@ fn boxed_backward_fits_default_stack() {
     // A single sample may take other kernel tiles than a batch, which add the same
     // products in another order (see `nn_core::kernel`).
     let first = net.forward(&x.column(0).into_owned());
+    assert!(
+        first.iter().all(|v| v.is_finite()),
+        "non-finite single-sample output {first}"
+    );
     let scale = y.column(0).amax().max(1.0);
     let difference = (first - y.column(0)).amax();
     assert!(

@@ -31,9 +31,9 @@
 //! Both kernels sum in a different order than nalgebra's products, and the blocked kernel
 //! fuses multiply and add where it uses FMA, so results differ from nalgebra's in the
 //! last bits. They are deterministic: the same build on the same CPU gives bit-identical
-//! results for the same shapes. A single sample can take other tiles than the same
-//! sample in a batch, whose sums are split into other partial sums, so its outputs may
-//! differ from the batch's in the last bits.
+//! results for the same shapes. A sample's outputs can differ in the last bits between
+//! batches of different sizes, because the batch size sets the tiles' widths, and tiles
+//! of few columns split their sums into other partial sums.
 
 pub mod blocked;
 pub mod small;

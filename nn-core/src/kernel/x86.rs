@@ -363,8 +363,14 @@ macro_rules! simd_tiles {
                             }
                             first += S;
                         }
-                        for (p, acc) in (whole..k).zip(sets.iter_mut()) {
-                            step(p, acc);
+                        // Constant indices keep the sets in registers. Zipping the
+                        // sets with the run-time range of the last steps made the
+                        // compiler keep them on the stack and store them at every step
+                        // of the loop above (read with objdump).
+                        for (set, acc) in sets.iter_mut().enumerate() {
+                            if whole + set < k {
+                                step(whole + set, acc);
+                            }
                         }
                     };
                 }

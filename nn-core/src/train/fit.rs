@@ -288,10 +288,13 @@ fn prefetch<T>(values: &[T]) {
     {
         use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         const LINE: usize = 64;
-        let start = values.as_ptr().cast::<i8>();
-        for offset in (0..core::mem::size_of_val(values)).step_by(LINE) {
-            // SAFETY: the address lies inside `values`. A prefetch changes no value and
-            // cannot fault.
+        // From the start of the first line, so that a slice that does not start on a
+        // line also gets its last line.
+        let skew = values.as_ptr() as usize % LINE;
+        let start = values.as_ptr().cast::<i8>().wrapping_sub(skew);
+        for offset in (0..skew + core::mem::size_of_val(values)).step_by(LINE) {
+            // SAFETY: the address lies in a cache line that `values` overlaps. A prefetch
+            // changes no value and cannot fault.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset)) };
         }
     }
