@@ -15,7 +15,7 @@
 //! A batch of 5 runs tiles of 5 columns and, for rows that fit in one vector, of fewer
 //! than 8 accumulators, which spread their steps over several sets of them.
 //!
-//! Run with `cargo bench --bench kernel_sweep` (about 5 minutes on two cores).
+//! Run with `cargo bench --bench kernel_sweep` (about 4 minutes on two cores).
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 #
 # Usage: scripts/run-benchmarks.sh [RUNS] [BENCH]
 #   RUNS   default 3; forward_backward takes about a minute per run on 2 cores
-#   BENCH  forward_backward (default) or kernel_sweep (about 5 minutes per run)
+#   BENCH  forward_backward (default) or kernel_sweep (about 4 minutes per run)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

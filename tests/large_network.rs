@@ -82,7 +82,7 @@ fn boxed_backward_fits_default_stack() {
         y,
         "inference and training forward differ"
     );
-    // A single sample may take other kernel tiles than a batch, which add the same
+    // A single sample can take narrower kernel tiles than a batch, which add the same
     // products in another order (see `nn_core::kernel`).
     let first = net.forward(&x.column(0).into_owned());
     assert!(

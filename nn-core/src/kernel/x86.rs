@@ -80,15 +80,15 @@ pub(super) fn instruction_set() -> &'static str {
 ///
 /// A single sample through a layer of more than two 512-bit vectors of rows reads each
 /// weight once, so memory bounds it. The AVX2 tile of one column keeps 16 independent
-/// sums over a 128-row layer where a 512-bit one keeps 8. On the Intel Xeon
-/// machine the AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of 5.1 to
-/// 5.3 µs (`cargo bench --bench forward_backward`, two runs each). Up to two vectors of
+/// sums over a 128-row layer where a 512-bit one keeps 8. On the Intel Xeon machine the
+/// AVX2 tiles ran a 784-128-10 sample in 4.4 to 4.5 µs instead of 5.1 to 5.3 µs
+/// (`cargo bench --bench forward_backward`, two runs each). Up to two vectors of
 /// rows, a single sample waits on the latency of its multiply-adds instead, and the
 /// 512-bit tile with its accumulator sets (see [`accumulator_sets`]) runs half as many
 /// of them. On the AMD EPYC family 26 machine of `BENCHMARKS.md`, a 64-32-10 sample
-/// took 104 to 106 ns with neither, 90 to 94 ns with the sets on AVX2 tiles, and 77 to
-/// 80 ns with both (alternating runs of `cargo bench --bench forward_backward --
-/// '^forward/64-32-10/generated'`).
+/// took 104 to 106 ns with neither, 90 to 94 ns with the sets on AVX2 tiles (this rule
+/// reverted to AVX2 for every single sample), and 77 to 80 ns with both (alternating
+/// runs of `cargo bench --bench forward_backward -- '^forward/64-32-10/generated'`).
 ///
 /// NOTE: before the sets, the AVX2 tiles ran that sample faster on the Intel Xeon
 /// machine (137 to 139 ns against 176 to 179 ns), and the rule has not been measured
@@ -654,9 +654,9 @@ macro_rules! simd_tiles {
 /// A multiply-add waits for the one before it on the same accumulator. With two FMA
 /// units and a latency of 4 cycles, a core keeps 8 of them in flight. A tile of fewer
 /// than 8 accumulators, such as the 2 x 1 tile of a single sample through a 32-output
-/// layer, therefore waits on latency. Sets add their sums in a fixed order, so results stay
-/// deterministic, but a value computed in such a tile differs in its last bits from the
-/// same value computed in a wider one.
+/// layer, therefore waits on latency. Sets add their sums in a fixed order, so results
+/// stay deterministic, but a value computed in such a tile can differ in its last bits
+/// from the same value computed in a wider one.
 const fn accumulator_sets(vectors: usize, cols: usize) -> usize {
     let accumulators = vectors * cols;
     if accumulators >= 8 {
