@@ -1,15 +1,17 @@
 //! Generated networks against hand-written nalgebra code on one thread.
 //!
 //! The networks are 2-8-1, 64-32-10 and 784-128-10 perceptrons with a ReLU hidden layer,
-//! in `f32`. There are three workloads: a forward pass of one sample, a forward pass of a
-//! batch of [`FORWARD_BATCH`] samples, and a training step on [`TRAIN_BATCH`] samples. A
-//! training step is the training forward pass plus a backward pass that accumulates into
-//! gradient buffers allocated once and skips the input gradient of the first layer, as
-//! training does. Each workload runs three implementations in the same process, with the
-//! same weights and inputs:
+//! in `f32`. There are four workloads: a forward pass of one sample, a forward pass of a
+//! batch of [`FORWARD_BATCH`] samples, a training step on [`TRAIN_BATCH`] samples and a
+//! training step on one sample. A training step is the training forward pass plus a
+//! backward pass into gradient buffers allocated once, which skips the input gradient of
+//! the first layer, as training does. Each workload runs three implementations in the
+//! same process, with the same weights and inputs:
 //!
-//! - `generated`: the network declared with `network!`; its training step is one call of
-//!   `Layer::accumulate_pass`, as in `fit`;
+//! - `generated`: the network declared with `network!`. Its step on [`TRAIN_BATCH`]
+//!   samples is one call of `Layer::accumulate_pass`, which adds to the gradients. Its
+//!   step on one sample (`train_single`) is the call `fit` makes on one thread:
+//!   `Layer::accumulate_pass_team` with a team of one member that sets the gradients;
 //! - `static`: the same math written by hand on nalgebra `SMatrix`/`SVector` types;
 //! - `dynamic`: the same math on nalgebra `DMatrix` with buffers allocated once, so that
 //!   large products go through nalgebra's `matrixmultiply` kernel.
@@ -33,6 +35,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use static_nn::core::bytemuck;
+use static_nn::core::team::{Serial, SharedGrads};
 use static_nn::nalgebra::DMatrix;
 use static_nn::prelude::*;
 
@@ -464,7 +467,11 @@ where
 
     /// Benchmarks a training step on `B` samples: training forward pass, then a backward
     /// pass that accumulates into gradients allocated once.
-    fn bench_train<const B: usize>(&self, criterion: &mut Criterion) {
+    ///
+    /// `workload` names the group. For `train_single`, the generated network's step takes
+    /// the path of `fit` on one thread: a team of one member that sets the gradients
+    /// instead of adding to them, so no zeroing pass is needed.
+    fn bench_train<const B: usize>(&self, criterion: &mut Criterion, workload: &str) {
         // The same RNG then feeds `forward_train`, which only uses it for dropout.
         let mut rng = Rng::seed_from_u64(SEED + 2);
         let x = random_matrix::<I, B>(&mut rng);
@@ -493,7 +500,7 @@ where
             true,
         );
 
-        let case = format!("train {}", self.label);
+        let case = format!("{workload} {}", self.label);
         assert_close(
             &format!("{case} static output"),
             generated_y.as_slice(),
@@ -532,15 +539,33 @@ where
             line_offset(generated_grads.tensor(0)),
         );
 
-        let mut group = self.group(criterion, "train", B);
+        let fit_path = workload == "train_single";
+        let team = Serial {
+            size: 1,
+            overwrite_grads: true,
+        };
+        let mut group = self.group(criterion, workload, B);
         group.bench_function("generated", |b| {
             b.iter(|| {
-                let ((), y) = self.generated.accumulate_pass(
-                    black_box(&*x),
-                    &mut rng,
-                    &mut generated_grads,
-                    |_| ((), *black_box(&*grad_out)),
-                );
+                let ((), y) = if fit_path {
+                    // SAFETY: one thread uses the handle, with a team of one member.
+                    unsafe {
+                        self.generated.accumulate_pass_team(
+                            black_box(&*x),
+                            &mut rng,
+                            SharedGrads::new(&mut *generated_grads),
+                            &team,
+                            |_| ((), *black_box(&*grad_out)),
+                        )
+                    }
+                } else {
+                    self.generated.accumulate_pass(
+                        black_box(&*x),
+                        &mut rng,
+                        &mut generated_grads,
+                        |_| ((), *black_box(&*grad_out)),
+                    )
+                };
                 black_box(&y);
             })
         });
@@ -574,7 +599,8 @@ where
     fn bench_all(&self, criterion: &mut Criterion) {
         self.bench_forward::<1>(criterion, "forward");
         self.bench_forward::<FORWARD_BATCH>(criterion, "forward_batch");
-        self.bench_train::<TRAIN_BATCH>(criterion);
+        self.bench_train::<TRAIN_BATCH>(criterion, "train");
+        self.bench_train::<1>(criterion, "train_single");
     }
 }
 

@@ -37,6 +37,7 @@ WORKLOADS = [
     ("forward", "forward, 1 sample"),
     ("forward_batch", "forward, batch of 64"),
     ("train", "training step, batch of 32"),
+    ("train_single", "training step, 1 sample"),
 ]
 NETWORKS = ["2-8-1", "64-32-10", "784-128-10"]
 IMPLEMENTATIONS = ["generated", "static", "dynamic"]
@@ -71,7 +72,7 @@ def load(criterion_dirs: list[Path], group: str, function: str) -> tuple[float, 
 def flops_per_sample(workload: str, network: str) -> int:
     """Return the floating-point operations of the matrix products per sample."""
     inputs, hidden, outputs = (int(size) for size in network.split("-"))
-    if workload == "train":
+    if workload in ("train", "train_single"):
         return 4 * inputs * hidden + 6 * hidden * outputs
     return 2 * (inputs * hidden + hidden * outputs)
 

@@ -321,8 +321,8 @@ fn frozen_backbone_network() {
 fn reinit_changes_only_named_layer() {
     let (mut net, _) = twin_networks();
     // Nonzero biases, so that resetting a bias to zero shows.
-    net.first.bias.fill(0.5);
-    net.out.bias.fill(0.5);
+    net.first.bias.as_mut_slice().fill(0.5);
+    net.out.bias.as_mut_slice().fill(0.5);
     let before = tensor_bits(&net);
     let mut expected = net.out.clone();
     expected.init_with(Init::GlorotUniform, &mut Rng::seed_from_u64(21));

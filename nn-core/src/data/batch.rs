@@ -111,8 +111,8 @@ impl<T: Float, const IN: usize, const OUT: usize, const B: usize> Batches<'_, T,
         let indices = &self.order[self.next..self.next + len];
         self.next += len;
 
-        batch.inputs.fill(T::zero());
-        batch.targets.fill(T::zero());
+        batch.inputs.as_mut_slice().fill(T::zero());
+        batch.targets.as_mut_slice().fill(T::zero());
         for (column, &index) in indices.iter().enumerate() {
             batch.inputs.set_column(column, &self.data.inputs[index]);
             batch.targets.set_column(column, &self.data.targets[index]);

@@ -216,14 +216,12 @@ fn outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
         };
         blocked::gemm_or_overwrite(product, weight_grad.as_mut_slice(), overwrite);
     } else {
+        let (grad, x, weight_grad) = (grad.as_slice(), x.as_slice(), weight_grad.as_mut_slice());
         if overwrite {
-            weight_grad.fill(T::zero());
+            small::set_outer::<T, IN, OUT, B>(grad, x, weight_grad);
+        } else {
+            small::accumulate_outer::<T, IN, OUT, B>(grad, x, weight_grad);
         }
-        small::accumulate_outer::<T, IN, OUT, B>(
-            grad.as_slice(),
-            x.as_slice(),
-            weight_grad.as_mut_slice(),
-        );
     }
 }
 

@@ -111,13 +111,37 @@ pub fn accumulate_outer<T: Float, const IN: usize, const OUT: usize, const B: us
     x: &[T],
     dw: &mut [T],
 ) {
+    outer::<T, IN, OUT, B>(g, x, dw, false);
+}
+
+/// Sets `dw` to `g x^T`, with the bits that zeroing it and [`accumulate_outer`] give,
+/// without reading `dw`: one pass over the gradient instead of two.
+#[inline]
+pub fn set_outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    g: &[T],
+    x: &[T],
+    dw: &mut [T],
+) {
+    outer::<T, IN, OUT, B>(g, x, dw, true);
+}
+
+/// Runs [`accumulate_outer`], or [`set_outer`] with `overwrite`.
+#[inline(always)]
+fn outer<T: Float, const IN: usize, const OUT: usize, const B: usize>(
+    g: &[T],
+    x: &[T],
+    dw: &mut [T],
+    overwrite: bool,
+) {
     let (g, x, dw) = (&g[..OUT * B], &x[..IN * B], &mut dw[..OUT * IN]);
     if IN == 0 || OUT == 0 {
         return;
     }
     for (k, dw_column) in dw.chunks_exact_mut(OUT).enumerate() {
         let mut sums = [T::zero(); OUT];
-        sums.copy_from_slice(dw_column);
+        if !overwrite {
+            sums.copy_from_slice(dw_column);
+        }
         for (sample, g_column) in g.chunks_exact(OUT).enumerate() {
             let x_value = x[sample * IN + k];
             for (sum, &g_value) in sums.iter_mut().zip(g_column) {

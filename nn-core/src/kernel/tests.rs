@@ -623,6 +623,27 @@ fn small_kernels_match_naive() {
     assert_close("small weight gradient", &expected, &dw, B, 1e-14);
 }
 
+/// The small kernel's `set_outer` must give the bits of zeroing and `accumulate_outer`
+/// without reading the old gradient, which starts as NaN here, for one sample and for
+/// several.
+#[test]
+fn small_set_outer_overwrites_without_reading() {
+    fn check<const B: usize>() {
+        const IN: usize = 13;
+        const OUT: usize = 11;
+        let x = values::<f32>(IN * B, 2);
+        let g = values::<f32>(OUT * B, 3);
+        let bits = |values: &[f32]| -> Vec<u32> { values.iter().map(|v| v.to_bits()).collect() };
+        let mut added = vec![0.0; OUT * IN];
+        small::accumulate_outer::<f32, IN, OUT, B>(&g, &x, &mut added);
+        let mut written = vec![f32::NAN; OUT * IN];
+        small::set_outer::<f32, IN, OUT, B>(&g, &x, &mut written);
+        assert_eq!(bits(&written), bits(&added), "batch of {B}");
+    }
+    check::<1>();
+    check::<3>();
+}
+
 /// Checks `affine` against `W x + b` with a bias that differs from row to row, on a
 /// shape large enough for the blocked kernel where it runs.
 fn check_affine_bias<T: Float, const IN: usize, const OUT: usize, const B: usize>(seed: u64) {

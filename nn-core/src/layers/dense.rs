@@ -56,7 +56,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Dense<T, IN, OUT> {
     /// Fills the weight with `init` and sets the bias to zero.
     pub fn init_with(&mut self, init: Init, rng: &mut Rng) {
         init.fill(self.weight.as_mut_slice(), IN, OUT, rng);
-        self.bias.fill(T::zero());
+        self.bias.as_mut_slice().fill(T::zero());
     }
 }
 
@@ -301,7 +301,7 @@ impl<T: Float, const IN: usize, const OUT: usize> Layer<T, IN, OUT> for Dense<T,
         }
         if let Some(bias_grad) = bias_grad {
             if team.overwrite_grads() {
-                bias_grad.fill(T::zero());
+                bias_grad.as_mut_slice().fill(T::zero());
             }
             kernel::accumulate_column_sum(grad_out, bias_grad);
         }
@@ -326,7 +326,7 @@ unsafe fn set_leader_grads<T: Float, const IN: usize, const OUT: usize, const B:
         return;
     };
     kernel::set_outer(grad_out, trace, &mut grads.weight);
-    grads.bias.fill(T::zero());
+    grads.bias.as_mut_slice().fill(T::zero());
     kernel::accumulate_column_sum(grad_out, &mut grads.bias);
 }
 

@@ -208,7 +208,7 @@ mod tests {
     fn dense() -> Dense<f64, 2, 3> {
         let mut dense = Dense::<f64, 2, 3>::zeroed();
         dense.init(&mut Rng::seed_from_u64(5));
-        dense.bias.fill(0.25);
+        dense.bias.as_mut_slice().fill(0.25);
         dense
     }
 

@@ -387,7 +387,7 @@ mod tests {
         };
         let mut adam = Adam::<Grads>::new(config).unwrap();
         let mut params = Params::zeroed();
-        params.weight.fill(0.5);
+        params.weight.as_mut_slice().fill(0.5);
         let mut grads = Grads::zeroed();
         grads.weight[(0, 0)] = 1e-30;
         // The coefficients as the optimizer rounds them: computed in `f64`, then converted.
@@ -530,7 +530,7 @@ mod tests {
     fn reset_restarts_bias_correction() {
         let mut adam = Adam::<Grads>::new(AdamConfig::default()).unwrap();
         let mut grads = Grads::zeroed();
-        grads.bias.fill(2.0);
+        grads.bias.as_mut_slice().fill(2.0);
         let mut first = Params::zeroed();
         adam.step(&mut first, &grads).unwrap();
         adam.step(&mut first, &grads).unwrap();

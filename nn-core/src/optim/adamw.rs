@@ -203,7 +203,7 @@ mod tests {
         };
         let mut adamw = AdamW::<Grads>::new(config).unwrap();
         let mut params = Params::zeroed();
-        params.bias.fill(2.0);
+        params.bias.as_mut_slice().fill(2.0);
         adamw.step(&mut params, &Grads::zeroed()).unwrap();
         // Decoupled decay: 2 * (1 - 0.1 * 0.5); the zero gradient adds nothing.
         assert!((params.bias[0] - 1.9).abs() < 1e-15, "{}", params.bias[0]);
@@ -212,9 +212,9 @@ mod tests {
     #[test]
     fn decay_differs_from_adam_l2_penalty() {
         let mut grads = Grads::zeroed();
-        grads.bias.fill(1.0);
+        grads.bias.as_mut_slice().fill(1.0);
         let mut decoupled = Params::zeroed();
-        decoupled.bias.fill(3.0);
+        decoupled.bias.as_mut_slice().fill(3.0);
         let mut coupled = decoupled.clone();
 
         let adamw_config = AdamWConfig {

@@ -403,8 +403,8 @@ mod tests {
         let mut rmsprop = RmsProp::<Grads>::new(config).unwrap();
         let mut params = Params::zeroed();
         let mut grads = Grads::zeroed();
-        grads.weight.fill(0.1);
-        grads.bias.fill(0.124_456_7);
+        grads.weight.as_mut_slice().fill(0.1);
+        grads.bias.as_mut_slice().fill(0.124_456_7);
         for step in 0..50 {
             rmsprop.step(&mut params, &grads).unwrap();
             assert!(

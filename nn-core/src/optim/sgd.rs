@@ -518,7 +518,7 @@ mod tests {
     fn mismatched_gradients_change_nothing() {
         let mut sgd = Sgd::<DenseGrads<f64, 3, 2>>::new(SgdConfig::default()).unwrap();
         let mut params = Dense::<f64, 2, 3>::zeroed();
-        params.bias.fill(1.0);
+        params.bias.as_mut_slice().fill(1.0);
         let grads = DenseGrads::<f64, 3, 2>::zeroed();
         let error = sgd.step(&mut params, &grads).unwrap_err();
         assert!(

@@ -1130,7 +1130,7 @@ mod tests {
         let mut net: Net = bytemuck::Zeroable::zeroed();
         let mut rng = Rng::seed_from_u64(11);
         net.init(&mut rng);
-        net.bias.fill(0.25);
+        net.bias.as_mut_slice().fill(0.25);
         let x = SMatrix::from_fn(|_, _| rng.uniform(-1.0, 1.0));
         let y = SMatrix::from_fn(|_, _| rng.uniform(-1.0, 1.0));
         (net, x, y)
