@@ -10,11 +10,14 @@
 //!
 //! - `generated`: the network declared with `network!`. Its step on [`TRAIN_BATCH`]
 //!   samples is one call of `Layer::accumulate_pass`, which adds to the gradients. Its
-//!   step on one sample (`train_single`) is the call `fit` makes on one thread:
-//!   `Layer::accumulate_pass_team` with a team of one member that sets the gradients;
+//!   step on one sample (`train_single`) is the call `fit` makes on one thread,
+//!   `train::compute_grads`, which sets them;
 //! - `static`: the same math written by hand on nalgebra `SMatrix`/`SVector` types;
 //! - `dynamic`: the same math on nalgebra `DMatrix` with buffers allocated once, so that
 //!   large products go through nalgebra's `matrixmultiply` kernel.
+//!
+//! The hand-written steps on one sample set the weight gradients through nalgebra's
+//! `gemm` with `beta` 0 and zero the bias gradients before adding to them.
 //!
 //! Start-up asserts that the three implementations agree numerically; the timings are
 //! only compared after that. The group `peak/fma` times a loop of independent fused
@@ -35,7 +38,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use static_nn::core::bytemuck;
-use static_nn::core::team::{Serial, SharedGrads};
+use static_nn::core::train;
 use static_nn::nalgebra::DMatrix;
 use static_nn::prelude::*;
 
@@ -176,20 +179,27 @@ impl<const I: usize, const H: usize, const O: usize> StaticMlp<I, H, O> {
         grad_out: &SMatrix<f32, O, B>,
         grads: &mut Self,
     ) -> SMatrix<f32, I, B> {
-        let grad_pre = self.accumulate_grads(trace, grad_out, grads);
+        let grad_pre = self.accumulate_grads(trace, grad_out, grads, 1.0);
         self.w1.tr_mul(&grad_pre)
     }
 
-    /// Adds the parameter gradients to `grads` and returns the gradient with respect to
-    /// the hidden pre-activation. The input gradient, which training does not need, is
-    /// not computed.
+    /// Adds the parameter gradients to `grads` times `keep` (1 to add to them, 0 to set
+    /// them) and returns the gradient with respect to the hidden pre-activation. The
+    /// input gradient, which training does not need, is not computed.
     fn accumulate_grads<const B: usize>(
         &self,
         trace: &StaticTrace<I, H, B>,
         grad_out: &SMatrix<f32, O, B>,
         grads: &mut Self,
+        keep: f32,
     ) -> SMatrix<f32, H, B> {
-        grads.w2.gemm(1.0, grad_out, &trace.hidden.transpose(), 1.0);
+        grads
+            .w2
+            .gemm(1.0, grad_out, &trace.hidden.transpose(), keep);
+        if keep == 0.0 {
+            grads.b2.as_mut_slice().fill(0.0);
+            grads.b1.as_mut_slice().fill(0.0);
+        }
         for column in grad_out.column_iter() {
             grads.b2 += column;
         }
@@ -197,7 +207,9 @@ impl<const I: usize, const H: usize, const O: usize> StaticMlp<I, H, O> {
         let grad_hidden = self.w2.tr_mul(grad_out);
         let grad_pre = grad_hidden.zip_map(&trace.pre_activation, relu_backward);
 
-        grads.w1.gemm(1.0, &grad_pre, &trace.input.transpose(), 1.0);
+        grads
+            .w1
+            .gemm(1.0, &grad_pre, &trace.input.transpose(), keep);
         for column in grad_pre.column_iter() {
             grads.b1 += column;
         }
@@ -296,20 +308,25 @@ impl DynamicMlp {
         affine_into(&mut buffers.output, &self.w2, &self.b2, &buffers.hidden);
     }
 
-    /// Adds the parameter gradients of the last `forward` on `x` to `grads`. With
-    /// `input_gradient`, the input gradient is left in `buffers.grad_input`.
+    /// Adds the parameter gradients of the last `forward` on `x` to `grads` times `keep`
+    /// (1 to add to them, 0 to set them). With `input_gradient`, the input gradient is
+    /// left in `buffers.grad_input`.
     fn backward_into(
         &self,
         x: &DMatrix<f32>,
         grad_out: &DMatrix<f32>,
         buffers: &mut DynamicBuffers,
         grads: &mut Self,
-        input_gradient: bool,
+        (keep, input_gradient): (f32, bool),
     ) {
         buffers.hidden.transpose_to(&mut buffers.hidden_transposed);
         grads
             .w2
-            .gemm(1.0, grad_out, &buffers.hidden_transposed, 1.0);
+            .gemm(1.0, grad_out, &buffers.hidden_transposed, keep);
+        if keep == 0.0 {
+            grads.b2.as_mut_slice().fill(0.0);
+            grads.b1.as_mut_slice().fill(0.0);
+        }
         add_column_sums(&mut grads.b2, grad_out);
 
         buffers.grad_pre.gemm_tr(1.0, &self.w2, grad_out, 0.0);
@@ -320,7 +337,7 @@ impl DynamicMlp {
         x.transpose_to(&mut buffers.input_transposed);
         grads
             .w1
-            .gemm(1.0, &buffers.grad_pre, &buffers.input_transposed, 1.0);
+            .gemm(1.0, &buffers.grad_pre, &buffers.input_transposed, keep);
         add_column_sums(&mut grads.b1, &buffers.grad_pre);
         if input_gradient {
             buffers
@@ -468,9 +485,10 @@ where
     /// Benchmarks a training step on `B` samples: training forward pass, then a backward
     /// pass that accumulates into gradients allocated once.
     ///
-    /// `workload` names the group. For `train_single`, the generated network's step takes
-    /// the path of `fit` on one thread: a team of one member that sets the gradients
-    /// instead of adding to them, so no zeroing pass is needed.
+    /// `workload` names the group. For `train_single` every implementation sets the
+    /// gradients instead of adding to them, as a training step does: the generated
+    /// network through `train::compute_grads`, as `fit` on one thread, and the
+    /// hand-written ones through nalgebra's `gemm` with `beta` 0.
     fn bench_train<const B: usize>(&self, criterion: &mut Criterion, workload: &str) {
         // The same RNG then feeds `forward_train`, which only uses it for dropout.
         let mut rng = Rng::seed_from_u64(SEED + 2);
@@ -497,7 +515,7 @@ where
             &grad_out_dynamic,
             &mut buffers,
             &mut dynamic_grads,
-            true,
+            (1.0, true),
         );
 
         let case = format!("{workload} {}", self.label);
@@ -539,25 +557,19 @@ where
             line_offset(generated_grads.tensor(0)),
         );
 
-        let fit_path = workload == "train_single";
-        let team = Serial {
-            size: 1,
-            overwrite_grads: true,
-        };
+        let set_grads = workload == "train_single";
+        let keep = if set_grads { 0.0 } else { 1.0 };
         let mut group = self.group(criterion, workload, B);
         group.bench_function("generated", |b| {
             b.iter(|| {
-                let ((), y) = if fit_path {
-                    // SAFETY: one thread uses the handle, with a team of one member.
-                    unsafe {
-                        self.generated.accumulate_pass_team(
-                            black_box(&*x),
-                            &mut rng,
-                            SharedGrads::new(&mut *generated_grads),
-                            &team,
-                            |_| ((), *black_box(&*grad_out)),
-                        )
-                    }
+                let ((), y) = if set_grads {
+                    train::compute_grads(
+                        &*self.generated,
+                        black_box(&*x),
+                        &mut rng,
+                        &mut generated_grads,
+                        |_| ((), *black_box(&*grad_out)),
+                    )
                 } else {
                     self.generated.accumulate_pass(
                         black_box(&*x),
@@ -576,6 +588,7 @@ where
                     &trace,
                     black_box(&*grad_out),
                     &mut static_grads,
+                    keep,
                 );
                 black_box((&y, &grad_pre));
             })
@@ -588,7 +601,7 @@ where
                     black_box(&grad_out_dynamic),
                     &mut buffers,
                     &mut dynamic_grads,
-                    false,
+                    (keep, false),
                 );
                 black_box(&buffers.output);
             })

@@ -6,7 +6,7 @@
 //! frozen layer, a nested network and large layers that the team methods split.
 
 use static_nn::core::team::{SPLIT_MIN_WEIGHTS, Serial, SharedGrads, Solo, Team};
-use static_nn::core::{Layer, Tensors};
+use static_nn::core::{Layer, Tensors, bytemuck, train};
 use static_nn::prelude::*;
 
 network! {
@@ -23,6 +23,14 @@ network! {
         first: Dense(160), Tanh,
         #[frozen] middle: Dense(160), Relu,
         inner: Inner,
+        out: Dense(4),
+    }
+
+    /// Below `train::SET_GRADS_MIN_VALUES` gradient values, with dropout.
+    struct Little<f64> {
+        input: [24],
+        first: Dense(16), Relu,
+        Dropout(0.25),
         out: Dense(4),
     }
 
@@ -199,6 +207,35 @@ fn overwriting_pass_matches_zeroed_pass() {
         let overwritten = team_pass(size, true, nan_grads());
         assert_eq!(bits(&*overwritten), bits(&*zeroed), "{size} members");
     }
+}
+
+/// `train::compute_grads` from NaN gradients against zeroing them and `accumulate_pass`.
+fn check_compute_grads<N: Layer<f64, 24, 4>>(net: &N) {
+    let (x, t) = (inputs::<24>(6), targets::<4>());
+    let mut zeroed: Box<N::Grads> = bytemuck::zeroed_box();
+    let (expected_loss, expected_y) =
+        net.accumulate_pass(&x, &mut Rng::seed_from_u64(10), &mut zeroed, |y| {
+            SoftmaxCrossEntropy.loss_and_grad(y, &t)
+        });
+    let mut grads: Box<N::Grads> = bytemuck::zeroed_box();
+    for i in 0..<N::Grads as Tensors<f64>>::COUNT {
+        grads.tensor_mut(i).unwrap().fill(f64::NAN);
+    }
+    let (loss, y) = train::compute_grads(net, &x, &mut Rng::seed_from_u64(10), &mut grads, |y| {
+        SoftmaxCrossEntropy.loss_and_grad(y, &t)
+    });
+    assert_eq!(loss.to_bits(), expected_loss.to_bits());
+    assert_eq!(y, expected_y);
+    assert_eq!(bits(&*grads), bits(&*zeroed));
+}
+
+#[test]
+fn compute_grads_matches_zeroed_pass() {
+    // One network on each side of the size from which the layers set the gradients.
+    const { assert!(LittleGrads::PARAMS < train::SET_GRADS_MIN_VALUES) };
+    const { assert!(MixedGrads::PARAMS >= train::SET_GRADS_MIN_VALUES) };
+    check_compute_grads(&*Little::new_boxed(4));
+    check_compute_grads(&*Mixed::new_boxed(4));
 }
 
 #[test]

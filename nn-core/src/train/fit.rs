@@ -230,15 +230,54 @@ where
 /// Mixed into the seed of the generator that dropout draws from on several threads.
 const PARALLEL_DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
 
-/// Sets `grads` to the gradients of one batch, on the calling thread or through
-/// `parallel`, and returns the mean loss and the network's outputs. Dropout draws from
-/// `rng` on the calling thread, and through `parallel` from the generator that comes
-/// with it.
+/// The number of gradient values from which [`compute_grads`] lets the layers set the
+/// gradients in place instead of zeroing them first.
 ///
-/// On the calling thread the step runs as a team of one member that overwrites the
-/// gradients, the same values as zeroing them and running `accumulate_pass`. A dense
-/// layer on the blocked kernel then writes its weight gradient without zeroing it first:
-/// for 784-128-10 that spares a pass over 400 KB per step.
+/// Setting them spares a pass over the gradients, but runs the layers' team methods,
+/// whose calls go through `dyn Team`, and the small kernel's loops that set a weight
+/// gradient, which the compiler vectorised less well than those that add to one. For
+/// small networks that costs more than the zeroing it spares. The same size from
+/// which a dense layer is split over threads.
+pub const SET_GRADS_MIN_VALUES: usize = crate::team::SPLIT_MIN_WEIGHTS;
+
+/// Sets `grads` to the gradients of one batch on the calling thread, as [`fit`] does on
+/// one thread, and returns what `output_grad` returned first (usually the loss) and
+/// the network's outputs.
+///
+/// `output_grad` receives the outputs and returns the gradient of the loss with respect
+/// to them, as for [`Layer::accumulate_pass`]. The gradients get the values of zeroing
+/// them and calling `accumulate_pass`. From [`SET_GRADS_MIN_VALUES`] gradient values on,
+/// the step runs as a team of one member that sets the gradients instead: a dense layer
+/// on the blocked kernel then writes its weight gradient without reading it, which for
+/// a 784-128-10 network spares a pass over 400 KB per step.
+pub fn compute_grads<T, N, R, F, const IN: usize, const OUT: usize, const B: usize>(
+    net: &N,
+    inputs: &SMatrix<T, IN, B>,
+    rng: &mut Rng,
+    grads: &mut N::Grads,
+    output_grad: F,
+) -> (R, SMatrix<T, OUT, B>)
+where
+    T: Float,
+    N: Layer<T, IN, OUT>,
+    F: FnOnce(&SMatrix<T, OUT, B>) -> (R, SMatrix<T, OUT, B>),
+{
+    if <N::Grads as Tensors<T>>::PARAMS < SET_GRADS_MIN_VALUES {
+        grads.fill_zero();
+        return net.accumulate_pass(inputs, rng, grads, output_grad);
+    }
+    let team = Serial {
+        size: 1,
+        overwrite_grads: true,
+    };
+    // SAFETY: one thread uses the handle, with a team of one member.
+    unsafe { net.accumulate_pass_team(inputs, rng, SharedGrads::new(grads), &team, output_grad) }
+}
+
+/// Sets `grads` to the gradients of one batch, on the calling thread through
+/// [`compute_grads`] or through `parallel`, and returns the mean loss and the network's
+/// outputs. Dropout draws from `rng` on the calling thread, and through `parallel` from
+/// the generator that comes with it.
 fn batch_grads<T, N, L, const IN: usize, const OUT: usize, const B: usize>(
     net: &N,
     loss: &L,
@@ -257,16 +296,9 @@ where
     if let Some((parallel, dropout_rng)) = parallel {
         return parallel.compute_grads(net, inputs, targets, loss, dropout_rng, grads);
     }
-    let team = Serial {
-        size: 1,
-        overwrite_grads: true,
-    };
-    // SAFETY: one thread uses the handle, with a team of one member.
-    unsafe {
-        net.accumulate_pass_team(inputs, rng, SharedGrads::new(grads), &team, |outputs| {
-            loss.loss_and_grad(outputs, targets)
-        })
-    }
+    compute_grads(net, inputs, rng, grads, |outputs| {
+        loss.loss_and_grad(outputs, targets)
+    })
 }
 
 /// Asks the CPU to start loading the samples at `indices` into its caches, so that

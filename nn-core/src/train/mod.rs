@@ -12,5 +12,5 @@ pub mod parallel;
 pub use config::{EarlyStopping, TrainConfig};
 pub use error::TrainError;
 pub use evaluate::{Evaluation, evaluate};
-pub use fit::fit;
+pub use fit::{SET_GRADS_MIN_VALUES, compute_grads, fit};
 pub use history::{EpochRecord, History};
