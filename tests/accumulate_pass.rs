@@ -209,24 +209,56 @@ fn overwriting_pass_matches_zeroed_pass() {
     }
 }
 
-/// `train::compute_grads` from NaN gradients against zeroing them and `accumulate_pass`.
+/// `train::compute_grads` from NaN gradients against zeroing them and `accumulate_pass`,
+/// and against the team pass of one member that sets them, which `fit` ran before.
+/// All three must give the same bits and draw as many random numbers.
 fn check_compute_grads<N: Layer<f64, 24, 4>>(net: &N) {
     let (x, t) = (inputs::<24>(6), targets::<4>());
+    let nan_grads = || {
+        let mut grads: Box<N::Grads> = bytemuck::zeroed_box();
+        for i in 0..<N::Grads as Tensors<f64>>::COUNT {
+            grads.tensor_mut(i).unwrap().fill(f64::NAN);
+        }
+        grads
+    };
+
     let mut zeroed: Box<N::Grads> = bytemuck::zeroed_box();
-    let (expected_loss, expected_y) =
-        net.accumulate_pass(&x, &mut Rng::seed_from_u64(10), &mut zeroed, |y| {
-            SoftmaxCrossEntropy.loss_and_grad(y, &t)
-        });
-    let mut grads: Box<N::Grads> = bytemuck::zeroed_box();
-    for i in 0..<N::Grads as Tensors<f64>>::COUNT {
-        grads.tensor_mut(i).unwrap().fill(f64::NAN);
-    }
-    let (loss, y) = train::compute_grads(net, &x, &mut Rng::seed_from_u64(10), &mut grads, |y| {
+    let mut zeroed_rng = Rng::seed_from_u64(10);
+    let (expected_loss, expected_y) = net.accumulate_pass(&x, &mut zeroed_rng, &mut zeroed, |y| {
+        SoftmaxCrossEntropy.loss_and_grad(y, &t)
+    });
+
+    let mut grads = nan_grads();
+    let mut rng = Rng::seed_from_u64(10);
+    let (loss, y) = train::compute_grads(net, &x, &mut rng, &mut grads, |y| {
         SoftmaxCrossEntropy.loss_and_grad(y, &t)
     });
     assert_eq!(loss.to_bits(), expected_loss.to_bits());
     assert_eq!(y, expected_y);
     assert_eq!(bits(&*grads), bits(&*zeroed));
+    let next = rng.next_u64();
+    assert_eq!(next, zeroed_rng.next_u64());
+
+    let mut team_grads = nan_grads();
+    let mut team_rng = Rng::seed_from_u64(10);
+    let team = Serial {
+        size: 1,
+        overwrite_grads: true,
+    };
+    // SAFETY: one thread uses the handle, with a team of one member.
+    let (team_loss, team_y) = unsafe {
+        net.accumulate_pass_team(
+            &x,
+            &mut team_rng,
+            SharedGrads::new(&mut *team_grads),
+            &team,
+            |y| SoftmaxCrossEntropy.loss_and_grad(y, &t),
+        )
+    };
+    assert_eq!(team_loss.to_bits(), loss.to_bits());
+    assert_eq!(team_y, y);
+    assert_eq!(bits(&*team_grads), bits(&*grads));
+    assert_eq!(team_rng.next_u64(), next);
 }
 
 #[test]
