@@ -86,6 +86,7 @@ pub struct Dots<'a, T> {
 /// When a slice is shorter than its shape needs, or a column stride of `A` or `C` is
 /// smaller than `rows`. Nothing is checked for an empty result, and the stride of `A`
 /// is not checked when `inner` is 0.
+#[inline]
 pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     run_gemm(product, c, false, "gemm");
 }
@@ -97,12 +98,14 @@ pub fn gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
 /// # Panics
 ///
 /// As for [`gemm`].
+#[inline]
 pub fn gemm_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T]) {
     run_gemm(product, c, true, "gemm_overwrite");
 }
 
 /// Runs [`gemm_overwrite`] with `overwrite`, else [`gemm`]: for callers that take the
 /// choice as a flag.
+#[inline]
 pub(crate) fn gemm_or_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool) {
     if overwrite {
         gemm_overwrite(product, c);
@@ -127,6 +130,7 @@ pub(crate) fn gemm_or_overwrite<T: Float>(product: Gemm<'_, T>, c: &mut [T], ove
 /// # Panics
 ///
 /// As for [`gemm`].
+#[inline]
 pub unsafe fn gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool) {
     // SAFETY: forwarded from the caller.
     unsafe { run_gemm_at(product, c, overwrite, "gemm_at") }
@@ -134,6 +138,7 @@ pub unsafe fn gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool
 
 /// Runs [`gemm`], or [`gemm_overwrite`] with `overwrite`. `name` names the function in
 /// panic messages.
+#[inline]
 fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: &str) {
     // `run_gemm_at` checks the stride.
     let c_needed = strided_len(product.rows, product.cols, product.c_col_stride);
@@ -148,6 +153,7 @@ fn run_gemm<T: Float>(product: Gemm<'_, T>, c: &mut [T], overwrite: bool, name: 
 /// # Safety
 ///
 /// As for [`gemm_at`].
+#[inline]
 unsafe fn run_gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool, name: &str) {
     let Gemm {
         rows,
@@ -194,22 +200,39 @@ unsafe fn run_gemm_at<T: Float>(product: Gemm<'_, T>, c: *mut T, overwrite: bool
 
 /// Panics unless `stride`, the value of field `field`, is at least `least`, the value of
 /// `least_name`. `name` names the calling function.
+#[inline]
 fn check_stride(name: &str, field: &str, stride: usize, least_name: &str, least: usize) {
-    assert!(
-        stride >= least,
-        "{name}: `{field}` {stride} is smaller than `{least_name}` {least}"
-    );
+    if stride < least {
+        stride_failed(name, field, stride, least_name, least);
+    }
+}
+
+/// Panics with the message of [`check_stride`]. Kept out of line, so that the checks
+/// inline into the kernels' callers and fold away where the shapes are constants.
+#[cold]
+#[inline(never)]
+fn stride_failed(name: &str, field: &str, stride: usize, least_name: &str, least: usize) -> ! {
+    panic!("{name}: `{field}` {stride} is smaller than `{least_name}` {least}")
 }
 
 /// Panics unless `needed` values fit in the slice named `slice`, of `len` values. `None`
 /// means a count that overflowed `usize`, which fits in no slice. `name` names the
 /// calling function.
+#[inline]
 fn check_len(name: &str, slice: &str, len: usize, needed: Option<usize>) {
+    if needed.is_none_or(|needed| len < needed) {
+        len_failed(name, slice, len, needed);
+    }
+}
+
+/// Panics with the message of [`check_len`], out of line like [`stride_failed`].
+#[cold]
+#[inline(never)]
+fn len_failed(name: &str, slice: &str, len: usize, needed: Option<usize>) -> ! {
     match needed {
-        Some(needed) => assert!(
-            len >= needed,
-            "{name}: `{slice}` is too short: {len} values where the shape needs {needed}"
-        ),
+        Some(needed) => {
+            panic!("{name}: `{slice}` is too short: {len} values where the shape needs {needed}")
+        }
         None => {
             panic!("{name}: `{slice}` is too short: the shape needs more values than fit in memory")
         }
@@ -218,6 +241,7 @@ fn check_len(name: &str, slice: &str, len: usize, needed: Option<usize>) {
 
 /// Returns the number of values that a column-major matrix of `rows x cols` takes with
 /// its columns `stride` apart, from its first value to its last (see [`span`]).
+#[inline]
 fn strided_len(rows: usize, cols: usize, stride: usize) -> Option<usize> {
     span(rows, cols, 1, stride)
 }
@@ -225,6 +249,7 @@ fn strided_len(rows: usize, cols: usize, stride: usize) -> Option<usize> {
 /// Returns the number of values from the first to the last element of a `rows x cols`
 /// matrix whose element `(i, j)` is value `i * row_stride + j * col_stride`: 0 for an
 /// empty matrix, and `None` when the count overflows `usize`, so no slice fits it.
+#[inline]
 fn span(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Option<usize> {
     if rows == 0 || cols == 0 {
         return Some(0);
@@ -241,6 +266,7 @@ fn span(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> Optio
 /// When a slice is shorter than its shape needs, or a column stride is smaller than
 /// `len` (`A` and `B`) or `rows` (`C`). Nothing is checked for an empty result, and the
 /// strides of `A` and `B` are not checked when `len` is 0.
+#[inline]
 pub fn dot_products<T: Float>(product: Dots<'_, T>, c: &mut [T]) {
     let Dots {
         rows,
