@@ -804,7 +804,7 @@ fn column_shares_add_up_to_whole_products() {
 }
 
 #[test]
-#[should_panic(expected = "gemm: `a` is too short")]
+#[should_panic(expected = "gemm: `a` is too short: the shape needs more values than fit in memory")]
 fn gemm_rejects_overflowing_shape() {
     let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
     // `rows * inner` is 2^64 and `B` repeats one value, so without checked products
@@ -818,7 +818,7 @@ fn gemm_rejects_overflowing_shape() {
 }
 
 #[test]
-#[should_panic(expected = "gemm: `b` is too short")]
+#[should_panic(expected = "gemm: `b` is too short: the shape needs more values than fit in memory")]
 fn gemm_rejects_overflowing_b_stride() {
     let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
     // The last value of `B` is at `usize::MAX + 1`, which wraps around to 0.
@@ -845,7 +845,16 @@ fn gemm_overwrite_names_itself() {
 }
 
 #[test]
-#[should_panic(expected = "dot_products: `a` is too short")]
+#[should_panic(expected = "dot_products: `b` is too short: 3 values where the shape needs 4")]
+fn dot_products_checks_b() {
+    let product = dots_column_major((1, 2, 2), &[1.0f32; 2], &[1.0f32; 3]);
+    blocked::dot_products(product, &mut [0.0f32; 2]);
+}
+
+#[test]
+#[should_panic(
+    expected = "dot_products: `a` is too short: the shape needs more values than fit in memory"
+)]
 fn dot_products_rejects_overflowing_shape() {
     let (a, b, mut c) = ([1.0f32; 4], [1.0f32; 4], [0.0f32; 4]);
     let side = 1 << (usize::BITS / 2);

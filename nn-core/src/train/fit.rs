@@ -231,31 +231,65 @@ where
 const PARALLEL_DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
 
 /// The number of gradient values from which [`compute_grads`] lets the layers set the
-/// gradients in place instead of zeroing them first.
+/// gradients in place instead of zeroing them first: 16,384, counted over all of a
+/// network's gradient tensors (`Tensors::PARAMS` of its gradients, biases included).
 ///
 /// Setting them spares a pass over the gradients, but runs the layers' team methods,
 /// whose calls go through `dyn Team`. For small networks that costs more than the
-/// zeroing it spares. In alternating runs of `cargo bench --bench forward_backward --
-/// train_single` on an AMD EPYC (Zen 2), a one-sample step took 27.1 ns through the team
-/// methods and 9.3 ns with zeroing for 2-8-1 (33 values), and 670 to 678 ns against 610
-/// to 615 ns for 64-32-10 (2,410 values). For 784-128-10 (101,770 values), an MNIST
+/// zeroing it spares. Alternating runs of `cargo bench --bench forward_backward --
+/// train_single` on an AMD EPYC (Zen 2) timed a one-sample step. For 2-8-1 (33 values) it
+/// took 27.1 ns through the team methods and 9.3 ns with zeroing. For 64-32-10 (2,410
+/// values) it took 670 to 678 ns against 610 to 615 ns. For 784-128-10 (101,770 values), an MNIST
 /// epoch on one thread took 0.412 to 0.418 s with the gradients set and 0.432 to 0.436 s
 /// with them zeroed (`cargo bench --bench mnist_epoch`, BENCHMARKS.md).
 ///
-/// NOTE: the crossover between 2,410 and 101,770 values was not measured. This is the
-/// size from which a dense layer is split over threads.
+/// NOTE: the crossover between 2,410 and 101,770 values was not measured. The value is
+/// that of `team::SPLIT_MIN_WEIGHTS`, from which a dense layer is split over threads.
 pub const SET_GRADS_MIN_VALUES: usize = crate::team::SPLIT_MIN_WEIGHTS;
 
 /// Sets `grads` to the gradients of one batch on the calling thread, as [`fit`] does on
 /// one thread, and returns what `output_grad` returned first (usually the loss) and
 /// the network's outputs.
 ///
-/// `output_grad` receives the outputs and returns the gradient of the loss with respect
-/// to them, as for [`Layer::accumulate_pass`]. The gradients get the values of zeroing
-/// them and calling `accumulate_pass`. From [`SET_GRADS_MIN_VALUES`] gradient values on,
-/// the step runs as a team of one member that sets the gradients instead: a dense layer
-/// on the blocked kernel then writes its weight gradient without reading it, which for
-/// a 784-128-10 network spares a pass over 400 KB per step.
+/// `output_grad` receives the outputs and returns a value and the gradient of the loss
+/// with respect to the outputs, as for [`Layer::accumulate_pass`]; usually it is
+/// [`Loss::loss_and_grad`], which returns the mean loss. `rng` feeds the layers that draw
+/// random numbers, such as dropout. The gradients get the values of zeroing them and
+/// calling `accumulate_pass`, whatever they held before, so a training loop needs no
+/// zeroing of its own.
+///
+/// From [`SET_GRADS_MIN_VALUES`] gradient values on, the step runs through the layers'
+/// team methods with a team of one thread ([`Serial`]) that sets the gradients. A dense
+/// layer on the blocked kernel then writes its weight gradient without reading it. For a
+/// 784-128-10 network that spares a pass over 400 KB per step.
+///
+/// A training loop of its own, with one `Dense` layer as the network:
+///
+/// ```
+/// use nn_core::bytemuck;
+/// use nn_core::layers::{Dense, DenseGrads};
+/// use nn_core::loss::{Loss, MeanSquaredError};
+/// use nn_core::optim::{Optimizer, Sgd, SgdConfig};
+/// use nn_core::train::compute_grads;
+/// use nn_core::{Layer, Rng, SMatrix};
+///
+/// let mut rng = Rng::seed_from_u64(1);
+/// let mut layer: Dense<f32, 3, 2> = bytemuck::Zeroable::zeroed();
+/// layer.init(&mut rng);
+/// let x = SMatrix::<f32, 3, 8>::from_fn(|row, col| (row + col) as f32 * 0.1);
+/// let target = SMatrix::<f32, 2, 8>::zeros();
+///
+/// let mut grads: DenseGrads<f32, 3, 2> = bytemuck::Zeroable::zeroed();
+/// let mut optimizer = Sgd::new(SgdConfig::default())?;
+/// for _ in 0..10 {
+///     let (loss, _outputs) = compute_grads(&layer, &x, &mut rng, &mut grads, |y| {
+///         MeanSquaredError.loss_and_grad(y, &target)
+///     });
+///     assert!(loss.is_finite());
+///     optimizer.step(&mut layer, &grads)?;
+/// }
+/// # Ok::<(), nn_core::optim::OptimError>(())
+/// ```
 pub fn compute_grads<T, N, R, F, const IN: usize, const OUT: usize, const B: usize>(
     net: &N,
     inputs: &SMatrix<T, IN, B>,
