@@ -12,6 +12,10 @@
 //! its weights, or its weight gradient, at different offsets from a cache line (see
 //! `alignment` and `weight_gradient_alignment`).
 //!
+//! The group `fill/128x784` zeroes the hidden layer's 128 x 784 weight gradient through
+//! nalgebra's `Matrix::fill` and through its storage slice, the reason that `clippy.toml`
+//! forbids the first.
+//!
 //! A batch of 5 runs tiles of 5 columns and, for rows that fit in one vector, of fewer
 //! than 8 accumulators, which spread their steps over several sets of them.
 //!
@@ -227,9 +231,24 @@ fn kernel_sweep(criterion: &mut Criterion) {
     sweep!(criterion; (8, 8), (16, 16), (10, 32), (10, 128), (32, 32), (32, 64), (64, 64), (128, 128); [1, 4, 5, 16, 32, 64]);
     alignment(criterion);
     weight_gradient_alignment(criterion);
+    fill(criterion);
 }
 
-/// Short measurements: 293 benchmarks at about one second each.
+/// Times zeroing a 128 x 784 `f32` matrix with nalgebra's `Matrix::fill`, which visits
+/// one element at a time, and with a fill of its storage slice.
+#[allow(clippy::disallowed_methods)]
+fn fill(criterion: &mut Criterion) {
+    let mut matrix: Box<SMatrix<f32, 128, 784>> = static_nn::core::bytemuck::zeroed_box();
+    let mut group = criterion.benchmark_group("fill/128x784");
+    group.throughput(Throughput::Elements((128 * 784) as u64));
+    group.bench_function("nalgebra", |b| b.iter(|| black_box(&mut *matrix).fill(0.0)));
+    group.bench_function("slice", |b| {
+        b.iter(|| black_box(&mut *matrix).as_mut_slice().fill(0.0))
+    });
+    group.finish();
+}
+
+/// Short measurements: 295 benchmarks at about one second each.
 fn config() -> Criterion {
     Criterion::default()
         .measurement_time(Duration::from_millis(500))
