@@ -183,9 +183,9 @@ impl<const I: usize, const H: usize, const O: usize> StaticMlp<I, H, O> {
         self.w1.tr_mul(&grad_pre)
     }
 
-    /// Adds the parameter gradients to `grads` times `keep` (1 to add to them, 0 to set
-    /// them) and returns the gradient with respect to the hidden pre-activation. The
-    /// input gradient, which training does not need, is not computed.
+    /// Sets `grads` to `keep` times their old values plus the parameter gradients (`keep`
+    /// 1 adds to them, 0 sets them), and returns the gradient with respect to the hidden
+    /// pre-activation. The input gradient, which training does not need, is not computed.
     fn accumulate_grads<const B: usize>(
         &self,
         trace: &StaticTrace<I, H, B>,
@@ -308,9 +308,9 @@ impl DynamicMlp {
         affine_into(&mut buffers.output, &self.w2, &self.b2, &buffers.hidden);
     }
 
-    /// Adds the parameter gradients of the last `forward` on `x` to `grads` times `keep`
-    /// (1 to add to them, 0 to set them). With `input_gradient`, the input gradient is
-    /// left in `buffers.grad_input`.
+    /// Sets `grads` to `keep` times their old values plus the parameter gradients of the
+    /// last `forward` on `x` (`keep` 1 adds to them, 0 sets them). With `input_gradient`,
+    /// the input gradient is left in `buffers.grad_input`.
     fn backward_into(
         &self,
         x: &DMatrix<f32>,
