@@ -335,20 +335,22 @@ impl<T: Float> AdamStep<T> {
         } = slices;
         let moments = first.iter_mut().zip(second.iter_mut());
         for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
-            let g = if L2 { g + self.l2_penalty * *p } else { g };
-            if SHRINK {
-                *p *= self.shrink;
-            }
-            *m = flush_subnormal(
-                self.beta1 * *m + self.beta1_complement * g,
+            // Every value is read before any is written (see `VectorRule`).
+            let (param, first, second) = (*p, *m, *v);
+            let g = if L2 { g + self.l2_penalty * param } else { g };
+            let param = if SHRINK { param * self.shrink } else { param };
+            let first = flush_subnormal(
+                self.beta1 * first + self.beta1_complement * g,
                 self.smallest_normal,
             );
-            *v = flush_subnormal(
-                self.beta2 * *v + self.beta2_complement * g * g,
+            let second = flush_subnormal(
+                self.beta2 * second + self.beta2_complement * g * g,
                 self.smallest_normal,
             );
-            let denominator = v.sqrt() * self.inverse_sqrt_bias_correction2 + self.eps;
-            *p -= self.step_size * *m / denominator;
+            let denominator = second.sqrt() * self.inverse_sqrt_bias_correction2 + self.eps;
+            *m = first;
+            *v = second;
+            *p = param - self.step_size * first / denominator;
         }
     }
 }

@@ -231,40 +231,45 @@ impl<T: Float> RmsPropStep<T> {
         let momentum_len = len.min(momentum.len());
         let momentum = &mut momentum[..momentum_len];
         for i in 0..len {
-            let p = &mut params[i];
+            // Every value is read before any is written (see `VectorRule`).
+            let param = params[i];
             let g = if DECAY {
-                grads[i] + self.weight_decay * *p
+                grads[i] + self.weight_decay * param
             } else {
                 grads[i]
             };
-            let v = &mut square_avg[i];
-            *v = flush_subnormal(
-                self.alpha * *v + self.alpha_complement * g * g,
+            let square = flush_subnormal(
+                self.alpha * square_avg[i] + self.alpha_complement * g * g,
                 self.smallest_normal,
             );
+            let mut average = T::zero();
             let variance = if CENTERED {
-                let m = &mut grad_avg[i];
-                *m = flush_subnormal(
-                    self.alpha * *m + self.alpha_complement * g,
+                average = flush_subnormal(
+                    self.alpha * grad_avg[i] + self.alpha_complement * g,
                     self.smallest_normal,
                 );
-                let centered = *v - *m * *m;
+                let centered = square - average * average;
                 if centered > T::zero() {
                     centered
                 } else {
                     T::zero()
                 }
             } else {
-                *v
+                square
             };
             let scaled = g / (variance.sqrt() + self.eps);
+            let mut step = scaled;
             if MOMENTUM {
-                let b = &mut momentum[i];
-                *b = flush_subnormal(self.momentum * *b + scaled, self.smallest_normal);
-                *p -= self.learning_rate * *b;
-            } else {
-                *p -= self.learning_rate * scaled;
+                step = flush_subnormal(self.momentum * momentum[i] + scaled, self.smallest_normal);
             }
+            square_avg[i] = square;
+            if CENTERED {
+                grad_avg[i] = average;
+            }
+            if MOMENTUM {
+                momentum[i] = step;
+            }
+            params[i] = param - self.learning_rate * step;
         }
     }
 }

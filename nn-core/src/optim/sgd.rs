@@ -237,15 +237,22 @@ impl<T: Float> SgdStep<T> {
             state: [buffer, _, _],
         } = slices;
         for ((p, &g), b) in params.iter_mut().zip(grads).zip(buffer.iter_mut()) {
-            let g = self.decayed::<DECAY>(g, *p);
+            // Every value is read before any is written (see `VectorRule`).
+            let (param, previous) = (*p, *b);
+            let g = self.decayed::<DECAY>(g, param);
             let buffer = if FIRST {
                 g
             } else {
-                self.momentum * *b + self.dampening_complement * g
+                self.momentum * previous + self.dampening_complement * g
             };
-            *b = flush_subnormal(buffer, self.smallest_normal);
-            let direction = if NESTEROV { g + self.momentum * *b } else { *b };
-            *p -= self.learning_rate * direction;
+            let buffer = flush_subnormal(buffer, self.smallest_normal);
+            let direction = if NESTEROV {
+                g + self.momentum * buffer
+            } else {
+                buffer
+            };
+            *b = buffer;
+            *p = param - self.learning_rate * direction;
         }
     }
 }
