@@ -17,7 +17,9 @@
 //! other memory, so the tensor comes from the L3 cache, as after the forward and backward
 //! passes of a training step. For Adam a hand-written loop over the same slices, taken
 //! as four function arguments that the compiler may assume do not overlap, is the baseline
-//! (`hand_written`).
+//! (`hand_written`), and the same loop with the library's flush of subnormal moments to
+//! zero another (`hand_written_flush`). Every case starts from fresh slices, and a check
+//! after each one panics if it left a value that is not finite.
 //!
 //! Run with `cargo bench --bench optimizer_update` (about 30 seconds).
 
@@ -115,6 +117,26 @@ impl Slices {
 /// Runs the optimizer's update of the large tensor on its own [`Slices`].
 struct Relocated(RefCell<Slices>);
 
+impl Relocated {
+    fn new(offsets: [usize; 2 + MAX_STATE_BUFFERS]) -> Self {
+        Self(RefCell::new(Slices::new(offsets)))
+    }
+
+    /// Panics unless every parameter and state value is finite after the case `name`:
+    /// an update on NaN values would time another path.
+    fn assert_finite(&self, name: &str) {
+        let mut slices = self.0.borrow_mut();
+        let Slices { params, state, .. } = &mut *slices;
+        for (label, values) in [("parameter", params.values())]
+            .into_iter()
+            .chain(state.iter_mut().map(|values| ("state", values.values())))
+        {
+            let bad = values.iter().filter(|value| !value.is_finite()).count();
+            assert_eq!(bad, 0, "{name}: {bad} {label} values are not finite");
+        }
+    }
+}
+
 impl UpdateRunner<f32> for Relocated {
     fn run(&self, slices: UpdateSlices<'_, f32>, update: &(dyn Fn(UpdateSlices<'_, f32>) + Sync)) {
         assert_eq!(slices.len(), LEN, "only the hidden weights are updated");
@@ -156,9 +178,10 @@ fn evict(memory: &mut [f32]) {
 }
 
 /// Adam's update as a plain function of four slices, with `step` as its step count and
-/// the default settings.
+/// the default settings. With `FLUSH` it stores subnormal moments as zero, as the
+/// library does.
 #[inline(always)]
-fn adam_by_hand(
+fn adam_by_hand<const FLUSH: bool>(
     params: &mut [f32],
     grads: &[f32],
     first: &mut [f32],
@@ -168,10 +191,17 @@ fn adam_by_hand(
     let (beta1, beta2, lr, eps) = (0.9f32, 0.999f32, 0.001f32, 1e-8f32);
     let step_size = lr / (1.0 - beta1.powi(step));
     let inverse_sqrt_correction = 1.0 / (1.0 - beta2.powi(step)).sqrt();
+    let flush = |value: f32| {
+        if FLUSH && value.abs() < f32::MIN_POSITIVE {
+            0.0
+        } else {
+            value
+        }
+    };
     let moments = first.iter_mut().zip(second.iter_mut());
     for ((p, &g), (m, v)) in params.iter_mut().zip(grads).zip(moments) {
-        *m = beta1 * *m + (1.0 - beta1) * g;
-        *v = beta2 * *v + (1.0 - beta2) * g * g;
+        *m = flush(beta1 * *m + (1.0 - beta1) * g);
+        *v = flush(beta2 * *v + (1.0 - beta2) * g * g);
         *p -= step_size * *m / (v.sqrt() * inverse_sqrt_correction + eps);
     }
 }
@@ -179,18 +209,18 @@ fn adam_by_hand(
 /// [`adam_by_hand`] compiled with AVX, as the library's update runs where the CPU has it.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-fn adam_by_hand_avx(
+fn adam_by_hand_avx<const FLUSH: bool>(
     params: &mut [f32],
     grads: &[f32],
     first: &mut [f32],
     second: &mut [f32],
     step: i32,
 ) {
-    adam_by_hand(params, grads, first, second, step);
+    adam_by_hand::<FLUSH>(params, grads, first, second, step);
 }
 
 /// Calls the fastest [`adam_by_hand`] this CPU runs.
-fn adam_baseline(slices: &mut Slices, step: i32) {
+fn adam_baseline<const FLUSH: bool>(slices: &mut Slices, step: i32) {
     let Slices {
         params,
         grads,
@@ -201,10 +231,10 @@ fn adam_baseline(slices: &mut Slices, step: i32) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx") {
         // SAFETY: the CPU runs AVX instructions.
-        unsafe { adam_by_hand_avx(params, grads, first, second, step) };
+        unsafe { adam_by_hand_avx::<FLUSH>(params, grads, first, second, step) };
         return;
     }
-    adam_by_hand(params, grads, first, second, step);
+    adam_by_hand::<FLUSH>(params, grads, first, second, step);
 }
 
 /// Times `update` once per iteration after evicting the tensor, and returns the total.
@@ -227,7 +257,9 @@ fn optimizer_update(criterion: &mut Criterion) {
     let only_hidden = |index: usize| (index == 0).then_some(1.0);
     let mut group = criterion.benchmark_group("optimizer_update/128x784");
     for (layout, offsets) in LAYOUTS {
-        let runner = Relocated(RefCell::new(Slices::new(offsets)));
+        // Each case starts from fresh slices: another optimizer's state would be
+        // invalid for this one (a negative square average, for one).
+        let runner = Relocated::new(offsets);
         let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
         group.bench_function(format!("adam/library/{layout}"), |b| {
             b.iter_custom(|iterations| {
@@ -237,15 +269,28 @@ fn optimizer_update(criterion: &mut Criterion) {
                 })
             })
         });
-        let mut step = 0;
-        group.bench_function(format!("adam/hand_written/{layout}"), |b| {
-            b.iter_custom(|iterations| {
-                timed(iterations, &mut memory, || {
-                    step = step % 1000 + 1;
-                    adam_baseline(&mut runner.0.borrow_mut(), step);
+        runner.assert_finite("adam/library");
+
+        for (name, flush) in [("hand_written", false), ("hand_written_flush", true)] {
+            let runner = Relocated::new(offsets);
+            let mut step = 0;
+            group.bench_function(format!("adam/{name}/{layout}"), |b| {
+                b.iter_custom(|iterations| {
+                    timed(iterations, &mut memory, || {
+                        step = step % 1000 + 1;
+                        let mut slices = runner.0.borrow_mut();
+                        if flush {
+                            adam_baseline::<true>(&mut slices, step);
+                        } else {
+                            adam_baseline::<false>(&mut slices, step);
+                        }
+                    })
                 })
-            })
-        });
+            });
+            runner.assert_finite(name);
+        }
+
+        let runner = Relocated::new(offsets);
         let mut sgd = Sgd::new_boxed(SgdConfig {
             momentum: 0.9,
             ..SgdConfig::default()
@@ -259,6 +304,9 @@ fn optimizer_update(criterion: &mut Criterion) {
                 })
             })
         });
+        runner.assert_finite("sgd_momentum/library");
+
+        let runner = Relocated::new(offsets);
         let mut rmsprop = RmsProp::new_boxed(RmsPropConfig {
             momentum: 0.9,
             ..RmsPropConfig::default()
@@ -273,6 +321,7 @@ fn optimizer_update(criterion: &mut Criterion) {
                 })
             })
         });
+        runner.assert_finite("rmsprop_momentum/library");
     }
     group.finish();
 }
