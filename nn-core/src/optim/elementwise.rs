@@ -102,8 +102,8 @@ impl<T> UpdateRunner<T> for SingleThread {
 /// a write to an address with the same last 12 bits then waits for that write (the CPU
 /// compares only those bits at first), and large tensors allocated on their own pages
 /// all share them. On the AMD EPYC family 23 machine of `BENCHMARKS.md`, Adam's update of
-/// a 100,352-value tensor whose slices all started on a page took 136-139 µs with the
-/// reads after the writes and 48 µs with the reads first, the data coming from the L3
+/// a 100,352-value tensor whose slices all started on a page took 138-142 µs with the
+/// reads after the writes and 47-50 µs with the reads first, the data coming from the L3
 /// cache (`cargo bench --bench optimizer_update`).
 pub(crate) trait VectorRule<T> {
     /// Updates every value of `slices`.
