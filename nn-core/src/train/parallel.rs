@@ -149,6 +149,9 @@ pub enum Split {
 /// NOTE: the best limit depends on the machine and the kernels. At `079fbd7`, with the
 /// AVX-512 kernels, the Intel Xeon gave the layer split 1.64 to 1.65 at 128 samples
 /// against 1.44 to 1.48 for the batch split, so there `fit` takes the slower split.
+/// The speed-ups above divide a one-thread step whose Adam update, before `ff2abe7`,
+/// could read after its own writes at the same page offsets and run up to 3 times
+/// slower. They may overstate both splits, but the comparison shares that baseline.
 pub const LAYER_SPLIT_MAX_BATCH: usize = 64;
 
 impl Split {
