@@ -12,6 +12,9 @@
 //! its weights, or its weight gradient, at different offsets from a cache line (see
 //! `alignment` and `weight_gradient_alignment`).
 //!
+//! The groups `one_sample_gradient/{OUT}x64x1` time the small kernel's weight gradient
+//! of one sample, set or added (see `set_one_sample`).
+//!
 //! The group `fill/128x784` zeroes the hidden layer's 128 x 784 weight gradient through
 //! nalgebra's `Matrix::fill` and through its storage slice, the reason that `clippy.toml`
 //! forbids the first.
@@ -232,6 +235,32 @@ fn kernel_sweep(criterion: &mut Criterion) {
     alignment(criterion);
     weight_gradient_alignment(criterion);
     fill(criterion);
+    set_one_sample::<16>(criterion);
+    set_one_sample::<24>(criterion);
+    set_one_sample::<32>(criterion);
+    set_one_sample::<40>(criterion);
+    set_one_sample::<48>(criterion);
+    set_one_sample::<64>(criterion);
+}
+
+/// Times the small kernel's weight gradient of one sample for an `OUT x 64` layer, set
+/// without reading the gradient (`small::set_outer`) and added to it
+/// (`small::accumulate_outer`), as `one_sample_gradient/{OUT}x64x1/{set,accumulate}`.
+/// Setting writes the same values without reading them, yet the compiler's code for it
+/// can be slower than for adding, depending on the row count.
+fn set_one_sample<const OUT: usize>(criterion: &mut Criterion) {
+    const IN: usize = 64;
+    let (g, x) = (values(OUT, 21), values(IN, 22));
+    let mut dw = vec![0.0f32; OUT * IN];
+    let mut group = criterion.benchmark_group(format!("one_sample_gradient/{OUT}x{IN}x1"));
+    group.throughput(Throughput::Elements((OUT * IN) as u64));
+    group.bench_function("set", |b| {
+        b.iter(|| small::set_outer::<f32, IN, OUT, 1>(black_box(&g), black_box(&x), &mut dw))
+    });
+    group.bench_function("accumulate", |b| {
+        b.iter(|| small::accumulate_outer::<f32, IN, OUT, 1>(black_box(&g), black_box(&x), &mut dw))
+    });
+    group.finish();
 }
 
 /// Times zeroing a 128 x 784 `f32` matrix with nalgebra's `Matrix::fill`, which visits
@@ -248,7 +277,7 @@ fn fill(criterion: &mut Criterion) {
     group.finish();
 }
 
-/// Short measurements: 295 benchmarks at about one second each.
+/// Short measurements: 307 benchmarks at about one second each.
 fn config() -> Criterion {
     Criterion::default()
         .measurement_time(Duration::from_millis(500))

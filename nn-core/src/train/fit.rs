@@ -236,15 +236,19 @@ const PARALLEL_DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
 ///
 /// Setting them spares a pass over the gradients, but runs the layers' team methods,
 /// whose calls go through `dyn Team`. For small networks that costs more than the
-/// zeroing it spares. Alternating runs of `cargo bench --bench forward_backward --
-/// train_single` on an AMD EPYC (Zen 2) timed a one-sample step. For 2-8-1 (33 values) it
-/// took 27.1 ns through the team methods and 9.3 ns with zeroing. For 64-32-10 (2,410
-/// values) it took 670 to 678 ns against 610 to 615 ns. For 784-128-10 (101,770 values), an MNIST
-/// epoch on one thread took 0.412 to 0.418 s with the gradients set and 0.432 to 0.436 s
-/// with them zeroed (`cargo bench --bench mnist_epoch`, BENCHMARKS.md).
+/// zeroing it spares. `cargo bench --bench grad_paths` times both ways on one-hidden-layer
+/// perceptrons. In one run on an AMD EPYC (Zen 2), zeroing took 0.56 (batch of 1) and
+/// 0.82 (batch of 32) times as long as setting for 2-8-1 (33 values). From 64-32-10 (2,410
+/// values) to 784-128-10 (101,770), on batches of 32, zeroing took 1.02 to 1.05 times as
+/// long. On one sample it depended on the hidden layer: 1.36 to 1.79 times as long with 64
+/// or 128 hidden units from 64-64-10 (4,810 values) on, but 0.90 to 0.92 times with 32,
+/// up to 784-32-10 (25,450 values), most likely because the small kernel's one-sample weight gradient
+/// of 32 rows is slower set than added (`cargo bench --bench kernel_sweep --
+/// one_sample_gradient`).
 ///
-/// NOTE: the crossover between 2,410 and 101,770 values was not measured. The value is
-/// that of `team::SPLIT_MIN_WEIGHTS`, from which a dense layer is split over threads.
+/// NOTE: so a lower threshold, down to about 2,400 values, would speed up batches and
+/// one-sample steps of wider layers, and slow down one-sample steps of 32-unit layers.
+/// Fixing the code generation of that weight gradient would remove the trade-off.
 pub const SET_GRADS_MIN_VALUES: usize = crate::team::SPLIT_MIN_WEIGHTS;
 
 /// Sets `grads` to the gradients of one batch on the calling thread, as [`fit`] does on
