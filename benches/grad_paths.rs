@@ -11,7 +11,8 @@
 //! against one-hot targets with the mean squared error, on batches of 1 and of 32
 //! samples. Rounds alternate between the two ways. The program prints the median time
 //! of a step of each way and their ratio (`zeroing / setting` above 1: setting is
-//! faster). Before timing, it checks that both ways give the same gradients.
+//! faster). Before timing, it checks that both ways, and `compute_grads` itself, give
+//! the same gradients.
 //!
 //! Run with `cargo bench --bench grad_paths` (about 20 seconds).
 
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use static_nn::core::bytemuck;
 use static_nn::core::team::{Serial, SharedGrads};
+use static_nn::core::train;
 use static_nn::prelude::*;
 
 macro_rules! perceptron {
@@ -74,7 +76,7 @@ where
 }
 
 /// How long to time each way: `rounds` rounds, each of about `work` input values times
-/// samples.
+/// samples. With 0 rounds the program only runs its checks.
 #[derive(Clone, Copy)]
 struct Timing {
     rounds: usize,
@@ -114,15 +116,31 @@ where
             grads,
         );
     }
+    // The library's `compute_grads` takes one of the two ways, so it must give the same
+    // bits too: the ways written out here cannot drift from it unnoticed.
+    let mut library: Box<N::Grads> = bytemuck::zeroed_box();
+    let loss = MeanSquaredError;
+    train::compute_grads(&*net, &*x, &mut Rng::seed_from_u64(3), &mut *library, |y| {
+        loss.loss_and_grad(y, &*targets)
+    });
     for i in 0..<N::Grads as Tensors<f32>>::COUNT {
-        let (e, a) = (expected.tensor(i), actual.tensor(i));
-        let same = e
-            .zip(a)
-            .is_some_and(|(e, a)| e.iter().zip(a).all(|(e, a)| e.to_bits() == a.to_bits()));
+        let same = |other: &N::Grads| {
+            expected
+                .tensor(i)
+                .zip(other.tensor(i))
+                .is_some_and(|(e, a)| e.iter().zip(a).all(|(e, a)| e.to_bits() == a.to_bits()))
+        };
         assert!(
-            same,
+            same(&actual),
             "{name}, batch {B}: tensor {i} differs between the two ways"
         );
+        assert!(
+            same(&library),
+            "{name}, batch {B}: tensor {i} differs from compute_grads"
+        );
+    }
+    if timing.rounds == 0 {
+        return;
     }
 
     let mut grads: Box<N::Grads> = bytemuck::zeroed_box();
@@ -159,16 +177,15 @@ where
 }
 
 fn main() {
-    // `cargo test --benches` runs this binary without `--bench`, in a debug build.
-    // There each way runs once or twice per network, as a check. A few milliseconds per round
-    // and way otherwise.
+    // `cargo test --benches` runs this binary without `--bench`, in a debug build: there
+    // it only runs the checks. A few milliseconds per round and way otherwise.
     let timing = if std::env::args().any(|arg| arg == "--bench") {
         Timing {
             rounds: 9,
             work: 1_000_000,
         }
     } else {
-        Timing { rounds: 1, work: 1 }
+        Timing { rounds: 0, work: 0 }
     };
     both_batches::<P2x8x1, 2, 1>("2-8-1", timing);
     both_batches::<P64x32x10, 64, 10>("64-32-10", timing);

@@ -236,19 +236,21 @@ const PARALLEL_DROPOUT_STREAM: u64 = 0x6a09_e667_f3bc_c908;
 ///
 /// Setting them spares a pass over the gradients, but runs the layers' team methods,
 /// whose calls go through `dyn Team`. For small networks that costs more than the
-/// zeroing it spares. `cargo bench --bench grad_paths` times both ways on one-hidden-layer
-/// perceptrons. In one run on an AMD EPYC (Zen 2), zeroing took 0.56 (batch of 1) and
-/// 0.82 (batch of 32) times as long as setting for 2-8-1 (33 values). From 64-32-10 (2,410
-/// values) to 784-128-10 (101,770), on batches of 32, zeroing took 1.02 to 1.05 times as
-/// long. On one sample it depended on the hidden layer: 1.36 to 1.79 times as long with 64
-/// or 128 hidden units from 64-64-10 (4,810 values) on, but 0.90 to 0.92 times with 32,
-/// up to 784-32-10 (25,450 values), most likely because the small kernel's one-sample weight gradient
-/// of 32 rows is slower set than added (`cargo bench --bench kernel_sweep --
-/// one_sample_gradient`).
+/// zeroing it spares. `cargo bench --bench grad_paths` times both ways on
+/// one-hidden-layer perceptrons. Ratios of zeroing to setting in one run on an AMD EPYC
+/// (Zen 2), above 1 where setting is faster:
 ///
-/// NOTE: so a lower threshold, down to about 2,400 values, would speed up batches and
-/// one-sample steps of wider layers, and slow down one-sample steps of 32-unit layers.
-/// Fixing the code generation of that weight gradient would remove the trade-off.
+/// - 2-8-1 (33 values): 0.56 on one sample, 0.82 on batches of 32;
+/// - from 64-32-10 (2,410 values) to 784-128-10 (101,770), batches of 32: 1.02 to 1.05;
+/// - one sample, 64 or 128 hidden units, from 64-64-10 (4,810 values) on: 1.36 to 1.79;
+/// - one sample, 32 hidden units, up to 784-32-10 (25,450 values): 0.90 to 0.92, most
+///   likely because the small kernel's one-sample weight gradient of 32 rows is slower
+///   set than added (`cargo bench --bench kernel_sweep -- one_sample_gradient`).
+///
+/// NOTE: a lower threshold, down to about 2,400 values, would speed up batches and
+/// one-sample steps of wider layers but slow down one-sample steps of 32-unit layers.
+/// Networks like 784-32-10 take the slower way on one sample already. Fixing the code
+/// generation of that weight gradient would remove the trade-off.
 pub const SET_GRADS_MIN_VALUES: usize = crate::team::SPLIT_MIN_WEIGHTS;
 
 /// Sets `grads` to the gradients of one batch on the calling thread, as [`fit`] does on
