@@ -307,71 +307,60 @@ fn optimizer_update(criterion: &mut Criterion) {
     let only_hidden = |index: usize| (index == 0).then_some(1.0);
     let mut group = criterion.benchmark_group("optimizer_update/128x784");
     for (layout, offsets) in LAYOUTS {
-        // Each case starts from fresh slices: another optimizer's state would be
+        // Times `update` as the case `id` of this layout and checks what it did. Each
+        // case starts from fresh slices, because another optimizer's state would be
         // invalid for this one (a negative square average, for one).
-        let runner = Relocated::new(offsets);
-        let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
-        group.bench_function(format!("adam/library/{layout}"), |b| {
-            b.iter_custom(|iterations| {
-                timed(iterations, &mut memory, || {
-                    adam.step_scaled_with(&mut *net, &*grads, &only_hidden, &runner)
-                        .expect("matching tensors");
-                })
-            })
-        });
-        runner.check_updated("adam/library");
-
-        for (name, flush) in [("hand_written", false), ("hand_written_flush", true)] {
+        let mut case = |id: &str, update: &mut dyn FnMut(&mut Mnist, &Relocated)| {
             let runner = Relocated::new(offsets);
-            let mut step = 0;
-            group.bench_function(format!("adam/{name}/{layout}"), |b| {
+            group.bench_function(format!("{id}/{layout}"), |b| {
                 b.iter_custom(|iterations| {
-                    timed(iterations, &mut memory, || {
-                        step = step % 1000 + 1;
-                        let mut slices = runner.0.borrow_mut();
-                        if flush {
-                            adam_baseline::<true>(&mut slices, step);
-                        } else {
-                            adam_baseline::<false>(&mut slices, step);
-                        }
-                    })
+                    timed(iterations, &mut memory, || update(&mut net, &runner))
                 })
             });
-            runner.check_updated(name);
+            runner.check_updated(id);
+        };
+        let mut adam = Adam::new_boxed(AdamConfig::default()).expect("valid settings");
+        case("adam/library", &mut |net, runner| {
+            adam.step_scaled_with(net, &*grads, &only_hidden, runner)
+                .expect("matching tensors");
+        });
+
+        for (id, flush) in [
+            ("adam/hand_written", false),
+            ("adam/hand_written_flush", true),
+        ] {
+            let mut step = 0;
+            case(id, &mut |_, runner| {
+                step = step % 1000 + 1;
+                let mut slices = runner.0.borrow_mut();
+                if flush {
+                    adam_baseline::<true>(&mut slices, step);
+                } else {
+                    adam_baseline::<false>(&mut slices, step);
+                }
+            });
         }
 
-        let runner = Relocated::new(offsets);
         let mut sgd = Sgd::new_boxed(SgdConfig {
             momentum: 0.9,
             ..SgdConfig::default()
         })
         .expect("valid settings");
-        group.bench_function(format!("sgd_momentum/library/{layout}"), |b| {
-            b.iter_custom(|iterations| {
-                timed(iterations, &mut memory, || {
-                    sgd.step_scaled_with(&mut *net, &*grads, &only_hidden, &runner)
-                        .expect("matching tensors");
-                })
-            })
+        case("sgd_momentum/library", &mut |net, runner| {
+            sgd.step_scaled_with(net, &*grads, &only_hidden, runner)
+                .expect("matching tensors");
         });
-        runner.check_updated("sgd_momentum/library");
 
-        let runner = Relocated::new(offsets);
         let mut rmsprop = RmsProp::new_boxed(RmsPropConfig {
             momentum: 0.9,
             ..RmsPropConfig::default()
         })
         .expect("valid settings");
-        group.bench_function(format!("rmsprop_momentum/library/{layout}"), |b| {
-            b.iter_custom(|iterations| {
-                timed(iterations, &mut memory, || {
-                    rmsprop
-                        .step_scaled_with(&mut *net, &*grads, &only_hidden, &runner)
-                        .expect("matching tensors");
-                })
-            })
+        case("rmsprop_momentum/library", &mut |net, runner| {
+            rmsprop
+                .step_scaled_with(net, &*grads, &only_hidden, runner)
+                .expect("matching tensors");
         });
-        runner.check_updated("rmsprop_momentum/library");
     }
     group.finish();
 }

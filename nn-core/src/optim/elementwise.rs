@@ -101,10 +101,10 @@ impl<T> UpdateRunner<T> for SingleThread {
 /// can keep each read after the writes that the source puts before it. A read that
 /// follows a write to an address with the same last 12 bits may then wait for that write,
 /// because a core may compare only those bits at first. Large tensors allocated one by
-/// one can all share those bits. On the AMD EPYC family 23 machine of `BENCHMARKS.md`, Adam's
-/// update of a 100,352-value tensor whose slices all started on a page took 138-142 µs
-/// with the reads after the writes and 47-50 µs with the reads first, the data coming
-/// from the L3 cache (`cargo bench --bench optimizer_update`).
+/// one can all share those bits. On the AMD EPYC family 23 machine of `BENCHMARKS.md`,
+/// Adam's update of a 100,352-value tensor from the L3 cache, with all slices starting on
+/// a page, took 138-142 µs with the reads after the writes. With the reads first it took
+/// 47-50 µs (`cargo bench --bench optimizer_update`).
 pub(crate) trait VectorRule<T> {
     /// Updates every value of `slices`.
     fn apply(&self, slices: UpdateSlices<'_, T>);
